@@ -1,0 +1,23 @@
+"""glassnet: a neural-network library in which nothing is hidden.
+
+Forward propagation is matrix multiplication (Y = X @ W + b on the whole batch),
+backpropagation is explicit matrix formulas written in each layer, and every
+step can be inspected.
+"""
+from . import callbacks, datasets, initializers, losses, optimizers, schedules
+from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
+from .callbacks import EarlyStopping, History, ModelCheckpoint
+from .errors import ModelFileError, ShapeError
+from .io import load_model, save_model
+from .layers import BatchNorm, BatchNormalization, Dense, Dropout, Flatten
+from .model import NonFiniteLossWarning, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
+    "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "softmax",
+    "Sequential", "load_model", "save_model", "ModelFileError", "ShapeError",
+    "NonFiniteLossWarning", "EarlyStopping", "History", "ModelCheckpoint",
+    "callbacks", "datasets", "initializers", "losses", "optimizers", "schedules",
+]

@@ -1,0 +1,128 @@
+"""The ``glassnet`` command line.
+
+    glassnet train --data digits --model 64-64:relu-32:relu-10:softmax --epochs 30
+    glassnet train --data moons --epochs 200
+    glassnet train --data images.idx --labels labels.idx --out mnist.glassnet
+    glassnet train --data table.csv --label-column -1
+    glassnet evaluate digits.glassnet --data digits
+"""
+import argparse
+import sys
+
+import numpy as np
+
+from . import datasets, optimizers
+from .io import load_model
+from .spec import load_spec
+
+
+def load_data(args):
+    """(X, y) from a built-in name, an IDX pair or a CSV file."""
+    source = args.data
+    if source == "digits":
+        return datasets.load_digits()
+    if source in datasets.GENERATED:
+        return datasets.GENERATED[source](n=args.samples, seed=args.seed)
+    if source.endswith(".csv"):
+        return datasets.load_csv(source, label_column=args.label_column)
+    if args.labels is None:
+        raise ValueError(f"--data {source!r} is not a built-in dataset ({', '.join(['digits', *datasets.GENERATED])}) "
+                         f"or a .csv file; for IDX images also pass --labels LABELS.idx.")
+    return datasets.load_mnist_idx(source, args.labels)
+
+
+def _split(args, X, y):
+    X_train, X_test, y_train, y_test = datasets.train_test_split(
+        X, y, test_size=args.test_size, seed=args.seed)
+    if not args.no_standardize:
+        X_train, X_test = datasets.standardize(X_train, X_test)
+    return X_train, X_test, y_train, y_test
+
+
+def cmd_train(args):
+    X, y = load_data(args)
+    classes = int(y.max()) + 1 if y.dtype.kind in "iu" else None
+    X_train, X_test, y_train, y_test = _split(args, X, y)
+    spec = args.model or (f"{X.shape[1]}-64:relu-64:relu-{classes}:softmax" if classes
+                          else f"{X.shape[1]}-64:relu-64:relu-1")
+    model = load_spec(spec, seed=args.seed)
+    loss = args.loss or ("sparse_categorical_crossentropy" if classes else "mse")
+    optimizer = optimizers.OPTIMIZER_NAMES[args.optimizer](
+        **({"learning_rate": args.lr} if args.lr else {}))
+    model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classes else ["mae"])
+    print(f"data: {args.data}: {len(X_train)} training and {len(X_test)} test samples, "
+          f"{X.shape[1]} features" + (f", {classes} classes" if classes else ""))
+    print(f"model: {spec}\n")
+    model.build(X_train.shape[1:])
+    model.summary()
+    print()
+    model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+              validation_split=args.validation_split, seed=args.seed,
+              verbose=0 if args.quiet else 1)
+    result = model.evaluate(X_test, y_test)
+    print("\ntest: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
+    if "accuracy" in result:
+        print(f"test accuracy: {100 * result['accuracy']:.2f}% on {len(X_test)} held-out samples")
+    if args.out:
+        model.save(args.out)
+        print(f"saved: {args.out}")
+    return 0
+
+
+def cmd_evaluate(args):
+    model = load_model(args.model_file)
+    X, y = load_data(args)
+    _, X_test, _, y_test = _split(args, X, y)
+    result = model.evaluate(X_test, y_test)
+    print(", ".join(f"{k} {v:.4f}" for k, v in result.items()))
+    return 0
+
+
+def _data_arguments(parser):
+    parser.add_argument("--data", default="digits",
+                        help="digits, moons, circles, spirals, xor, blobs, a .csv file, or an "
+                             "IDX images file (with --labels)")
+    parser.add_argument("--labels", help="IDX labels file, for IDX images")
+    parser.add_argument("--label-column", type=int, default=-1, help="CSV label column")
+    parser.add_argument("--samples", type=int, default=600, help="size of a generated dataset")
+    parser.add_argument("--test-size", type=float, default=0.2, help="held-out fraction")
+    parser.add_argument("--no-standardize", action="store_true",
+                        help="do not standardise features (by training-set mean and std)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of every random choice")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="glassnet", description="glassnet: neural networks "
+                                     "in which nothing is hidden.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train a model and report its test accuracy")
+    _data_arguments(train)
+    train.add_argument("--model", help="model spec (784-256:relu-10:softmax) or JSON config file")
+    train.add_argument("--loss", help="loss name (default: sparse_categorical_crossentropy "
+                                      "for labels, mse for numbers)")
+    train.add_argument("--optimizer", default="adam", choices=sorted(optimizers.OPTIMIZER_NAMES))
+    train.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=32)
+    train.add_argument("--validation-split", type=float, default=0.0)
+    train.add_argument("--out", help="save the trained model to this file")
+    train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.set_defaults(run=cmd_train)
+    evaluate = commands.add_parser("evaluate", help="evaluate a saved model on held-out data")
+    evaluate.add_argument("model_file")
+    _data_arguments(evaluate)
+    evaluate.set_defaults(run=cmd_evaluate)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (ValueError, TypeError, OSError) as error:
+        print(f"glassnet {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

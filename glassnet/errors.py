@@ -1,0 +1,20 @@
+"""The error types glassnet raises.
+
+User mistakes raise ``ValueError`` or ``TypeError`` subclasses, so code that
+already catches those keeps working; every message says what happened, what
+was expected and how to fix it.
+"""
+
+
+class ShapeError(ValueError):
+    """An array's shape does not fit the layer, loss or model that received it."""
+
+
+class ModelFileError(ValueError):
+    """A model file is missing, truncated, corrupt, mismatched or hostile."""
+
+
+def describe_shape(shape):
+    """Render a shape with ``None`` shown as ``batch``: (batch, 784)."""
+    inner = ", ".join("batch" if d is None else str(d) for d in shape)
+    return f"({inner},)" if len(shape) == 1 else f"({inner})"

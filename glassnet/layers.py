@@ -1,0 +1,377 @@
+"""Layers: a forward pass on a whole batch and its backward pass as explicit
+matrix formulas.
+
+Every layer has the same small anatomy (no base class, no registration magic):
+
+- ``params``: a dict of trainable arrays (``W``, ``b``, ...), ``grads`` the same
+  keys and shapes, filled by ``backward`` *in place* (a model may hold all
+  parameters as views into one buffer, so a layer never rebinds them);
+- ``state``: non-trainable arrays (BatchNorm's running statistics);
+- ``build(in_shape, rng, dtype)`` creates the parameters and returns the output
+  shape; ``output_shape(in_shape)`` and ``param_shapes(in_shape)`` use no data;
+- ``forward(X, training)`` keeps what backward needs; ``backward(dY)`` returns dX;
+- ``get_config()`` describes the layer in plain JSON-able values.
+
+Shapes use ``None`` for the batch dimension: ``(None, 784)``.
+"""
+import numpy as np
+
+from . import initializers
+from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
+from .errors import ShapeError, describe_shape
+
+
+def _check_positive_int(value, what, layer):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{layer}: {what} must be a whole number, got {value!r} "
+                        f"({type(value).__name__}).")
+    if value <= 0:
+        raise ValueError(f"{layer}: {what} must be a positive whole number, got {value}. "
+                         f"A layer needs at least one unit.")
+    return int(value)
+
+
+def where(layer):
+    """How an error names a layer: 'Dense(8) at layer 2' (or 'Dense(8)' alone)."""
+    position = getattr(layer, "position", None)
+    return repr(layer) if position is None else f"{layer!r} at layer {position}"
+
+
+def _check_input(layer, X, expected):
+    """Refuse an input whose non-batch shape differs from ``expected``."""
+    if X.shape[1:] != tuple(expected):
+        raise ShapeError(
+            f"{where(layer)} expects inputs of shape {describe_shape((None, *expected))} "
+            f"but received {describe_shape(X.shape)}. Feed it arrays with "
+            f"{describe_shape(expected)[1:-1] or 'no'} features per sample, or rebuild "
+            f"the layer for {describe_shape(X.shape[1:])[1:-1]}.")
+
+
+class Dense:
+    """A fully connected layer: Y = f(X @ W + b), on the whole batch at once.
+
+    Shapes:
+        X (batch, in_features) @ W (in_features, units) -> (batch, units)
+        + b (units,), broadcast as (1, units)            -> Z (batch, units)
+        f elementwise                                    -> Y (batch, units)
+    Backward (dZ = dY * f'(Z)):
+        dW = X.T @ dZ   (in_features, batch) @ (batch, units) -> (in_features, units)
+        db = dZ.sum(0)  (units,)
+        dX = dZ @ W.T   (batch, units) @ (units, in_features) -> (batch, in_features)
+
+    Args:
+        units: number of output features (neurons); each is one column of W.
+        activation: name of the activation f (``None`` or ``"linear"`` for none).
+        input_dim: number of input features, for the first layer of a model.
+        use_bias: add b (default True).
+        kernel_initializer, bias_initializer: names from ``glassnet.initializers``.
+
+    Example (seed 001: 3 inputs, 2 outputs = 6 weights + 2 biases):
+        >>> Dense(2, input_dim=3).count_params()
+        8
+    """
+
+    def __init__(self, units, activation=None, input_dim=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", alpha=0.2):
+        self.units = _check_positive_int(units, "units", "Dense")
+        self.input_dim = None if input_dim is None else _check_positive_int(
+            input_dim, "input_dim", f"Dense({self.units})")
+        self.activation = Activation(activation, alpha=alpha)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        initializers.get(kernel_initializer, f"Dense({self.units})")
+        initializers.get(bias_initializer, f"Dense({self.units})")
+        self.params, self.grads, self.state = {}, {}, {}
+        self.position = None
+        self.X = self.Z = self.Y = None
+
+    def output_shape(self, in_shape):
+        if len(in_shape) != 2:
+            raise ShapeError(
+                f"{where(self)} expects inputs of shape (batch, features) but received "
+                f"{describe_shape(in_shape)}. Add Flatten() before it to turn each sample "
+                f"into one feature vector.")
+        if self.input_dim is not None and in_shape[1] != self.input_dim:
+            raise ShapeError(
+                f"{where(self)} was declared with input_dim={self.input_dim} but receives "
+                f"{describe_shape(in_shape)}: the layer before it outputs {in_shape[1]} "
+                f"features. Declare input_dim={in_shape[1]}, or make the layer before it "
+                f"output {self.input_dim}.")
+        return (in_shape[0], self.units)
+
+    def param_shapes(self, in_shape):
+        shapes = {"W": (in_shape[-1], self.units)}
+        if self.use_bias:
+            shapes["b"] = (self.units,)
+        return shapes
+
+    def count_params(self, in_shape=None):
+        in_shape = in_shape or (None, self.input_dim)
+        if in_shape[-1] is None:
+            raise ValueError(f"{where(self)} does not know its input size yet: give it "
+                             f"input_dim, or build the model first.")
+        return sum(int(np.prod(s)) for s in self.param_shapes(in_shape).values())
+
+    def build(self, in_shape, rng, dtype=np.float32):
+        out_shape = self.output_shape(in_shape)
+        shapes = self.param_shapes(in_shape)
+        self.params = {"W": initializers.get(self.kernel_initializer)(shapes["W"], rng, dtype)}
+        if self.use_bias:
+            self.params["b"] = initializers.get(self.bias_initializer)(shapes["b"], rng, dtype)
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        return out_shape
+
+    def forward(self, X, training=False):
+        W = self.params["W"]
+        if X.ndim != 2 or X.shape[1] != W.shape[0]:
+            _check_input(self, X, (W.shape[0],))
+        Z = X @ W                       # (batch, in) @ (in, units) -> (batch, units)
+        if self.use_bias:
+            Z += self.params["b"]       # b (units,) broadcast over the batch
+        self.X, self.Z = X, Z
+        self.Y = self.activation.apply(Z)
+        return self.Y
+
+    def backward(self, dY, need_dX=True):
+        """dY (batch, units) -> dX (batch, in_features); fills grads["W"], grads["b"]."""
+        return self.backward_linear(self.activation.derivative(dY, self.Z, self.Y), need_dX)
+
+    def backward_linear(self, dZ, need_dX=True):
+        """The backward of Z = X @ W + b alone, given dZ (used for fused losses)."""
+        np.matmul(self.X.T, dZ, out=self.grads["W"])     # dW = X.T @ dZ
+        if self.use_bias:
+            np.sum(dZ, axis=0, out=self.grads["b"])      # db = dZ.sum(0)
+        return dZ @ self.params["W"].T if need_dX else None   # dX = dZ @ W.T
+
+    def get_config(self):
+        config = {"type": "Dense", "units": self.units, "activation": self.activation.name}
+        if self.activation.name == "leaky_relu":
+            config["alpha"] = self.activation.alpha
+        if self.input_dim is not None:
+            config["input_dim"] = self.input_dim
+        if not self.use_bias:
+            config["use_bias"] = False
+        if self.kernel_initializer != "glorot_uniform":
+            config["kernel_initializer"] = self.kernel_initializer
+        if self.bias_initializer != "zeros":
+            config["bias_initializer"] = self.bias_initializer
+        return config
+
+    def __repr__(self):
+        act = "" if self.activation.name == "linear" else f", {self.activation.name}"
+        return f"Dense({self.units}{act})"
+
+
+class Dropout:
+    """Randomly zeroes a fraction ``rate`` of the inputs while training.
+
+    Shapes: (batch, ...) -> (batch, ...), unchanged.
+    Forward (training): mask = (u >= rate) / (1 - rate) with u ~ U[0, 1), Y = X * mask
+        (inverted dropout: the expected value of Y equals X, so inference is Y = X).
+    Backward: dX = dY * mask.
+
+    Args:
+        rate: fraction of inputs to drop, in [0, 1).
+        seed: seed of this layer's masks; by default the model derives one from its
+            own seed and the layer's position, so runs are reproducible.
+    """
+
+    def __init__(self, rate, seed=None):
+        if isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating)) \
+                or not 0 <= rate < 1:
+            raise ValueError(f"Dropout: rate must be a number in [0, 1) (the fraction of "
+                             f"inputs to drop), got {rate!r}. Use for example Dropout(0.2).")
+        self.rate, self.seed = float(rate), seed
+        self.rng = None if seed is None else np.random.default_rng(seed)
+        self.params, self.grads, self.state = {}, {}, {}
+        self.position, self.mask = None, None
+
+    def output_shape(self, in_shape):
+        return tuple(in_shape)
+
+    def param_shapes(self, in_shape):
+        return {}
+
+    def build(self, in_shape, rng, dtype=np.float32):
+        if self.rng is None:
+            self.rng = rng
+        return self.output_shape(in_shape)
+
+    def forward(self, X, training=False):
+        if not training or self.rate == 0:
+            self.mask = None
+            return X
+        if self.rng is None:
+            raise ValueError(f"{where(self)} has no random generator: give it a seed, "
+                             f"Dropout({self.rate}, seed=0), or use it inside a model.")
+        keep = self.rng.random(X.shape, dtype=X.dtype if X.dtype == np.float32 else np.float64)
+        self.mask = np.multiply(keep >= self.rate, 1.0 / (1.0 - self.rate), dtype=X.dtype)
+        return X * self.mask
+
+    def backward(self, dY, need_dX=True):
+        return dY if self.mask is None else dY * self.mask
+
+    def get_config(self):
+        config = {"type": "Dropout", "rate": self.rate}
+        if self.seed is not None:
+            config["seed"] = self.seed
+        return config
+
+    def __repr__(self):
+        return f"Dropout({self.rate})"
+
+
+class BatchNorm:
+    """Batch normalisation over the batch axis of (batch, features) inputs.
+
+    Shapes: X (batch, features) -> Y (batch, features); gamma, beta (features,).
+    Forward (training):
+        mu = X.mean(0), var = X.var(0)                       (biased, over the batch)
+        X_hat = (X - mu) / sqrt(var + epsilon)
+        Y = gamma * X_hat + beta
+        running_mean = momentum * running_mean + (1 - momentum) * mu
+        running_var  = momentum * running_var  + (1 - momentum) * var * N / (N - 1)
+    Forward (inference): the same with running_mean and running_var.
+    Backward (N = batch):
+        dgamma = (dY * X_hat).sum(0), dbeta = dY.sum(0)
+        dX_hat = dY * gamma
+        dX = (N dX_hat - dX_hat.sum(0) - X_hat (dX_hat * X_hat).sum(0)) / (N sqrt(var + eps))
+
+    Parameters counted as Keras counts them: gamma and beta are trainable, the two
+    running statistics non-trainable (4 x features in all). Defaults as Keras
+    (momentum 0.99, epsilon 1e-3); the running variance uses the unbiased batch
+    variance, as PyTorch does (PyTorch's ``momentum`` is 1 - this momentum).
+    """
+
+    def __init__(self, momentum=0.99, epsilon=1e-3):
+        if not 0 <= momentum < 1:
+            raise ValueError(f"BatchNorm: momentum must be in [0, 1), got {momentum!r}.")
+        if not epsilon > 0:
+            raise ValueError(f"BatchNorm: epsilon must be > 0, got {epsilon!r}.")
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.params, self.grads, self.state = {}, {}, {}
+        self.position = None
+
+    def output_shape(self, in_shape):
+        if len(in_shape) != 2:
+            raise ShapeError(f"{where(self)} expects inputs of shape (batch, features) but "
+                             f"received {describe_shape(in_shape)}. Add Flatten() before it.")
+        return tuple(in_shape)
+
+    def param_shapes(self, in_shape):
+        return {"gamma": (in_shape[-1],), "beta": (in_shape[-1],)}
+
+    def state_shapes(self, in_shape):
+        return {"running_mean": (in_shape[-1],), "running_var": (in_shape[-1],)}
+
+    def build(self, in_shape, rng, dtype=np.float32):
+        out_shape = self.output_shape(in_shape)
+        features = in_shape[-1]
+        self.params = {"gamma": np.ones(features, dtype), "beta": np.zeros(features, dtype)}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.state = {"running_mean": np.zeros(features, dtype),
+                      "running_var": np.ones(features, dtype)}
+        return out_shape
+
+    def forward(self, X, training=False):
+        gamma, beta = self.params["gamma"], self.params["beta"]
+        if X.ndim != 2 or X.shape[1] != gamma.shape[0]:
+            _check_input(self, X, gamma.shape)
+        if training:
+            n = X.shape[0]
+            if n < 2:
+                raise ValueError(f"{where(self)} needs at least 2 samples per batch while "
+                                 f"training (got {n}) to estimate a variance. Use a larger "
+                                 f"batch_size.")
+            mu, var = X.mean(axis=0), X.var(axis=0)
+            m = self.momentum
+            self.state["running_mean"] *= m
+            self.state["running_mean"] += (1 - m) * mu
+            self.state["running_var"] *= m
+            self.state["running_var"] += (1 - m) * var * (n / (n - 1))
+        else:
+            mu, var = self.state["running_mean"], self.state["running_var"]
+        self.inv_std = 1.0 / np.sqrt(var + self.epsilon)
+        self.X_hat = (X - mu) * self.inv_std
+        return self.X_hat * gamma + beta
+
+    def backward(self, dY, need_dX=True):
+        X_hat, n = self.X_hat, dY.shape[0]
+        np.sum(dY * X_hat, axis=0, out=self.grads["gamma"])      # dgamma
+        np.sum(dY, axis=0, out=self.grads["beta"])               # dbeta
+        if not need_dX:
+            return None
+        dX_hat = dY * self.params["gamma"]
+        return (n * dX_hat - dX_hat.sum(axis=0) - X_hat * (dX_hat * X_hat).sum(axis=0)) \
+            * (self.inv_std / n)
+
+    def get_config(self):
+        return {"type": "BatchNorm", "momentum": self.momentum, "epsilon": self.epsilon}
+
+    def __repr__(self):
+        return "BatchNorm()"
+
+
+class Flatten:
+    """Flattens each sample: (batch, d1, d2, ...) -> (batch, d1 * d2 * ...).
+
+    Backward: dX = dY reshaped to X's shape.
+    """
+
+    def __init__(self):
+        self.params, self.grads, self.state = {}, {}, {}
+        self.position, self.in_shape = None, None
+
+    def output_shape(self, in_shape):
+        return (in_shape[0], int(np.prod(in_shape[1:])))
+
+    def param_shapes(self, in_shape):
+        return {}
+
+    def build(self, in_shape, rng=None, dtype=np.float32):
+        return self.output_shape(in_shape)
+
+    def forward(self, X, training=False):
+        self.in_shape = X.shape
+        return X.reshape(X.shape[0], -1)
+
+    def backward(self, dY, need_dX=True):
+        return dY.reshape(self.in_shape)
+
+    def get_config(self):
+        return {"type": "Flatten"}
+
+    def __repr__(self):
+        return "Flatten()"
+
+
+BatchNormalization = BatchNorm
+
+LAYER_TYPES = {"Dense": Dense, "Dropout": Dropout, "BatchNorm": BatchNorm,
+               "Flatten": Flatten, "Activation": Activation}
+LAYER_ARGS = {
+    "Dense": {"units", "activation", "input_dim", "use_bias", "kernel_initializer",
+              "bias_initializer", "alpha"},
+    "Dropout": {"rate", "seed"},
+    "BatchNorm": {"momentum", "epsilon"},
+    "Flatten": set(),
+    "Activation": {"activation", "alpha"},
+}
+
+
+def layer_from_config(config, where_from="config"):
+    """Build a layer from ``get_config()`` output, accepting only known types and
+    arguments (nothing is imported or evaluated from the config)."""
+    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
+        raise ValueError(f"{where_from}: each layer must be an object with a 'type' field, "
+                         f"got {config!r}.")
+    kind = config["type"]
+    if kind not in LAYER_TYPES:
+        raise ValueError(f"{where_from}: unknown layer type {kind!r}. "
+                         f"Known types: {', '.join(LAYER_TYPES)}.")
+    args = {k: v for k, v in config.items() if k != "type"}
+    unknown = set(args) - LAYER_ARGS[kind]
+    if unknown:
+        raise ValueError(f"{where_from}: {kind} has no option {sorted(unknown)[0]!r}. "
+                         f"Its options are: {', '.join(sorted(LAYER_ARGS[kind])) or 'none'}.")
+    return LAYER_TYPES[kind](**args)

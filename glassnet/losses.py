@@ -1,0 +1,322 @@
+"""Loss functions: the value L averaged over the batch, and its gradient dY.
+
+Every loss has the same anatomy:
+- ``prepare(T, output_shape)`` checks the targets once (shape, range, finite) and
+  returns them in the form ``forward`` uses (sparse labels become one-hot rows);
+- ``forward(Y, T)`` returns the mean loss and keeps what backward needs;
+- ``backward()`` returns dY = dL/dY, the same shape as Y.
+
+Cross-entropies accept probabilities (the default) or logits (``from_logits=True``).
+When a model ends in softmax (or sigmoid) and uses the matching cross-entropy on
+probabilities, it hands the loss the logits Z instead (``forward(Z, T, logits=True)``)
+and skips the activation's backward: the fused forms below are exact and stable.
+
+    softmax + cross-entropy:  L = -sum(T * log_softmax(Z)) / N,  dZ = (softmax(Z) - T) / N
+        with log_softmax(Z) = (Z - max) - log(sum(exp(Z - max)))        (log-sum-exp)
+    sigmoid + binary CE:      L = mean(max(Z, 0) - Z T + log1p(exp(-|Z|))),
+                              dZ = (sigmoid(Z) - T) / size
+"""
+import numpy as np
+from scipy.special import expit
+
+from .activations import log_softmax, softmax, softmax_backward
+from .errors import ShapeError, describe_shape
+
+EPSILON = 1e-7   # probabilities are clipped to [EPSILON, 1 - EPSILON], as Keras does
+
+
+def _check_finite(T, name):
+    if not np.isfinite(T).all():
+        bad = np.argwhere(~np.isfinite(T))[0]
+        raise ValueError(f"{name}: the targets contain NaN or Inf (first at index "
+                         f"{tuple(int(i) for i in bad)}). Remove or fill those samples.")
+
+
+def _check_same_shape(T, output_shape, name):
+    if tuple(T.shape[1:]) != tuple(output_shape[1:]):
+        hint = ""
+        if T.ndim == 1 and tuple(output_shape[1:]) == (1,):
+            hint = (" glassnet does not broadcast (N,) against (N, 1): that would silently "
+                    "compare every target with every prediction. Reshape the targets with "
+                    "y.reshape(-1, 1).")
+        elif T.ndim == 1:
+            hint = (" These look like integer class labels: use "
+                    "loss='sparse_categorical_crossentropy', or one-hot encode them with "
+                    "glassnet.datasets.one_hot(y).")
+        raise ShapeError(f"{name}: targets have shape {describe_shape(T.shape)} but the model "
+                         f"outputs {describe_shape((T.shape[0], *output_shape[1:]))}; they "
+                         f"must match.{hint}")
+
+
+def _check_probabilities(Y, name, what="predictions"):
+    low, high = Y.min(), Y.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name}: {what} must be probabilities in [0, 1] but range over "
+            f"[{low:.4g}, {high:.4g}]. End the model with a sigmoid/softmax activation, or "
+            f"pass from_logits=True if the model outputs raw scores (logits).")
+
+
+def _check_label_smoothing(value, name):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"{name}: label_smoothing must be a number in [0, 1], got {value!r}.")
+    return float(value)
+
+
+class MeanSquaredError:
+    """L = mean((Y - T)^2);  dY = 2 (Y - T) / size."""
+    name = "mean_squared_error"
+
+    def __init__(self):
+        self.D = None
+
+    def prepare(self, T, output_shape, dtype=np.float64):
+        T = np.asarray(T, dtype=dtype)
+        _check_same_shape(T, output_shape, type(self).__name__)
+        _check_finite(T, type(self).__name__)
+        return T
+
+    def forward(self, Y, T, logits=None):
+        self.D = Y - T
+        return float(np.mean(self.D * self.D))
+
+    def backward(self):
+        return self.D * (2.0 / self.D.size)
+
+    def get_config(self):
+        return {"type": type(self).__name__}
+
+
+class MeanAbsoluteError(MeanSquaredError):
+    """L = mean(|Y - T|);  dY = sign(Y - T) / size."""
+    name = "mean_absolute_error"
+
+    def forward(self, Y, T, logits=None):
+        self.D = Y - T
+        return float(np.mean(np.abs(self.D)))
+
+    def backward(self):
+        return np.sign(self.D) * (1.0 / self.D.size)
+
+
+class BinaryCrossentropy:
+    """Binary cross-entropy for targets in [0, 1], one independent probability per output.
+
+    On probabilities p (clipped to [1e-7, 1 - 1e-7]):
+        L = -mean(T log p + (1 - T) log(1 - p)),  dp = (p - T) / (p (1 - p)) / size
+    On logits z (``from_logits=True``, or fused after a sigmoid):
+        L = mean(max(z, 0) - z T + log1p(exp(-|z|))),  dz = (sigmoid(z) - T) / size
+    """
+    name = "binary_crossentropy"
+    output_activation = "sigmoid"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing, "BinaryCrossentropy")
+
+    def prepare(self, T, output_shape, dtype=np.float64):
+        T = np.asarray(T, dtype=dtype)
+        _check_same_shape(T, output_shape, "BinaryCrossentropy")
+        _check_finite(T, "BinaryCrossentropy")
+        _check_probabilities(T, "BinaryCrossentropy", "targets")
+        if self.label_smoothing:
+            T = T * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
+        return T
+
+    def forward(self, Y, T, logits=None):
+        self.T, self.logits = T, self.from_logits if logits is None else logits
+        if self.logits:
+            self.Y = Y
+            losses = np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))
+        else:
+            _check_probabilities(Y, "BinaryCrossentropy")
+            self.Y = np.clip(Y, EPSILON, 1 - EPSILON)
+            losses = -(T * np.log(self.Y) + (1 - T) * np.log1p(-self.Y))
+        return float(np.mean(losses))
+
+    def backward(self):
+        Y, T = self.Y, self.T
+        if self.logits:
+            return (expit(Y) - T) * (1.0 / Y.size)
+        return (Y - T) / (Y * (1 - Y)) * (1.0 / Y.size)
+
+    def get_config(self):
+        return {"type": type(self).__name__, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+class CategoricalCrossentropy:
+    """Cross-entropy against one-hot (or soft) targets T of shape (batch, classes).
+
+    With label smoothing s: T <- T (1 - s) + s / classes.
+    On probabilities P (clipped to [1e-7, 1 - 1e-7]):
+        L = -sum(T log P) / N,  dP = -T / P / N
+    On logits Z (``from_logits=True``, or fused after a softmax):
+        L = -sum(T log_softmax(Z)) / N,  dZ = (softmax(Z) sum(T, row) - T) / N
+    """
+    name = "categorical_crossentropy"
+    output_activation = "softmax"
+
+    def __init__(self, from_logits=False, label_smoothing=0.0):
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = _check_label_smoothing(label_smoothing, type(self).__name__)
+
+    def prepare(self, T, output_shape, dtype=np.float64):
+        T = np.asarray(T, dtype=dtype)
+        _check_same_shape(T, output_shape, type(self).__name__)
+        _check_finite(T, type(self).__name__)
+        return self._smooth(T)
+
+    def _smooth(self, T):
+        s = self.label_smoothing
+        return T * (1 - s) + s / T.shape[-1] if s else T
+
+    def forward(self, Y, T, logits=None):
+        self.T, self.logits = T, self.from_logits if logits is None else logits
+        n = Y.shape[0]
+        if self.logits:
+            log_P = log_softmax(Y)
+            self.P = np.exp(log_P)
+        else:
+            _check_probabilities(Y, type(self).__name__)
+            self.P = np.clip(Y, EPSILON, 1 - EPSILON)
+            log_P = np.log(self.P)
+        return float(-np.sum(T * log_P) / n)
+
+    def backward(self):
+        T, P, n = self.T, self.P, self.T.shape[0]
+        if self.logits:
+            return (P * T.sum(axis=-1, keepdims=True) - T) * (1.0 / n)
+        return -T / P * (1.0 / n)
+
+    def get_config(self):
+        return {"type": type(self).__name__, "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing}
+
+
+def check_class_labels(labels, classes, name):
+    """Sparse labels must be whole numbers in [0, classes)."""
+    labels = np.asarray(labels)
+    if labels.ndim == 2 and labels.shape[1] == 1:
+        labels = labels[:, 0]
+    if labels.ndim != 1:
+        raise ShapeError(f"{name}: expects one integer class label per sample, shape (N,), but "
+                         f"received {describe_shape(labels.shape)}. For one-hot targets use "
+                         f"loss='categorical_crossentropy'.")
+    if labels.dtype.kind not in "iub":
+        if labels.dtype.kind != "f":
+            raise TypeError(f"{name}: labels must be integers, got dtype {labels.dtype}.")
+        if not np.isfinite(labels).all():
+            raise ValueError(f"{name}: labels contain NaN or Inf; every label must be a "
+                             f"class index in [0, {classes - 1}].")
+        fractional = labels != np.round(labels)
+        if fractional.any():
+            i = int(np.argmax(fractional))
+            raise ValueError(f"{name}: labels must be whole class indices in [0, {classes - 1}] "
+                             f"but label {i} is {labels[i]!r}. Convert them with "
+                             f"y.astype(int) if they are indices stored as floats.")
+    if labels.size:
+        low, high = labels.min(), labels.max()
+        if low < 0 or high >= classes:
+            bad = int(np.argmax((labels < 0) | (labels >= classes)))
+            raise ValueError(
+                f"{name}: labels must be class indices in [0, {classes - 1}] for a model with "
+                f"{classes} outputs, but label {bad} is {labels[bad]!r} (labels range over "
+                f"[{low}, {high}]). Give the last layer as many units as there are classes, "
+                f"or remap the labels to 0..{classes - 1}.")
+    return labels.astype(np.int64)
+
+
+class SparseCategoricalCrossentropy(CategoricalCrossentropy):
+    """Categorical cross-entropy with integer class labels of shape (N,).
+
+    The labels are checked (whole numbers in [0, classes)) and turned into one-hot
+    rows once; the formulas are those of ``CategoricalCrossentropy``.
+    """
+    name = "sparse_categorical_crossentropy"
+
+    def prepare(self, T, output_shape, dtype=np.float64):
+        labels = check_class_labels(T, output_shape[-1], "SparseCategoricalCrossentropy")
+        one_hot = np.zeros((labels.shape[0], output_shape[-1]), dtype=dtype)
+        one_hot[np.arange(labels.shape[0]), labels] = 1
+        return self._smooth(one_hot)
+
+
+class CategoricalFocalCrossentropy(CategoricalCrossentropy):
+    """Focal loss (Lin et al. 2017) for imbalanced classes, one-hot targets.
+
+    L = -sum(alpha (1 - P)^gamma T log P) / N: well-classified samples (P near 1)
+    are down-weighted by (1 - P)^gamma. gamma = 0, alpha = 1 is cross-entropy.
+    dP = alpha T (gamma (1 - P)^(gamma - 1) log P - (1 - P)^gamma / P) / N;
+    from logits, dZ = softmax_backward(dP, P).
+    """
+    name = "categorical_focal_crossentropy"
+
+    def __init__(self, gamma=2.0, alpha=0.25, from_logits=False, label_smoothing=0.0):
+        super().__init__(from_logits, label_smoothing)
+        if not gamma >= 0:
+            raise ValueError(f"CategoricalFocalCrossentropy: gamma must be >= 0, got {gamma!r}.")
+        if not alpha > 0:
+            raise ValueError(f"CategoricalFocalCrossentropy: alpha must be > 0, got {alpha!r}.")
+        self.gamma, self.alpha = float(gamma), float(alpha)
+
+    def forward(self, Y, T, logits=None):
+        self.T, self.logits = T, self.from_logits if logits is None else logits
+        if self.logits:
+            self.log_P = log_softmax(Y)
+            self.P = np.exp(self.log_P)
+        else:
+            _check_probabilities(Y, type(self).__name__)
+            self.P = np.clip(Y, EPSILON, 1 - EPSILON)
+            self.log_P = np.log(self.P)
+        weight = self.alpha * (1 - self.P) ** self.gamma
+        return float(-np.sum(weight * T * self.log_P) / Y.shape[0])
+
+    def backward(self):
+        P, T, g, n = self.P, self.T, self.gamma, self.T.shape[0]
+        one_minus = 1 - P
+        d_weight = g * np.maximum(one_minus, EPSILON) ** (g - 1) if g > 0 else 0.0
+        dP = self.alpha * T * (d_weight * self.log_P - one_minus ** g / P) * (1.0 / n)
+        return softmax_backward(dP, P) if self.logits else dP
+
+    def get_config(self):
+        return {**super().get_config(), "gamma": self.gamma, "alpha": self.alpha}
+
+
+LOSS_TYPES = {cls.__name__: cls for cls in (
+    MeanSquaredError, MeanAbsoluteError, BinaryCrossentropy, CategoricalCrossentropy,
+    SparseCategoricalCrossentropy, CategoricalFocalCrossentropy)}
+LOSS_NAMES = {
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy, "bce": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "categorical_focal_crossentropy": CategoricalFocalCrossentropy,
+    "focal": CategoricalFocalCrossentropy,
+}
+
+
+def get(loss):
+    """A loss object from a name ('mse', 'sparse_categorical_crossentropy', ...) or itself."""
+    if isinstance(loss, str):
+        if loss not in LOSS_NAMES:
+            raise ValueError(f"compile: unknown loss {loss!r}. Use one of: "
+                             f"{', '.join(sorted(LOSS_NAMES))}, or a loss object.")
+        return LOSS_NAMES[loss]()
+    if not all(hasattr(loss, m) for m in ("prepare", "forward", "backward")):
+        raise TypeError(f"compile: loss must be a name or a glassnet loss object, got {loss!r}.")
+    return loss
+
+
+def from_config(config):
+    config = dict(config)
+    kind = config.pop("type", None)
+    if kind not in LOSS_TYPES:
+        raise ValueError(f"unknown loss type {kind!r}; known: {', '.join(LOSS_TYPES)}.")
+    return LOSS_TYPES[kind](**config)
+
+
+__all__ = ["MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
+           "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
+           "CategoricalFocalCrossentropy", "softmax", "get"]

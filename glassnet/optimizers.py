@@ -1,0 +1,226 @@
+"""Optimisers: update every parameter from its gradient, in place.
+
+An optimiser works on two flat arrays, ``params`` and ``grads`` (a model keeps all
+its parameters as views into one buffer, so one optimiser step is a handful of
+vectorised passes). The formulas are PyTorch's, so one step matches it exactly:
+
+    L2 weight decay (SGD, RMSprop, Adam): g = g + weight_decay * p
+    SGD:      buf = momentum * buf + g;  d = g + momentum * buf (Nesterov) or buf;  p -= lr d
+    RMSprop:  s = rho s + (1 - rho) g^2;  p -= lr g / (sqrt(s) + eps)
+    Adam:     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
+              p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+    AdamW:    p *= 1 - lr * weight_decay (decoupled), then the Adam step.
+
+Gradient clipping by norm (``global_clipnorm``): if ||g|| > c, g *= c / (||g|| + 1e-6),
+over all parameters together (as ``torch.nn.utils.clip_grad_norm_``).
+``learning_rate`` may be a number or a schedule (``glassnet.schedules``).
+"""
+import math
+
+import numpy as np
+
+from . import schedules
+
+
+def _number(value, what, owner, low, high=None, low_open=False, high_open=True):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) \
+            or not math.isfinite(value):
+        raise TypeError(f"{owner}: {what} must be a number, got {value!r}.")
+    too_low = value <= low if low_open else value < low
+    too_high = high is not None and (value >= high if high_open else value > high)
+    if too_low or too_high:
+        left = "(" if low_open else "["
+        right = "" if high is None else (f", {high})" if high_open else f", {high}]")
+        interval = f"{left}{low}{right}" if high is not None else \
+            (f"> {low}" if low_open else f">= {low}")
+        raise ValueError(f"{owner}: {what} must be in {interval}, got {value!r}.")
+    return float(value)
+
+
+class Optimizer:
+    """What every optimiser shares: learning rate (or schedule), L2 decay, clipping."""
+    decoupled_weight_decay = False
+
+    def __init__(self, learning_rate, weight_decay=0.0, global_clipnorm=None):
+        owner = type(self).__name__
+        if callable(learning_rate):
+            self.learning_rate = learning_rate
+        else:
+            if isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool) \
+                    and learning_rate <= 0:
+                raise ValueError(f"{owner}: learning_rate must be > 0, got {learning_rate!r}. "
+                                 f"Typical values are 1e-3 for Adam and 1e-2 for SGD.")
+            self.learning_rate = _number(learning_rate, "learning_rate", owner, 0, low_open=True)
+        self.weight_decay = _number(weight_decay, "weight_decay", owner, 0)
+        self.global_clipnorm = None if global_clipnorm is None else \
+            _number(global_clipnorm, "global_clipnorm", owner, 0, low_open=True)
+        self.iterations = 0
+        self.state = {}
+        self._scratch = None
+
+    def current_learning_rate(self):
+        lr = self.learning_rate
+        return float(lr(self.iterations)) if callable(lr) else lr
+
+    def _slot(self, name, like):
+        if name not in self.state:
+            self.state[name] = np.zeros_like(like)
+        return self.state[name]
+
+    def step(self, params, grads):
+        """One update of the flat ``params`` from the flat ``grads`` (both 1-D)."""
+        if self._scratch is None or self._scratch.shape != params.shape \
+                or self._scratch.dtype != params.dtype:
+            self._scratch = np.empty_like(params)
+            self._grad = np.empty_like(params)
+        g = grads
+        if self.global_clipnorm is not None:
+            norm = math.sqrt(float(np.dot(g, g)))
+            if norm > self.global_clipnorm:
+                g = np.multiply(g, self.global_clipnorm / (norm + 1e-6), out=self._grad)
+        if self.weight_decay and not self.decoupled_weight_decay:
+            g = np.add(g, self.weight_decay * params, out=self._grad)
+        lr = self.current_learning_rate()
+        self.iterations += 1
+        self._update(params, g, lr, self._scratch)
+
+    def get_config(self):
+        lr = self.learning_rate
+        config = {"type": type(self).__name__,
+                  "learning_rate": lr.get_config() if callable(lr) else lr,
+                  "weight_decay": self.weight_decay}
+        if self.global_clipnorm is not None:
+            config["global_clipnorm"] = self.global_clipnorm
+        return config
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum."""
+
+    def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
+                 global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, global_clipnorm)
+        self.momentum = _number(momentum, "momentum", "SGD", 0, 1)
+        if nesterov and not self.momentum:
+            raise ValueError("SGD: nesterov=True needs momentum > 0, for example momentum=0.9.")
+        self.nesterov = bool(nesterov)
+
+    def _update(self, p, g, lr, scratch):
+        if self.momentum:
+            buf = self._slot("momentum", p)
+            buf *= self.momentum
+            buf += g                                            # buf = momentum buf + g
+            if self.nesterov:
+                g = np.add(g, self.momentum * buf, out=scratch)  # d = g + momentum buf
+            else:
+                g = buf
+        np.multiply(g, lr, out=scratch)
+        p -= scratch                                            # p -= lr d
+
+    def get_config(self):
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """Divides each step by a running root-mean-square of recent gradients."""
+
+    def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
+                 weight_decay=0.0, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, global_clipnorm)
+        self.rho = _number(rho, "rho", "RMSprop", 0, 1)
+        self.momentum = _number(momentum, "momentum", "RMSprop", 0, 1)
+        self.epsilon = _number(epsilon, "epsilon", "RMSprop", 0, low_open=True)
+
+    def _update(self, p, g, lr, scratch):
+        s = self._slot("square_avg", p)
+        s *= self.rho
+        np.multiply(g, g, out=scratch)
+        scratch *= 1 - self.rho
+        s += scratch                                            # s = rho s + (1 - rho) g^2
+        np.sqrt(s, out=scratch)
+        scratch += self.epsilon
+        np.divide(g, scratch, out=scratch)                      # g / (sqrt(s) + eps)
+        if self.momentum:
+            buf = self._slot("momentum", p)
+            buf *= self.momentum
+            buf += scratch
+            np.multiply(buf, lr, out=scratch)
+        else:
+            scratch *= lr
+        p -= scratch
+
+    def get_config(self):
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
+                "epsilon": self.epsilon}
+
+
+class Adam(Optimizer):
+    """Adaptive moments: a running mean (m) and uncentred variance (v) of the gradient."""
+
+    def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
+                 weight_decay=0.0, global_clipnorm=None):
+        super().__init__(learning_rate, weight_decay, global_clipnorm)
+        owner = type(self).__name__
+        self.beta_1 = _number(beta_1, "beta_1", owner, 0, 1)
+        self.beta_2 = _number(beta_2, "beta_2", owner, 0, 1)
+        self.epsilon = _number(epsilon, "epsilon", owner, 0, low_open=True)
+
+    def _update(self, p, g, lr, scratch):
+        b1, b2, t = self.beta_1, self.beta_2, self.iterations
+        if self.decoupled_weight_decay and self.weight_decay:
+            p *= 1 - lr * self.weight_decay                     # AdamW: p *= 1 - lr wd
+        m, v = self._slot("m", p), self._slot("v", p)
+        np.subtract(g, m, out=scratch)
+        scratch *= 1 - b1
+        m += scratch                                            # m = b1 m + (1 - b1) g
+        np.multiply(g, g, out=scratch)
+        v *= b2
+        scratch *= 1 - b2
+        v += scratch                                            # v = b2 v + (1 - b2) g^2
+        np.sqrt(v, out=scratch)
+        scratch *= 1 / math.sqrt(1 - b2 ** t)
+        scratch += self.epsilon                                 # sqrt(v_hat) + eps
+        np.divide(m, scratch, out=scratch)
+        scratch *= lr / (1 - b1 ** t)                           # lr m_hat / (sqrt(v_hat) + eps)
+        p -= scratch
+
+    def get_config(self):
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
+                "epsilon": self.epsilon}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay: p *= 1 - lr * weight_decay before each step."""
+    decoupled_weight_decay = True
+
+    def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
+                 epsilon=1e-7, global_clipnorm=None):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, global_clipnorm)
+
+
+OPTIMIZER_TYPES = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW)}
+OPTIMIZER_NAMES = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+
+
+def get(optimizer):
+    """An optimiser from a name ('adam', 'sgd', ...) or itself."""
+    if isinstance(optimizer, str):
+        key = optimizer.lower()
+        if key not in OPTIMIZER_NAMES:
+            raise ValueError(f"compile: unknown optimizer {optimizer!r}. Use one of: "
+                             f"{', '.join(OPTIMIZER_NAMES)}, or an optimizer object.")
+        return OPTIMIZER_NAMES[key]()
+    if not isinstance(optimizer, Optimizer):
+        raise TypeError(f"compile: optimizer must be a name or a glassnet optimizer, "
+                        f"got {optimizer!r}.")
+    return optimizer
+
+
+def from_config(config):
+    config = dict(config)
+    kind = config.pop("type", None)
+    if kind not in OPTIMIZER_TYPES:
+        raise ValueError(f"unknown optimizer type {kind!r}; known: {', '.join(OPTIMIZER_TYPES)}.")
+    if isinstance(config.get("learning_rate"), dict):
+        config["learning_rate"] = schedules.from_config(config["learning_rate"])
+    return OPTIMIZER_TYPES[kind](**config)

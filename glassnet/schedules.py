@@ -1,0 +1,76 @@
+"""Learning-rate schedules: callables mapping the optimiser step (0, 1, ...) to a rate."""
+import math
+
+
+def _check(value, what, owner, low=0.0, inclusive=False):
+    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
+        (value >= low if inclusive else value > low)
+    if not ok:
+        sign = ">=" if inclusive else ">"
+        raise ValueError(f"{owner}: {what} must be a number {sign} {low}, got {value!r}.")
+    return value
+
+
+class ExponentialDecay:
+    """lr = initial * decay_rate ** (step / decay_steps)  (floor of the exponent if staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False):
+        self.initial_learning_rate = _check(initial_learning_rate, "initial_learning_rate",
+                                            "ExponentialDecay")
+        self.decay_steps = _check(decay_steps, "decay_steps", "ExponentialDecay")
+        self.decay_rate = _check(decay_rate, "decay_rate", "ExponentialDecay")
+        self.staircase = bool(staircase)
+
+    def __call__(self, step):
+        exponent = step / self.decay_steps
+        if self.staircase:
+            exponent = math.floor(exponent)
+        return self.initial_learning_rate * self.decay_rate ** exponent
+
+    def get_config(self):
+        return {"type": "ExponentialDecay", **vars(self)}
+
+
+class StepDecay:
+    """lr = initial * gamma ** (step // step_size): drop by gamma every step_size steps."""
+
+    def __init__(self, initial_learning_rate, step_size, gamma=0.1):
+        self.initial_learning_rate = _check(initial_learning_rate, "initial_learning_rate",
+                                            "StepDecay")
+        self.step_size = int(_check(step_size, "step_size", "StepDecay"))
+        self.gamma = _check(gamma, "gamma", "StepDecay")
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.gamma ** (step // self.step_size)
+
+    def get_config(self):
+        return {"type": "StepDecay", **vars(self)}
+
+
+class CosineDecay:
+    """lr = initial * (alpha + (1 - alpha) * (1 + cos(pi * min(step, decay_steps) / decay_steps)) / 2)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
+        self.initial_learning_rate = _check(initial_learning_rate, "initial_learning_rate",
+                                            "CosineDecay")
+        self.decay_steps = _check(decay_steps, "decay_steps", "CosineDecay")
+        self.alpha = _check(alpha, "alpha", "CosineDecay", inclusive=True)
+
+    def __call__(self, step):
+        progress = min(step, self.decay_steps) / self.decay_steps
+        cosine = 0.5 * (1 + math.cos(math.pi * progress))
+        return self.initial_learning_rate * (self.alpha + (1 - self.alpha) * cosine)
+
+    def get_config(self):
+        return {"type": "CosineDecay", **vars(self)}
+
+
+SCHEDULE_TYPES = {cls.__name__: cls for cls in (ExponentialDecay, StepDecay, CosineDecay)}
+
+
+def from_config(config):
+    config = dict(config)
+    kind = config.pop("type", None)
+    if kind not in SCHEDULE_TYPES:
+        raise ValueError(f"unknown schedule type {kind!r}; known: {', '.join(SCHEDULE_TYPES)}.")
+    return SCHEDULE_TYPES[kind](**config)

@@ -1,0 +1,84 @@
+"""Model specifications: a compact string or a JSON file, turned into a Sequential.
+
+The compact form lists the input size, then one layer per ``-``-separated token:
+
+    784-256:relu-dropout:0.2-128:relu-10:softmax
+    8x8-flatten-64:relu-batchnorm-10:softmax
+
+Tokens: ``N`` or ``N:activation`` (Dense with N units), ``dropout:RATE``,
+``batchnorm``, ``flatten``, or an activation name on its own. The first token is
+the shape of one sample (``784`` or ``8x8``). A JSON file holds what
+``model.get_config()`` returns. Only known layers and options are accepted, and
+nothing from a spec is ever evaluated or imported.
+"""
+import json
+import os
+
+from .activations import ACTIVATION_NAMES, Activation
+from .layers import BatchNorm, Dense, Dropout, Flatten
+from .model import Sequential
+
+
+def _refuse(spec, index, token, problem):
+    raise ValueError(f"model spec {spec!r}, token {index} {token!r}: {problem}. Example of a "
+                     f"valid spec: 784-256:relu-dropout:0.2-10:softmax.")
+
+
+def _input_shape(spec, token):
+    try:
+        shape = tuple(int(part) for part in token.split("x"))
+    except ValueError:
+        shape = ()
+    if not shape or min(shape) <= 0:
+        _refuse(spec, 1, token, "the first token must be the input size, such as 784 or 8x8")
+    return shape
+
+
+def _layer(spec, index, token):
+    name, _, arg = token.partition(":")
+    if name.isdigit():
+        if arg and arg not in ACTIVATION_NAMES:
+            _refuse(spec, index, token, f"unknown activation {arg!r}; known: "
+                                        f"{', '.join(ACTIVATION_NAMES)}")
+        if int(name) <= 0:
+            _refuse(spec, index, token, "a Dense layer needs at least 1 unit")
+        return Dense(int(name), activation=arg or None)
+    if name == "dropout":
+        try:
+            return Dropout(float(arg))
+        except ValueError:
+            _refuse(spec, index, token, "dropout takes a rate in [0, 1), as in dropout:0.2")
+    if arg:
+        _refuse(spec, index, token, f"{name!r} takes no option")
+    if name in ("batchnorm", "bn"):
+        return BatchNorm()
+    if name == "flatten":
+        return Flatten()
+    if name in ACTIVATION_NAMES:
+        return Activation(name)
+    _refuse(spec, index, token, "unknown layer; use N[:activation], dropout:RATE, batchnorm, "
+                                "flatten or an activation name")
+
+
+def parse_spec(spec, seed=0, dtype="float32"):
+    """A Sequential from a compact spec string (see the module docstring)."""
+    tokens = [t.strip().lower() for t in spec.strip().split("-")]
+    if len(tokens) < 2 or not all(tokens):
+        raise ValueError(f"model spec {spec!r}: expected the input size and at least one layer, "
+                         f"separated by '-', as in 64-32:relu-10:softmax.")
+    shape = _input_shape(spec, tokens[0])
+    layers = [_layer(spec, i, t) for i, t in enumerate(tokens[1:], 2)]
+    return Sequential(layers, input_shape=shape, seed=seed, dtype=dtype)
+
+
+def load_spec(text, seed=0, dtype="float32"):
+    """A Sequential from a spec string or a path to a JSON model config."""
+    if text.endswith(".json") or os.path.isfile(text):
+        with open(text) as f:
+            config = json.load(f)
+        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+            raise ValueError(f"model config {text!r}: expected a JSON object with a 'layers' "
+                             f"list, as written by model.get_config().")
+        config = {**config, "seed": seed, "dtype": dtype}
+        return Sequential.from_config(config)
+    return parse_spec(text, seed, dtype)
