@@ -232,7 +232,7 @@ class BatchNorm:
         running_mean = momentum * running_mean + (1 - momentum) * mu
         running_var  = momentum * running_var  + (1 - momentum) * var * N / (N - 1)
     Forward (inference): the same with running_mean and running_var.
-    Backward (N = batch):
+    Backward (N = batch; at inference dX = dY * gamma / sqrt(running_var + eps)):
         dgamma = (dY * X_hat).sum(0), dbeta = dY.sum(0)
         dX_hat = dY * gamma
         dX = (N dX_hat - dX_hat.sum(0) - X_hat (dX_hat * X_hat).sum(0)) / (N sqrt(var + eps))
@@ -291,6 +291,7 @@ class BatchNorm:
             self.state["running_var"] += (1 - m) * var * (n / (n - 1))
         else:
             mu, var = self.state["running_mean"], self.state["running_var"]
+        self.training = training
         self.inv_std = 1.0 / np.sqrt(var + self.epsilon)
         self.X_hat = (X - mu) * self.inv_std
         return self.X_hat * gamma + beta
@@ -302,6 +303,8 @@ class BatchNorm:
         if not need_dX:
             return None
         dX_hat = dY * self.params["gamma"]
+        if not self.training:                        # mu, var are constants at inference
+            return dX_hat * self.inv_std
         return (n * dX_hat - dX_hat.sum(axis=0) - X_hat * (dX_hat * X_hat).sum(axis=0)) \
             * (self.inv_std / n)
 

@@ -213,17 +213,17 @@ def check_class_labels(labels, classes, name):
         if fractional.any():
             i = int(np.argmax(fractional))
             raise ValueError(f"{name}: labels must be whole class indices in [0, {classes - 1}] "
-                             f"but label {i} is {labels[i]!r}. Convert them with "
+                             f"but label {i} is {labels[i].item()!r}. Convert them with "
                              f"y.astype(int) if they are indices stored as floats.")
     if labels.size:
-        low, high = labels.min(), labels.max()
+        low, high = labels.min().item(), labels.max().item()
         if low < 0 or high >= classes:
             bad = int(np.argmax((labels < 0) | (labels >= classes)))
             raise ValueError(
                 f"{name}: labels must be class indices in [0, {classes - 1}] for a model with "
-                f"{classes} outputs, but label {bad} is {labels[bad]!r} (labels range over "
-                f"[{low}, {high}]). Give the last layer as many units as there are classes, "
-                f"or remap the labels to 0..{classes - 1}.")
+                f"{classes} outputs, but label {bad} is {labels[bad].item()!r} (labels range "
+                f"over [{low}, {high}]). Give the last layer as many units as there are "
+                f"classes, or remap the labels to 0..{classes - 1}.")
     return labels.astype(np.int64)
 
 

@@ -96,14 +96,15 @@ class Sequential:
             return (None, first.input_dim)
         return None
 
-    def trace_shapes(self, input_shape=None):
-        """The shape after each layer, computed without data: [input, layer 1, ...]."""
+    def trace_shapes(self, input_shape=None, batch=None):
+        """The shape after each layer, computed without data: [input, layer 1, ...].
+        The batch is symbolic (None) unless ``batch`` is given."""
         shape = _as_shape(input_shape) or self._declared_input_shape()
         if shape is None:
             raise ValueError("Sequential: the input shape is unknown. Give the first layer "
                              "input_dim (Dense(8, input_dim=4)), pass input_shape= to "
                              "Sequential, or call fit/predict with data first.")
-        shapes = [shape]
+        shapes = [(batch, *shape[1:])]
         for i, layer in enumerate(self.layers, 1):
             layer.position = i
             shapes.append(layer.output_shape(shapes[-1]))

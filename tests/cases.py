@@ -1,0 +1,41 @@
+"""One registry of layer cases, shared by the gradient checks, the PyTorch parity
+tests and the shape tests. Sizes are distinct (batch 3, in 4, out 5) so that a
+transposed formula fails loudly."""
+import numpy as np
+
+import glassnet as gn
+
+ACTIVATIONS = ["linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu"]
+
+# name -> (factory, input shape, training flag)
+LAYER_CASES = {f"dense_{a}": (lambda a=a: gn.Dense(5, activation=a), (3, 4), True)
+               for a in ACTIVATIONS}
+LAYER_CASES.update({
+    "dense_no_bias": (lambda: gn.Dense(5, use_bias=False), (3, 4), True),
+    "dense_he_normal": (lambda: gn.Dense(5, activation="relu", kernel_initializer="he_normal"),
+                        (3, 4), True),
+    **{f"activation_{a}": (lambda a=a: gn.Activation(a), (3, 4), True) for a in ACTIVATIONS},
+    "dropout": (lambda: gn.Dropout(0.4, seed=3), (3, 4), True),
+    "batchnorm_train": (lambda: gn.BatchNorm(momentum=0.9), (6, 4), True),
+    "batchnorm_infer": (lambda: gn.BatchNorm(), (6, 4), False),
+    "flatten": (lambda: gn.Flatten(), (3, 2, 3), True),
+})
+
+
+def built(name, seed=0):
+    """A layer built in float64 with random (not default) parameters and state."""
+    factory, in_shape, training = LAYER_CASES[name]
+    layer = factory()
+    rng = np.random.default_rng(seed)
+    layer.build((None, *in_shape[1:]), rng, np.float64)
+    for k in layer.params:
+        layer.params[k][...] = rng.normal(size=layer.params[k].shape)
+    if "running_var" in layer.state:
+        layer.state["running_mean"][...] = rng.normal(size=in_shape[-1])
+        layer.state["running_var"][...] = rng.uniform(0.5, 2.0, size=in_shape[-1])
+    return layer, in_shape, training
+
+
+def away_from_kinks(X):
+    """Move inputs away from 0, where relu / leaky_relu have no derivative."""
+    return np.where(np.abs(X) < 0.1, X + 0.3 * np.sign(X + 1e-12), X)

@@ -1,0 +1,185 @@
+import numpy as np
+import pytest
+
+import glassnet as gn
+from cases import LAYER_CASES, away_from_kinks, built
+from gradcheck import assert_close, numeric_gradient
+
+
+def _forward_fn(layer, training):
+    """forward(X) that replays the same dropout mask on every call."""
+    rng = getattr(layer, "rng", None)
+    saved = rng.bit_generator.state if rng is not None else None
+
+    def forward(X):
+        if saved is not None:
+            layer.rng.bit_generator.state = saved
+        return layer.forward(X, training=training)
+    return forward
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_gradients_match_finite_differences(name):
+    layer, in_shape, training = built(name)
+    rng = np.random.default_rng(1)
+    X = away_from_kinks(rng.normal(size=in_shape))
+    forward = _forward_fn(layer, training)
+    Y = forward(X)
+    G = rng.normal(size=Y.shape)                 # a random upstream gradient
+    dX = layer.backward(G)
+    assert dX.shape == X.shape
+    analytic = {k: g.copy() for k, g in layer.grads.items()}
+
+    def loss():
+        return float(np.sum(forward(X) * G))
+
+    assert_close(dX, numeric_gradient(loss, X), rtol=1e-6, atol=1e-7, what=f"{name} dX")
+    for k, param in layer.params.items():
+        assert analytic[k].shape == param.shape
+        assert_close(analytic[k], numeric_gradient(loss, param), rtol=1e-6, atol=1e-7,
+                     what=f"{name} d{k}")
+
+
+@pytest.mark.parametrize("name", sorted(LAYER_CASES))
+def test_output_shape_needs_no_data(name):
+    layer, in_shape, training = built(name)
+    X = np.random.default_rng(0).normal(size=in_shape)
+    symbolic = layer.output_shape((None, *in_shape[1:]))
+    assert (None, *layer.forward(X, training).shape[1:]) == symbolic
+
+
+def test_dense_is_x_at_w_plus_b_on_the_batch():
+    layer = gn.Dense(2, input_dim=3)
+    layer.build((None, 3), np.random.default_rng(0), np.float64)
+    layer.params["W"][...] = [[1, 4], [2, 5], [3, 6]]        # columns: w1..w3 and w4..w6
+    layer.params["b"][...] = [0.5, -1]
+    X = np.array([[1.0, 0, 0], [0, 1, 0], [1, 1, 1], [2, 0, 1]])   # a batch of 4 (seed 001)
+    Y = layer.forward(X)
+    # h1 = x1 w1 + x2 w2 + x3 w3 + b1, h2 = x1 w4 + x2 w5 + x3 w6 + b2, for each row
+    assert Y.tolist() == [[1.5, 3], [2.5, 4], [6.5, 14], [5.5, 13]]
+    dY = np.array([[1.0, 0], [0, 1], [1, 1], [0, 2]])
+    dX = layer.backward(dY)
+    assert layer.grads["W"].tolist() == (X.T @ dY).tolist()
+    assert layer.grads["b"].tolist() == [2, 4]
+    assert dX.tolist() == (dY @ layer.params["W"].T).tolist()
+
+
+def test_seed_parameter_counts():
+    assert gn.Dense(2, input_dim=3, activation="softmax").count_params() == 8
+    model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=4),
+                           gn.Dense(8, activation="relu"),
+                           gn.Dense(3, activation="softmax")])
+    assert [layer.count_params(shape) for layer, shape in
+            zip(model.layers, model.trace_shapes())] == [40, 72, 27]
+    assert model.count_params() == 139
+    assert model.trace_shapes(batch=1) == [(1, 4), (1, 8), (1, 8), (1, 3)]
+
+
+def test_seed_003_softmax_table():
+    Z = np.array([[1, 2, 0], [-1, 0, 1], [-10, 0, 10]], dtype=np.float64)
+    expected = [[2.44728471e-01, 6.65240956e-01, 9.00305732e-02],
+                [9.00305732e-02, 2.44728471e-01, 6.65240956e-01],
+                [2.06106005e-09, 4.53978686e-05, 9.99954600e-01]]
+    np.testing.assert_allclose(gn.softmax(Z), expected, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(gn.Activation("softmax").forward(Z), expected, rtol=0, atol=1e-8)
+    assert gn.softmax(Z).argmax(axis=1).tolist() == [1, 2, 2]     # the one-hot argmax
+
+
+def test_sigmoid_and_softmax_are_stable_at_extremes():
+    import warnings
+    X = np.array([[-1000.0, 1000.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        Y = gn.Activation("sigmoid").forward(X)
+        P = gn.softmax(np.array([[1e4, -1e4, 0.0]]))
+    assert Y.tolist() == [[0.0, 1.0, 0.5]]
+    assert P.tolist() == [[1.0, 0.0, 0.0]]
+
+
+def test_dropout_masks_are_seeded_inverted_and_off_at_inference():
+    X = np.ones((1000, 50))
+    layer = gn.Dropout(0.25, seed=7)
+    Y = layer.forward(X, training=True)
+    assert set(np.unique(Y)) == {0.0, 1 / 0.75}
+    assert abs((Y == 0).mean() - 0.25) < 0.01
+    assert abs(Y.mean() - 1.0) < 0.02                       # expectation preserved
+    assert np.array_equal(layer.backward(np.ones_like(X)), layer.mask)
+    assert np.array_equal(gn.Dropout(0.25, seed=7).forward(X, training=True), Y)
+    assert layer.forward(X, training=False) is X
+
+
+def test_batchnorm_counts_as_keras_and_uses_running_statistics():
+    model = gn.Sequential([gn.Dense(4, input_dim=3), gn.BatchNorm()])
+    assert model.param_counts() == (16 + 8, 8)              # gamma, beta | running mean, var
+    layer = gn.BatchNorm(momentum=0.5)
+    layer.build((None, 2), None, np.float64)
+    X = np.array([[1.0, 2.0], [3.0, 6.0]])
+    layer.forward(X, training=True)
+    assert layer.state["running_mean"].tolist() == [1.0, 2.0]          # 0.5*0 + 0.5*mean
+    assert layer.state["running_var"].tolist() == [0.5 + 0.5 * 2.0, 0.5 + 0.5 * 8.0]
+    Y = layer.forward(X, training=False)
+    expected = (X - [1.0, 2.0]) / np.sqrt(np.array([1.5, 4.5]) + 1e-3)
+    np.testing.assert_allclose(Y, expected)
+
+
+def test_flatten_reshapes_each_sample():
+    X = np.arange(24.0).reshape(2, 3, 4)
+    layer = gn.Flatten()
+    assert layer.forward(X).shape == (2, 12)
+    assert layer.output_shape((None, 3, 4)) == (None, 12)
+    assert layer.backward(np.ones((2, 12))).shape == (2, 3, 4)
+
+
+@pytest.mark.parametrize("name", ["glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+                                  "lecun_uniform", "lecun_normal"])
+def test_initializers_have_the_variance_their_rule_gives(name):
+    fan_in, fan_out = 400, 300
+    W = gn.initializers.get(name)((fan_in, fan_out), np.random.default_rng(0), np.float64)
+    target = {"glorot": 2 / (fan_in + fan_out), "he": 2 / fan_in, "lecun": 1 / fan_in}
+    expected = target[name.split("_")[0]]
+    assert abs(W.var() / expected - 1) < 0.03
+    if name.endswith("normal"):
+        assert np.abs(W).max() <= 2 * np.sqrt(expected) / 0.87962566103423978 + 1e-12
+    else:
+        assert np.abs(W).max() <= np.sqrt(3 * expected)
+
+
+def test_default_initialisation_is_keras_and_seeded():
+    a = gn.Sequential([gn.Dense(3, input_dim=2)], seed=5).build()
+    b = gn.Sequential([gn.Dense(3, input_dim=2)], seed=5).build()
+    c = gn.Sequential([gn.Dense(3, input_dim=2)], seed=6).build()
+    assert np.array_equal(a.get_weights()[0], b.get_weights()[0])
+    assert not np.array_equal(a.get_weights()[0], c.get_weights()[0])
+    assert np.abs(a.get_weights()[0]).max() <= np.sqrt(6 / 5)       # glorot uniform limit
+    assert a.get_weights()[1].tolist() == [0, 0, 0]                  # zero bias
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: gn.Dense(0), r"Dense: units must be a positive whole number, got 0"),
+    (lambda: gn.Dense(-3), r"units must be a positive whole number, got -3"),
+    (lambda: gn.Dense(2.5), r"Dense: units must be a whole number, got 2.5"),
+    (lambda: gn.Dense(4, activation="relux"), r"unknown activation 'relux'. Use one of"),
+    (lambda: gn.Dense(4, kernel_initializer="magic"), r"Dense\(4\): unknown initializer 'magic'"),
+    (lambda: gn.Dropout(1.0), r"Dropout: rate must be a number in \[0, 1\).*got 1.0"),
+    (lambda: gn.Dropout(-0.1), r"Dropout: rate must be a number in \[0, 1\).*got -0.1"),
+    (lambda: gn.BatchNorm(momentum=1.5), r"BatchNorm: momentum must be in \[0, 1\)"),
+])
+def test_invalid_layer_hyperparameters_are_refused(make, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        make()
+
+
+def test_standalone_dense_names_itself_on_a_wrong_width():
+    layer = gn.Dense(10)
+    layer.build((None, 784), np.random.default_rng(0))
+    with pytest.raises(gn.ShapeError, match=r"Dense\(10\) expects inputs of shape \(batch, 784\) "
+                                            r"but received \(2, 100\)"):
+        layer.forward(np.zeros((2, 100), np.float32))
+
+
+def test_batchnorm_refuses_a_single_sample_in_training():
+    layer = gn.BatchNorm()
+    layer.build((None, 3), None)
+    with pytest.raises(ValueError, match=r"BatchNorm\(\) needs at least 2 samples per batch "
+                                         r"while training \(got 1\).*larger batch_size"):
+        layer.forward(np.zeros((1, 3), np.float32), training=True)

@@ -1,0 +1,243 @@
+"""glassnet against PyTorch 2.13 (CPU, float64) for the same weights: forward outputs,
+input gradients, every parameter gradient, and the weights after optimiser steps."""
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import glassnet as gn
+from cases import LAYER_CASES, away_from_kinks, built
+from gradcheck import assert_close
+from torch_ref import (ACTIVATIONS, tensor, torch_batchnorm, torch_grads, torch_linear,
+                       torch_model, torch_weights)
+
+RTOL = 1e-6
+# Dropout masks come from different random generators; its formula is checked by hand
+# in test_layers.py. Every other registered layer case has a twin here.
+NO_TWIN = {"dropout"}
+
+
+def test_torch_version_is_the_pinned_one():
+    assert torch.__version__.startswith("2.13.0")
+
+
+def _twin(name, layer):
+    """(torch function of X, {glassnet param name: torch tensor or (tensor, transpose)})."""
+    if name.startswith("dense"):
+        linear = torch_linear(layer.params["W"], layer.params.get("b"))
+        act = ACTIVATIONS[layer.activation.name]
+        grads = {"W": lambda: linear.weight.grad.numpy().T}
+        if "b" in layer.params:
+            grads["b"] = lambda: linear.bias.grad.numpy()
+        return (lambda X: act(linear(X))), grads, None
+    if name.startswith("activation"):
+        return ACTIVATIONS[layer.name], {}, None
+    if name.startswith("batchnorm"):
+        bn = torch_batchnorm(layer)
+        bn.train(name.endswith("train"))
+        return bn, {"gamma": lambda: bn.weight.grad.numpy(),
+                    "beta": lambda: bn.bias.grad.numpy()}, bn
+    if name == "flatten":
+        return (lambda X: torch.flatten(X, 1)), {}, None
+    raise KeyError(name)
+
+
+def test_every_layer_case_has_a_torch_twin_or_a_stated_reason():
+    for name in set(LAYER_CASES) - NO_TWIN:
+        layer, _, _ = built(name)
+        _twin(name, layer)
+
+
+@pytest.mark.parametrize("name", sorted(set(LAYER_CASES) - NO_TWIN))
+def test_layer_matches_torch(name):
+    layer, in_shape, training = built(name)
+    rng = np.random.default_rng(2)
+    X = away_from_kinks(rng.normal(size=in_shape))
+    G = rng.normal(size=layer.output_shape(in_shape))
+    fn, grads, bn = _twin(name, layer)
+
+    Y = layer.forward(X, training=training)
+    dX = layer.backward(G)
+    X_t = tensor(X, grad=True)
+    Y_t = fn(X_t)
+    (Y_t * tensor(G)).sum().backward()
+
+    assert_close(Y, Y_t.detach().numpy(), RTOL, 1e-12, f"{name} forward")
+    assert_close(dX, X_t.grad.numpy(), RTOL, 1e-12, f"{name} dX")
+    assert set(grads) == set(layer.params)
+    for k, torch_grad in grads.items():
+        assert_close(layer.grads[k], torch_grad(), RTOL, 1e-12, f"{name} d{k}")
+    if bn is not None:
+        assert_close(layer.state["running_mean"], bn.running_mean.numpy(), RTOL, 1e-12)
+        assert_close(layer.state["running_var"], bn.running_var.numpy(), RTOL, 1e-12)
+
+
+# --- losses -------------------------------------------------------------------------------
+rng = np.random.default_rng(5)
+N, C = 6, 4
+LOGITS = rng.normal(size=(N, C)) * 3
+LABELS = np.array([0, 3, 1, 2, 3, 0])
+ONE_HOT = gn.datasets.one_hot(LABELS, C)
+PROBS = gn.softmax(LOGITS)
+BINARY = rng.uniform(0, 1, size=(N, 2))
+
+
+def _focal(P, T, gamma, alpha):
+    return -(alpha * (1 - P) ** gamma * T * torch.log(P)).sum() / P.shape[0]
+
+
+LOSS_CASES = {
+    "mse": (gn.losses.MeanSquaredError(), LOGITS, PROBS,
+            lambda Y, T: F.mse_loss(Y, T)),
+    "mae": (gn.losses.MeanAbsoluteError(), LOGITS, PROBS, lambda Y, T: F.l1_loss(Y, T)),
+    "bce_probs": (gn.losses.BinaryCrossentropy(), gn.Activation("sigmoid").apply(LOGITS[:, :2]),
+                  BINARY, lambda Y, T: F.binary_cross_entropy(Y, T)),
+    "bce_logits": (gn.losses.BinaryCrossentropy(from_logits=True), LOGITS[:, :2], BINARY,
+                   lambda Y, T: F.binary_cross_entropy_with_logits(Y, T)),
+    "cce_logits": (gn.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.1),
+                   LOGITS, ONE_HOT,
+                   lambda Y, T: F.cross_entropy(Y, T.argmax(1), label_smoothing=0.1)),
+    "cce_probs": (gn.losses.CategoricalCrossentropy(), PROBS, ONE_HOT,
+                  lambda Y, T: F.nll_loss(torch.log(Y), T.argmax(1))),
+    "sparse_logits": (gn.losses.SparseCategoricalCrossentropy(from_logits=True,
+                                                              label_smoothing=0.2),
+                      LOGITS, LABELS,
+                      lambda Y, T: F.cross_entropy(Y, T, label_smoothing=0.2)),
+    "focal_probs": (gn.losses.CategoricalFocalCrossentropy(gamma=2.0, alpha=0.25), PROBS,
+                    ONE_HOT, lambda Y, T: _focal(Y, T, 2.0, 0.25)),
+    "focal_logits": (gn.losses.CategoricalFocalCrossentropy(gamma=1.5, alpha=0.5,
+                                                            from_logits=True), LOGITS, ONE_HOT,
+                     lambda Y, T: _focal(torch.softmax(Y, -1), T, 1.5, 0.5)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LOSS_CASES))
+def test_loss_matches_torch(name):
+    loss, Y, raw, torch_loss = LOSS_CASES[name]
+    T = loss.prepare(raw, Y.shape)
+    value = loss.forward(Y, T)
+    dY = loss.backward()
+    Y_t = tensor(Y, grad=True)
+    T_t = torch.tensor(raw) if raw.dtype.kind == "i" else tensor(raw)
+    expected = torch_loss(Y_t, T_t)
+    expected.backward()
+    assert value == pytest.approx(expected.item(), rel=RTOL)
+    assert_close(dY, Y_t.grad.numpy(), RTOL, 1e-12, f"{name} dY")
+
+
+# --- whole models and optimiser steps -------------------------------------------------
+def _mlp(batchnorm=False, seed=0):
+    layers = [gn.Dense(7, activation="tanh", input_dim=5)]
+    if batchnorm:
+        layers += [gn.BatchNorm(momentum=0.8), gn.Activation("relu")]
+    layers += [gn.Dense(6, activation="relu"), gn.Dense(4, activation="softmax")]
+    return gn.Sequential(layers, seed=seed, dtype="float64").build()
+
+
+def _data(seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(16, 5)), rng.integers(0, 4, size=16)
+
+
+def _torch_step(net, X, y, clip=None):
+    net.zero_grad()
+    logits = net[:-1](tensor(X))             # the last module is the softmax
+    loss = F.cross_entropy(logits, torch.tensor(y))
+    loss.backward()
+    if clip is not None:
+        torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
+    return loss.item()
+
+
+def test_model_forward_and_gradients_match_torch():
+    model = _mlp(batchnorm=True)
+    model.compile(gn.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+    X, y = _data()
+    net = torch_model(model)
+    net.train()
+    P = model.forward(X, training=True)
+    loss = model.loss.forward(model._logits(), model.loss.prepare(y, P.shape), logits=True)
+    model._backward_from_logits(model.loss.backward())
+    expected = _torch_step(net, X, y)
+    assert loss == pytest.approx(expected, rel=RTOL)
+    assert_close(P, torch.softmax(net[:-1](tensor(X)), -1).detach().numpy(), RTOL, 1e-12)
+    grads = [g for layer in model.layers for g in layer.grads.values()]
+    for mine, theirs in zip(grads, torch_grads(net), strict=True):
+        assert_close(mine, theirs, RTOL, 1e-12, "gradient")
+
+
+OPTIMIZERS = {
+    "sgd": (lambda: gn.optimizers.SGD(0.1), lambda p: torch.optim.SGD(p, lr=0.1), None),
+    "sgd_momentum": (lambda: gn.optimizers.SGD(0.1, momentum=0.9),
+                     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9), None),
+    "sgd_nesterov": (lambda: gn.optimizers.SGD(0.1, momentum=0.9, nesterov=True),
+                     lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True), None),
+    "sgd_l2": (lambda: gn.optimizers.SGD(0.1, momentum=0.5, weight_decay=0.01),
+               lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.5, weight_decay=0.01), None),
+    "rmsprop": (lambda: gn.optimizers.RMSprop(0.01, rho=0.9, epsilon=1e-7),
+                lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.9, eps=1e-7), None),
+    "rmsprop_momentum": (lambda: gn.optimizers.RMSprop(0.01, rho=0.8, momentum=0.5),
+                         lambda p: torch.optim.RMSprop(p, lr=0.01, alpha=0.8, eps=1e-7,
+                                                       momentum=0.5), None),
+    "adam": (lambda: gn.optimizers.Adam(0.01),
+             lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-7), None),
+    "adam_l2": (lambda: gn.optimizers.Adam(0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.05),
+                lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.8, 0.99), eps=1e-7,
+                                           weight_decay=0.05), None),
+    "adamw": (lambda: gn.optimizers.AdamW(0.01, weight_decay=0.1),
+              lambda p: torch.optim.AdamW(p, lr=0.01, eps=1e-7, weight_decay=0.1), None),
+    "adam_clipnorm": (lambda: gn.optimizers.Adam(0.01, global_clipnorm=0.05),
+                      lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-7), 0.05),
+    "sgd_clipnorm": (lambda: gn.optimizers.SGD(0.5, global_clipnorm=0.05),
+                     lambda p: torch.optim.SGD(p, lr=0.5), 0.05),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPTIMIZERS))
+def test_weights_after_optimizer_steps_match_torch(name):
+    make, make_torch, clip = OPTIMIZERS[name]
+    model = _mlp(batchnorm=name == "adam")
+    model.compile(make(), "sparse_categorical_crossentropy")
+    net = torch_model(model)
+    net.train()
+    optimizer = make_torch(net.parameters())
+    for step in range(3):
+        X, y = _data(seed=step)
+        loss = model.train_on_batch(X, y)
+        expected = _torch_step(net, X, y, clip)
+        optimizer.step()
+        assert loss == pytest.approx(expected, rel=RTOL)
+        for i, (mine, theirs) in enumerate(zip(model.get_weights(), torch_weights(net),
+                                               strict=True)):
+            assert_close(mine, theirs, RTOL, 1e-12, f"{name} step {step + 1} weight {i}")
+
+
+def test_schedules_match_torch_schedulers():
+    model = _mlp()
+    schedule = gn.schedules.StepDecay(0.1, step_size=2, gamma=0.5)
+    model.compile(gn.optimizers.SGD(schedule, momentum=0.9), "sparse_categorical_crossentropy")
+    net = torch_model(model)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    for step in range(5):
+        X, y = _data(seed=step)
+        model.train_on_batch(X, y)
+        _torch_step(net, X, y)
+        optimizer.step()
+        scheduler.step()
+    for mine, theirs in zip(model.get_weights(), torch_weights(net), strict=True):
+        assert_close(mine, theirs, RTOL, 1e-12, "StepDecay")
+    expo = gn.schedules.ExponentialDecay(0.1, decay_steps=1, decay_rate=0.9)
+    cosine = gn.schedules.CosineDecay(0.1, decay_steps=10)
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    exp_sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+    for step in range(5):
+        assert expo(step) == pytest.approx(exp_sched.get_last_lr()[0], rel=1e-12)
+        opt.step()
+        exp_sched.step()
+    opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    cos_sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    for step in range(10):
+        assert cosine(step) == pytest.approx(cos_sched.get_last_lr()[0], rel=1e-9, abs=1e-15)
+        opt.step()
+        cos_sched.step()
