@@ -18,3 +18,8 @@ def describe_shape(shape):
     """Render a shape with ``None`` shown as ``batch``: (batch, 784)."""
     inner = ", ".join("batch" if d is None else str(d) for d in shape)
     return f"({inner},)" if len(shape) == 1 else f"({inner})"
+
+
+def describe_features(shape):
+    """The per-sample part of a shape: 784 for (batch, 784), 8x8 for (batch, 8, 8)."""
+    return "x".join(str(d) for d in shape[1:]) or "no"

@@ -18,7 +18,7 @@ import numpy as np
 
 from . import initializers
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
-from .errors import ShapeError, describe_shape
+from .errors import ShapeError, describe_features, describe_shape
 
 
 def _check_positive_int(value, what, layer):
@@ -43,8 +43,8 @@ def _check_input(layer, X, expected):
         raise ShapeError(
             f"{where(layer)} expects inputs of shape {describe_shape((None, *expected))} "
             f"but received {describe_shape(X.shape)}. Feed it arrays with "
-            f"{describe_shape(expected)[1:-1] or 'no'} features per sample, or rebuild "
-            f"the layer for {describe_shape(X.shape[1:])[1:-1]}.")
+            f"{describe_features((None, *expected))} features per sample, or rebuild "
+            f"the layer for {describe_features(X.shape)}.")
 
 
 class Dense:

@@ -22,7 +22,7 @@ from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import optimizers as optimizers_module
 from .activations import Activation
-from .errors import ShapeError, describe_shape
+from .errors import ShapeError, describe_features, describe_shape
 from .layers import Dense, layer_from_config, where
 
 METRIC_NAMES = ("accuracy", "acc", "mae", "mse")
@@ -247,8 +247,8 @@ class Sequential:
             raise ShapeError(
                 f"{what}: {where(first)} expects inputs of shape "
                 f"{describe_shape(self.input_shape)} but received {describe_shape(X.shape)}: "
-                f"your data has {describe_shape(X.shape[1:])[1:-1]} features per sample, the "
-                f"model was built for {describe_shape(self.input_shape[1:])[1:-1]}. Pass data "
+                f"your data has {describe_features(X.shape)} features per sample, the "
+                f"model was built for {describe_features(self.input_shape)}. Pass data "
                 f"with that many features, or rebuild the model with "
                 f"input_dim={X.shape[1] if X.ndim == 2 else X.shape[1:]}.")
         if X.dtype.kind == "f" and not np.isfinite(np.sum(X, dtype=np.float64)) \
