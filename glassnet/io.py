@@ -93,7 +93,7 @@ def _read_header(path, data):
     return header, meta
 
 
-def _expected_tensors(model, meta):
+def _expected_tensors(model, meta, optimizer):
     """Tensor name -> (dtype code, shape) implied by the architecture, without data."""
     expected = {}
     shapes = model.trace_shapes()
@@ -103,14 +103,9 @@ def _expected_tensors(model, meta):
         named.update(getattr(layer, "state_shapes", lambda s: {})(shapes[i - 1]))
         for k, shape in named.items():
             expected[f"layers.{i}.{k}"] = (code, list(shape))
-    if meta.get("compile") and meta["training"]["iterations"] > 0:
-        total = model.param_counts()[0]
-        slots = {"SGD": ["momentum"] if meta["compile"]["optimizer"].get("momentum") else [],
-                 "RMSprop": ["square_avg"] + (["momentum"] if meta["compile"]["optimizer"]
-                                              .get("momentum") else []),
-                 "Adam": ["m", "v"], "AdamW": ["m", "v"]}[meta["compile"]["optimizer"]["type"]]
-        for k in slots:
-            expected[f"optimizer.{k}"] = (code, [total])
+    if optimizer is not None and meta["training"]["iterations"] > 0:
+        for k in optimizer.slots():
+            expected[f"optimizer.{k}"] = (code, [model.param_counts()[0]])
     return expected
 
 
@@ -139,12 +134,13 @@ def load_model(path):
     header, meta = _read_header(path, data)
     try:
         model = Sequential.from_config(meta["model"])
-        expected = _expected_tensors(model, meta)
+        optimizer = None
         if meta.get("compile"):
             compile_config = meta["compile"]
             optimizer = optimizers.from_config(compile_config["optimizer"])
             loss = losses.from_config(compile_config["loss"])
             metrics = compile_config["metrics"]
+        expected = _expected_tensors(model, meta, optimizer)
     except ModelFileError:
         raise
     except (KeyError, TypeError, ValueError, AttributeError) as error:

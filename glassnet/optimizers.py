@@ -62,6 +62,10 @@ class Optimizer:
         lr = self.learning_rate
         return float(lr(self.iterations)) if callable(lr) else lr
 
+    def slots(self):
+        """Names of the per-parameter state arrays this optimiser keeps."""
+        return []
+
     def _slot(self, name, like):
         if name not in self.state:
             self.state[name] = np.zeros_like(like)
@@ -105,6 +109,9 @@ class SGD(Optimizer):
             raise ValueError("SGD: nesterov=True needs momentum > 0, for example momentum=0.9.")
         self.nesterov = bool(nesterov)
 
+    def slots(self):
+        return ["momentum"] if self.momentum else []
+
     def _update(self, p, g, lr, scratch):
         if self.momentum:
             buf = self._slot("momentum", p)
@@ -130,6 +137,9 @@ class RMSprop(Optimizer):
         self.rho = _number(rho, "rho", "RMSprop", 0, 1)
         self.momentum = _number(momentum, "momentum", "RMSprop", 0, 1)
         self.epsilon = _number(epsilon, "epsilon", "RMSprop", 0, low_open=True)
+
+    def slots(self):
+        return ["square_avg"] + (["momentum"] if self.momentum else [])
 
     def _update(self, p, g, lr, scratch):
         s = self._slot("square_avg", p)
@@ -164,6 +174,9 @@ class Adam(Optimizer):
         self.beta_1 = _number(beta_1, "beta_1", owner, 0, 1)
         self.beta_2 = _number(beta_2, "beta_2", owner, 0, 1)
         self.epsilon = _number(epsilon, "epsilon", owner, 0, low_open=True)
+
+    def slots(self):
+        return ["m", "v"]
 
     def _update(self, p, g, lr, scratch):
         b1, b2, t = self.beta_1, self.beta_2, self.iterations
