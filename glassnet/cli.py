@@ -43,8 +43,9 @@ def cmd_train(args):
     X, y = load_data(args)
     classes = int(y.max()) + 1 if y.dtype.kind in "iu" else None
     X_train, X_test, y_train, y_test = _split(args, X, y)
-    spec = args.model or (f"{X.shape[1]}-64:relu-64:relu-{classes}:softmax" if classes
-                          else f"{X.shape[1]}-64:relu-64:relu-1")
+    hidden = "128:relu-dropout:0.2-64:relu"
+    spec = args.model or (f"{X.shape[1]}-{hidden}-{classes}:softmax" if classes
+                          else f"{X.shape[1]}-{hidden}-1")
     model = load_spec(spec, seed=args.seed)
     loss = args.loss or ("sparse_categorical_crossentropy" if classes else "mse")
     optimizer = optimizers.OPTIMIZER_NAMES[args.optimizer](
@@ -53,7 +54,7 @@ def cmd_train(args):
     print(f"data: {args.data}: {len(X_train)} training and {len(X_test)} test samples, "
           f"{X.shape[1]} features" + (f", {classes} classes" if classes else ""))
     print(f"model: {spec}\n")
-    model.build(X_train.shape[1:])
+    model.build()
     model.summary()
     print()
     model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
@@ -102,7 +103,7 @@ def build_parser():
                                       "for labels, mse for numbers)")
     train.add_argument("--optimizer", default="adam", choices=sorted(optimizers.OPTIMIZER_NAMES))
     train.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
-    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--epochs", type=int, default=40)
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--validation-split", type=float, default=0.0)
     train.add_argument("--out", help="save the trained model to this file")

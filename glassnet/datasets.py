@@ -74,7 +74,8 @@ def make_spirals(n=600, arms=3, noise=0.2, turns=1.0, seed=0):
 def make_xor(n=400, noise=0.1, seed=0):
     """Points around the four corners of a square; class = x1 > 0 XOR x2 > 0."""
     n, rng = _check_n(n, "make_xor"), _rng(seed)
-    corners = rng.integers(0, 2, size=(n, 2))
+    quadrant = rng.permutation(np.arange(n) % 4)           # balanced: n/4 per corner
+    corners = np.c_[quadrant // 2, quadrant % 2]
     X = (corners * 2 - 1) + rng.normal(scale=noise, size=(n, 2))
     y = (corners[:, 0] ^ corners[:, 1]).astype(np.int64)
     return X.astype(np.float64), y

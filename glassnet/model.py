@@ -115,6 +115,13 @@ class Sequential:
         if not self.layers:
             raise ValueError("Sequential: the model has no layers. Add some, e.g. "
                              "Sequential([Dense(10, input_dim=4)]).")
+        declared = self._declared_input_shape()
+        if input_shape is not None and declared is not None \
+                and _as_shape(input_shape) != declared:
+            raise ShapeError(f"Sequential.build: the model was declared for inputs of shape "
+                             f"{describe_shape(declared)} but is being built for "
+                             f"{describe_shape(_as_shape(input_shape))}. Build it without an "
+                             f"input shape, or change the declared one.")
         self.shapes = self.trace_shapes(input_shape)
         self.input_shape = self.shapes[0]
         for i, layer in enumerate(self.layers, 1):

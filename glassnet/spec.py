@@ -48,16 +48,14 @@ def _layer(spec, index, token):
             return Dropout(float(arg))
         except ValueError:
             _refuse(spec, index, token, "dropout takes a rate in [0, 1), as in dropout:0.2")
+    makers = {"batchnorm": BatchNorm, "bn": BatchNorm, "flatten": Flatten,
+              **{a: (lambda a=a: Activation(a)) for a in ACTIVATION_NAMES}}
+    if name not in makers:
+        _refuse(spec, index, token, "unknown layer; use N[:activation], dropout:RATE, "
+                                    "batchnorm, flatten or an activation name")
     if arg:
         _refuse(spec, index, token, f"{name!r} takes no option")
-    if name in ("batchnorm", "bn"):
-        return BatchNorm()
-    if name == "flatten":
-        return Flatten()
-    if name in ACTIVATION_NAMES:
-        return Activation(name)
-    _refuse(spec, index, token, "unknown layer; use N[:activation], dropout:RATE, batchnorm, "
-                                "flatten or an activation name")
+    return makers[name]()
 
 
 def parse_spec(spec, seed=0, dtype="float32"):

@@ -183,3 +183,15 @@ def test_batchnorm_refuses_a_single_sample_in_training():
     with pytest.raises(ValueError, match=r"BatchNorm\(\) needs at least 2 samples per batch "
                                          r"while training \(got 1\).*larger batch_size"):
         layer.forward(np.zeros((1, 3), np.float32), training=True)
+
+
+@pytest.mark.parametrize("batch", [1, 2])
+def test_dense_weight_gradient_at_tiny_batches(batch):
+    """Batch 1 takes the outer-product path for dW; it must equal X.T @ dZ."""
+    layer, _, _ = built("dense_tanh")
+    rng = np.random.default_rng(batch)
+    X, G = rng.normal(size=(batch, 4)), rng.normal(size=(batch, 5))
+    Y = layer.forward(X, training=True)
+    layer.backward(G)
+    dZ = G * (1 - Y * Y)
+    assert_close(layer.grads["W"], X.T @ dZ, rtol=1e-12, atol=0, what="dW")

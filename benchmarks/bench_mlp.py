@@ -1,0 +1,116 @@
+"""glassnet against PyTorch (eager, CPU) on one training step of a 784-256-128-10 MLP.
+
+Measures, in one run with the two libraries alternating round by round, the median
+time of
+  - a training step: forward, softmax cross-entropy, backward, Adam update
+    (glassnet ``train_on_batch``; PyTorch zero_grad / forward / loss / backward / step);
+  - the forward pass alone (glassnet ``forward``; PyTorch under ``no_grad``);
+  - the bare matrix products the forward pass consists of (X @ W1, H1 @ W2, H2 @ W3),
+at batch sizes 1, 32, 128 and 1024, float32, and prints the ratios.
+
+    python benchmarks/bench_mlp.py [--rounds 15] [--batches 1,32,128,1024]
+
+Ratios below 1 mean glassnet is faster. The machines this runs on are shared and
+noisy: compare ratios from one run, never absolute times from different runs.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import glassnet as gn
+
+SIZES = (784, 256, 128, 10)
+
+
+def timed(fn, repeat):
+    start = time.perf_counter()
+    for _ in range(repeat):
+        fn()
+    return (time.perf_counter() - start) / repeat
+
+
+def make_pair(seed=0):
+    model = gn.Sequential([gn.Dense(256, activation="relu", input_dim=784),
+                           gn.Dense(128, activation="relu"),
+                           gn.Dense(10, activation="softmax")], seed=seed)
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.build()
+    net = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                              torch.nn.Linear(256, 128), torch.nn.ReLU(),
+                              torch.nn.Linear(128, 10))
+    with torch.no_grad():                      # same weights (glassnet W is torch weight.T)
+        for linear, layer in zip(net[::2], model.layers):
+            linear.weight.copy_(torch.from_numpy(layer.params["W"].T.copy()))
+            linear.bias.copy_(torch.from_numpy(layer.params["b"]))
+    return model, net, torch.optim.Adam(net.parameters(), lr=1e-3)
+
+
+def bench(batch, rounds):
+    rng = np.random.default_rng(batch)
+    X = rng.standard_normal((batch, 784), dtype=np.float32)
+    y = rng.integers(0, 10, size=batch)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    model, net, opt = make_pair()
+    Ws = [layer.params["W"] for layer in model.layers]
+
+    def gn_step():
+        model.train_on_batch(X, y)
+
+    def torch_step():
+        opt.zero_grad()
+        F.cross_entropy(net(X_t), y_t).backward()
+        opt.step()
+
+    def gn_forward():
+        model.forward(X)
+
+    def torch_forward():
+        with torch.no_grad():
+            net(X_t)
+
+    def bare_matmuls():
+        H = X
+        for W in Ws:
+            H = H @ W
+
+    repeat = max(3, int(2000 / max(batch, 1) ** 0.8))
+    for fn in (gn_step, torch_step, gn_forward, torch_forward, bare_matmuls):
+        timed(fn, repeat)                                    # warm up
+    times = {name: [] for name in ("gn_step", "torch_step", "gn_forward", "torch_forward",
+                                   "matmuls")}
+    for _ in range(rounds):                                  # alternate, round by round
+        times["gn_step"].append(timed(gn_step, repeat))
+        times["torch_step"].append(timed(torch_step, repeat))
+        times["gn_forward"].append(timed(gn_forward, repeat))
+        times["torch_forward"].append(timed(torch_forward, repeat))
+        times["matmuls"].append(timed(bare_matmuls, repeat))
+    return {k: statistics.median(v) for k, v in times.items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--batches", default="1,32,128,1024")
+    args = parser.parse_args()
+    print(f"glassnet {gn.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
+          f"torch threads {torch.get_num_threads()}, {args.rounds} rounds, medians\n")
+    header = (f"{'batch':>6} | {'glassnet step':>13} {'torch step':>11} {'ratio':>6} | "
+              f"{'glassnet fwd':>12} {'torch fwd':>10} {'ratio':>6} | {'matmuls':>8} "
+              f"{'fwd/matmuls':>11}")
+    print(header)
+    print("-" * len(header))
+    for batch in map(int, args.batches.split(",")):
+        t = bench(batch, args.rounds)
+        us = lambda s: f"{s * 1e6:,.0f} us"  # noqa: E731
+        print(f"{batch:>6} | {us(t['gn_step']):>13} {us(t['torch_step']):>11} "
+              f"{t['gn_step'] / t['torch_step']:>6.2f} | {us(t['gn_forward']):>12} "
+              f"{us(t['torch_forward']):>10} {t['gn_forward'] / t['torch_forward']:>6.2f} | "
+              f"{us(t['matmuls']):>8} {t['gn_forward'] / t['matmuls']:>11.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
