@@ -6,6 +6,8 @@ time of
     (glassnet ``train_on_batch``; PyTorch zero_grad / forward / loss / backward / step);
   - the forward pass alone (glassnet ``forward``; PyTorch under ``no_grad``);
   - the bare matrix products the forward pass consists of (X @ W1, H1 @ W2, H2 @ W3),
+    and the same forward pass written by hand in NumPy (products, bias adds, ReLU,
+    softmax), which shows what glassnet adds over plain NumPy;
 at batch sizes 1, 32, 128 and 1024, float32, and prints the ratios.
 
     python benchmarks/bench_mlp.py [--rounds 15] [--batches 1,32,128,1024]
@@ -56,6 +58,7 @@ def bench(batch, rounds):
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
     model, net, opt = make_pair()
     Ws = [layer.params["W"] for layer in model.layers]
+    bs = [layer.params["b"] for layer in model.layers]
 
     def gn_step():
         model.train_on_batch(X, y)
@@ -77,17 +80,25 @@ def bench(batch, rounds):
         for W in Ws:
             H = H @ W
 
-    repeat = max(3, int(2000 / max(batch, 1) ** 0.8))
-    for fn in (gn_step, torch_step, gn_forward, torch_forward, bare_matmuls):
+    def numpy_forward():
+        H = X
+        for i, (W, b) in enumerate(zip(Ws, bs)):
+            Z = H @ W
+            Z += b
+            H = np.maximum(Z, 0) if i < 2 else gn.softmax(Z)
+
+    repeat = max(3, int(500 / max(batch, 1) ** 0.7))
+    for fn in (gn_step, torch_step, gn_forward, torch_forward, bare_matmuls, numpy_forward):
         timed(fn, repeat)                                    # warm up
     times = {name: [] for name in ("gn_step", "torch_step", "gn_forward", "torch_forward",
-                                   "matmuls")}
+                                   "matmuls", "numpy")}
     for _ in range(rounds):                                  # alternate, round by round
         times["gn_step"].append(timed(gn_step, repeat))
         times["torch_step"].append(timed(torch_step, repeat))
         times["gn_forward"].append(timed(gn_forward, repeat))
         times["torch_forward"].append(timed(torch_forward, repeat))
         times["matmuls"].append(timed(bare_matmuls, repeat))
+        times["numpy"].append(timed(numpy_forward, repeat))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -100,7 +111,7 @@ def main():
           f"torch threads {torch.get_num_threads()}, {args.rounds} rounds, medians\n")
     header = (f"{'batch':>6} | {'glassnet step':>13} {'torch step':>11} {'ratio':>6} | "
               f"{'glassnet fwd':>12} {'torch fwd':>10} {'ratio':>6} | {'matmuls':>8} "
-              f"{'fwd/matmuls':>11}")
+              f"{'fwd/matmuls':>11} | {'numpy fwd':>9} {'fwd/numpy':>9}")
     print(header)
     print("-" * len(header))
     for batch in map(int, args.batches.split(",")):
@@ -109,7 +120,8 @@ def main():
         print(f"{batch:>6} | {us(t['gn_step']):>13} {us(t['torch_step']):>11} "
               f"{t['gn_step'] / t['torch_step']:>6.2f} | {us(t['gn_forward']):>12} "
               f"{us(t['torch_forward']):>10} {t['gn_forward'] / t['torch_forward']:>6.2f} | "
-              f"{us(t['matmuls']):>8} {t['gn_forward'] / t['matmuls']:>11.2f}", flush=True)
+              f"{us(t['matmuls']):>8} {t['gn_forward'] / t['matmuls']:>11.2f} | "
+              f"{us(t['numpy']):>9} {t['gn_forward'] / t['numpy']:>9.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -171,6 +171,8 @@ def load_model(path):
                 store[k][...] = tensors[f"layers.{i}.{k}"]
     try:
         for key, state in meta.get("rng", {}).items():
+            if not key.isdigit() or not 1 <= int(key) <= len(model.layers):
+                raise ValueError(f"random generator state for unknown layer {key!r}")
             layer = model.layers[int(key) - 1]
             if not _check_rng_state(state) or getattr(layer, "rng", None) is None:
                 raise ValueError(f"bad random generator state for layer {key}")

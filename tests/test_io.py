@@ -103,6 +103,8 @@ def _rewrite_meta(path, change):
      r"bad training position"),
     (lambda p: _rewrite_meta(p, lambda m, h: m["rng"]["3"].update(bit_generator="MT19937")),
      r"bad random generator state for layer 3"),
+    (lambda p: _rewrite_meta(p, lambda m, h: m["rng"].update({"-1": m["rng"]["3"]})),
+     r"random generator state for unknown layer '-1'"),
     (lambda p: _rewrite_meta(p, lambda m, h: h.pop("optimizer.v")),
      r"missing tensors \['optimizer.v'\]"),
 ])
