@@ -9,7 +9,6 @@
 import argparse
 import sys
 
-import numpy as np
 
 from . import datasets, optimizers
 from .io import load_model
@@ -26,8 +25,9 @@ def load_data(args):
     if source.endswith(".csv"):
         return datasets.load_csv(source, label_column=args.label_column)
     if args.labels is None:
-        raise ValueError(f"--data {source!r} is not a built-in dataset ({', '.join(['digits', *datasets.GENERATED])}) "
-                         f"or a .csv file; for IDX images also pass --labels LABELS.idx.")
+        names = ", ".join(["digits", *datasets.GENERATED])
+        raise ValueError(f"--data {source!r} is not a built-in dataset ({names}) or a .csv "
+                         f"file; for IDX images also pass --labels LABELS.idx.")
     return datasets.load_mnist_idx(source, args.labels)
 
 

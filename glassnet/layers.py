@@ -17,6 +17,7 @@ Shapes use ``None`` for the batch dimension: ``(None, 784)``.
 import numpy as np
 
 from . import initializers
+from .config import from_config
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from .errors import ShapeError, describe_features, describe_shape
 
@@ -355,29 +356,8 @@ BatchNormalization = BatchNorm
 
 LAYER_TYPES = {"Dense": Dense, "Dropout": Dropout, "BatchNorm": BatchNorm,
                "Flatten": Flatten, "Activation": Activation}
-LAYER_ARGS = {
-    "Dense": {"units", "activation", "input_dim", "use_bias", "kernel_initializer",
-              "bias_initializer", "alpha"},
-    "Dropout": {"rate", "seed"},
-    "BatchNorm": {"momentum", "epsilon"},
-    "Flatten": set(),
-    "Activation": {"activation", "alpha"},
-}
 
 
-def layer_from_config(config, where_from="config"):
-    """Build a layer from ``get_config()`` output, accepting only known types and
-    arguments (nothing is imported or evaluated from the config)."""
-    if not isinstance(config, dict) or not isinstance(config.get("type"), str):
-        raise ValueError(f"{where_from}: each layer must be an object with a 'type' field, "
-                         f"got {config!r}.")
-    kind = config["type"]
-    if kind not in LAYER_TYPES:
-        raise ValueError(f"{where_from}: unknown layer type {kind!r}. "
-                         f"Known types: {', '.join(LAYER_TYPES)}.")
-    args = {k: v for k, v in config.items() if k != "type"}
-    unknown = set(args) - LAYER_ARGS[kind]
-    if unknown:
-        raise ValueError(f"{where_from}: {kind} has no option {sorted(unknown)[0]!r}. "
-                         f"Its options are: {', '.join(sorted(LAYER_ARGS[kind])) or 'none'}.")
-    return LAYER_TYPES[kind](**args)
+def layer_from_config(config, where="layer"):
+    """Build a layer from ``get_config()`` output (known types and options only)."""
+    return from_config(config, LAYER_TYPES, "layer", where)

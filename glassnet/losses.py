@@ -19,7 +19,8 @@ and skips the activation's backward: the fused forms below are exact and stable.
 import numpy as np
 from scipy.special import expit
 
-from .activations import log_softmax, softmax, softmax_backward
+from . import config as config_module
+from .activations import log_softmax, softmax_backward
 from .errors import ShapeError, describe_shape
 
 EPSILON = 1e-7   # probabilities are clipped to [EPSILON, 1 - EPSILON], as Keras does
@@ -310,13 +311,5 @@ def get(loss):
 
 
 def from_config(config):
-    config = dict(config)
-    kind = config.pop("type", None)
-    if kind not in LOSS_TYPES:
-        raise ValueError(f"unknown loss type {kind!r}; known: {', '.join(LOSS_TYPES)}.")
-    return LOSS_TYPES[kind](**config)
+    return config_module.from_config(config, LOSS_TYPES, "loss")
 
-
-__all__ = ["MeanSquaredError", "MeanAbsoluteError", "BinaryCrossentropy",
-           "CategoricalCrossentropy", "SparseCategoricalCrossentropy",
-           "CategoricalFocalCrossentropy", "softmax", "get"]

@@ -459,7 +459,7 @@ class Sequential:
         weights = list(weights)
         if len(weights) != len(slots):
             raise ValueError(f"set_weights: the model has {len(slots)} weight arrays "
-                             f"({', '.join(f'{where(l)}.{k}' for l, _, k in slots)}) but "
+                             f"({', '.join(f'{where(layer)}.{k}' for layer, _, k in slots)}) but "
                              f"received {len(weights)}.")
         for (layer, store, k), w in zip(slots, weights):
             w = np.asarray(w)

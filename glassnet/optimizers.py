@@ -19,6 +19,7 @@ import math
 
 import numpy as np
 
+from . import config as config_module
 from . import schedules
 
 
@@ -230,10 +231,6 @@ def get(optimizer):
 
 
 def from_config(config):
-    config = dict(config)
-    kind = config.pop("type", None)
-    if kind not in OPTIMIZER_TYPES:
-        raise ValueError(f"unknown optimizer type {kind!r}; known: {', '.join(OPTIMIZER_TYPES)}.")
-    if isinstance(config.get("learning_rate"), dict):
-        config["learning_rate"] = schedules.from_config(config["learning_rate"])
-    return OPTIMIZER_TYPES[kind](**config)
+    if isinstance(config, dict) and isinstance(config.get("learning_rate"), dict):
+        config = {**config, "learning_rate": schedules.from_config(config["learning_rate"])}
+    return config_module.from_config(config, OPTIMIZER_TYPES, "optimizer")

@@ -1,6 +1,8 @@
 """Learning-rate schedules: callables mapping the optimiser step (0, 1, ...) to a rate."""
 import math
 
+from . import config as config_module
+
 
 def _check(value, what, owner, low=0.0, inclusive=False):
     ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
@@ -48,7 +50,8 @@ class StepDecay:
 
 
 class CosineDecay:
-    """lr = initial * (alpha + (1 - alpha) * (1 + cos(pi * min(step, decay_steps) / decay_steps)) / 2)."""
+    """lr = initial * (alpha + (1 - alpha) * (1 + cos(pi * t)) / 2), t = min(step, decay_steps)
+    / decay_steps: a half cosine from initial down to alpha * initial."""
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0):
         self.initial_learning_rate = _check(initial_learning_rate, "initial_learning_rate",
@@ -69,8 +72,4 @@ SCHEDULE_TYPES = {cls.__name__: cls for cls in (ExponentialDecay, StepDecay, Cos
 
 
 def from_config(config):
-    config = dict(config)
-    kind = config.pop("type", None)
-    if kind not in SCHEDULE_TYPES:
-        raise ValueError(f"unknown schedule type {kind!r}; known: {', '.join(SCHEDULE_TYPES)}.")
-    return SCHEDULE_TYPES[kind](**config)
+    return config_module.from_config(config, SCHEDULE_TYPES, "schedule")
