@@ -28,7 +28,16 @@ import glassnet as gn
 SIZES = (784, 256, 128, 10)
 
 
-def timed(fn, repeat):
+def timed(fn, repeat, settle=0.25):
+    """Mean seconds per call of ``fn`` over ``repeat`` calls.
+
+    Both libraries leave worker threads spinning for a while after parallel work
+    (OpenBLAS after a GEMM, PyTorch's OpenMP pool after an op); measured right after
+    the other library, either would share the second core with those spinning threads.
+    Sleeping ``settle`` seconds first lets them go idle, so each library is timed as
+    it runs on its own.
+    """
+    time.sleep(settle)
     start = time.perf_counter()
     for _ in range(repeat):
         fn()
@@ -89,7 +98,7 @@ def bench(batch, rounds):
 
     repeat = max(3, int(500 / max(batch, 1) ** 0.7))
     for fn in (gn_step, torch_step, gn_forward, torch_forward, bare_matmuls, numpy_forward):
-        timed(fn, repeat)                                    # warm up
+        timed(fn, repeat, settle=0)                          # warm up
     times = {name: [] for name in ("gn_step", "torch_step", "gn_forward", "torch_forward",
                                    "matmuls", "numpy")}
     for _ in range(rounds):                                  # alternate, round by round
