@@ -124,6 +124,13 @@ class Activation:
     def param_shapes(self, in_shape):
         return {}
 
+    def ops(self, in_shape, operand="X"):
+        """One op: Y = f(operand), shape unchanged (see ``Dense.ops``)."""
+        if self.name == "linear":
+            return []
+        return [{"op": "activation", "out": "Y", "a": operand, "fn": self.name,
+                 "shape": tuple(in_shape), "stored": 1}]
+
     def forward(self, X, training=False):
         self.X, self.Y = X, self.apply(X)
         return self.Y

@@ -5,12 +5,22 @@
     glassnet train --data images.idx --labels labels.idx --out mnist.glassnet
     glassnet train --data table.csv --label-column -1
     glassnet evaluate digits.glassnet --data digits
+    glassnet summary 784-256:relu-128:relu-10:softmax --batch 64
+    glassnet trace 784-256:relu-10:softmax --batch 64 --backward
+    glassnet explain 3-2:softmax --input 1,2,3
+    glassnet compare-dense-conv --input 224x224x3 --units 4096 --kernel 3 --filters 64
+
+A MODEL is a spec string (784-256:relu-10:softmax), a JSON config file, or a saved
+.glassnet file. Reports print as text, or with --format markdown, json or html.
 """
 import argparse
 import sys
 
+import numpy as np
+
 
 from . import datasets, optimizers
+from .inspect import compare_dense_conv, report
 from .io import load_model
 from .spec import load_spec
 
@@ -79,6 +89,62 @@ def cmd_evaluate(args):
     return 0
 
 
+def _model_from(text, seed):
+    """A model from a saved file, a JSON config or a spec string."""
+    if text.endswith(".glassnet"):
+        return load_model(text)
+    return load_spec(text, seed=seed)
+
+
+def _show(report_, fmt):
+    if fmt == "text":
+        print(report_.to_text(colour=report.use_colour()))
+    else:
+        print(report_.render(fmt).rstrip("\n"))
+    return 0
+
+
+def cmd_summary(args):
+    return _show(_model_from(args.model, args.seed).summary(args.batch, print_fn=None),
+                 args.format)
+
+
+def cmd_trace(args):
+    return _show(_model_from(args.model, args.seed).trace(args.batch, args.backward),
+                 args.format)
+
+
+def cmd_explain(args):
+    model = _model_from(args.model, args.seed)
+    x = None
+    if args.input:
+        try:
+            x = np.array([float(v) for v in args.input.split(",")])
+        except ValueError:
+            raise ValueError(f"--input must be numbers separated by commas, such as 1,2,3; "
+                             f"got {args.input!r}.") from None
+    elif args.random_input:
+        x = np.random.default_rng(args.seed).normal(size=model.trace_shapes()[0][1:])
+    return _show(model.explain(x, cell=args.cell), args.format)
+
+
+def cmd_compare(args):
+    try:
+        shape = tuple(int(v) for v in args.input.split("x"))
+    except ValueError:
+        raise ValueError(f"--input must be HxWxC, such as 224x224x3; got {args.input!r}.") \
+            from None
+    return _show(compare_dense_conv(shape, args.units, args.kernel, args.filters), args.format)
+
+
+def _report_arguments(parser, model=True):
+    if model:
+        parser.add_argument("model", help="spec string, JSON config file or .glassnet file")
+        parser.add_argument("--batch", type=int, help="batch size (default: symbolic B)")
+        parser.add_argument("--seed", type=int, default=0, help="seed of the initial weights")
+    parser.add_argument("--format", default="text", choices=["text", "markdown", "json", "html"])
+
+
 def _data_arguments(parser):
     parser.add_argument("--data", default="digits",
                         help="digits, moons, circles, spirals, xor, blobs, a .csv file, or an "
@@ -113,6 +179,29 @@ def build_parser():
     evaluate.add_argument("model_file")
     _data_arguments(evaluate)
     evaluate.set_defaults(run=cmd_evaluate)
+
+    summary = commands.add_parser("summary", help="shapes, parameters, MACs and memory per layer")
+    _report_arguments(summary)
+    summary.set_defaults(run=cmd_summary)
+    trace = commands.add_parser("trace", help="every operation of a forward pass with shapes")
+    _report_arguments(trace)
+    trace.add_argument("--backward", action="store_true", help="trace the backward pass too")
+    trace.set_defaults(run=cmd_trace)
+    explain = commands.add_parser("explain", help="each layer's equations, with real numbers")
+    _report_arguments(explain)
+    explain.add_argument("--input", help="one sample, comma-separated: 1,2,3")
+    explain.add_argument("--random-input", action="store_true",
+                         help="explain on a random sample drawn from --seed")
+    explain.add_argument("--cell", type=int, help="output to write out for large layers")
+    explain.set_defaults(run=cmd_explain)
+    compare = commands.add_parser("compare-dense-conv",
+                                  help="parameters of a dense layer against a convolution")
+    compare.add_argument("--input", default="224x224x3", help="image shape HxWxC")
+    compare.add_argument("--units", type=int, default=4096, help="dense units")
+    compare.add_argument("--kernel", type=int, default=3, help="kernel size k (k x k)")
+    compare.add_argument("--filters", type=int, default=64, help="convolution output channels")
+    _report_arguments(compare, model=False)
+    compare.set_defaults(run=cmd_compare)
     return parser
 
 

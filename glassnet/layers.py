@@ -100,6 +100,23 @@ class Dense:
                 f"output {self.input_dim}.")
         return (in_shape[0], self.units)
 
+    def ops(self, in_shape):
+        """The operations of one forward pass, as data (what trace and explain show).
+
+        Each op names its result, operands and shapes; ``stored`` counts the
+        result-sized arrays it allocates and keeps for the backward pass.
+        """
+        batch, inputs = self.output_shape(in_shape)[0], in_shape[-1]
+        out = (batch, self.units)
+        ops = [{"op": "matmul", "out": "Z", "a": "X", "b": "W", "a_shape": (batch, inputs),
+                "b_shape": (inputs, self.units), "shape": out, "stored": 1}]
+        if self.use_bias:
+            ops.append({"op": "bias", "out": "Z", "a": "Z", "b": "b", "a_shape": out,
+                        "b_shape": (self.units,), "shape": out, "stored": 0})
+        if self.activation.name != "linear":
+            ops += self.activation.ops(out, "Z")
+        return ops
+
     def param_shapes(self, in_shape):
         shapes = {"W": (in_shape[-1], self.units)}
         if self.use_bias:
@@ -196,6 +213,10 @@ class Dropout:
     def param_shapes(self, in_shape):
         return {}
 
+    def ops(self, in_shape):
+        return [{"op": "dropout", "out": "Y", "a": "X", "rate": self.rate,
+                 "shape": tuple(in_shape), "stored": 2}]           # the mask and Y
+
     def build(self, in_shape, rng, dtype=np.float32):
         if self.rng is None:
             self.rng = rng
@@ -268,6 +289,12 @@ class BatchNorm:
     def state_shapes(self, in_shape):
         return {"running_mean": (in_shape[-1],), "running_var": (in_shape[-1],)}
 
+    def ops(self, in_shape):
+        shape = self.output_shape(in_shape)
+        return [{"op": "normalize", "out": "X_hat", "a": "X", "shape": shape, "stored": 1},
+                {"op": "scale_shift", "out": "Y", "a": "X_hat", "b": "gamma, beta",
+                 "b_shape": (shape[-1],), "shape": shape, "stored": 1}]
+
     def build(self, in_shape, rng, dtype=np.float32):
         out_shape = self.output_shape(in_shape)
         features = in_shape[-1]
@@ -334,6 +361,10 @@ class Flatten:
 
     def param_shapes(self, in_shape):
         return {}
+
+    def ops(self, in_shape):
+        return [{"op": "reshape", "out": "Y", "a": "X", "a_shape": tuple(in_shape),
+                 "shape": self.output_shape(in_shape), "stored": 0}]
 
     def build(self, in_shape, rng=None, dtype=np.float32):
         return self.output_shape(in_shape)

@@ -85,6 +85,11 @@ class Sequential:
         if not all(hasattr(layer, m) for m in ("forward", "backward", "output_shape")):
             raise TypeError(f"Sequential.add: expected a glassnet layer (Dense, Dropout, ...), "
                             f"got {layer!r}.")
+        if any(layer is other for other in self.layers):
+            raise ValueError(f"Sequential.add: this {layer!r} object is already layer "
+                             f"{self.layers.index(layer) + 1} of the model. A Sequential cannot "
+                             f"reuse a layer (its forward cache would be overwritten); create "
+                             f"a new one.")
         self.layers.append(layer)
         self.built = False
 
@@ -107,8 +112,25 @@ class Sequential:
         shapes = [(batch, *shape[1:])]
         for i, layer in enumerate(self.layers, 1):
             layer.position = i
-            shapes.append(layer.output_shape(shapes[-1]))
+            try:
+                shapes.append(layer.output_shape(shapes[-1]))
+            except ShapeError as error:
+                raise ShapeError(f"{error}\n{self._shape_chain(shapes)}") from None
         return shapes
+
+    def _shape_chain(self, shapes, received=None):
+        """The shapes up to the first layer that refuses its input, for error messages."""
+        rows = [("input", "", describe_shape(received or shapes[0]))]
+        for i, (layer, shape) in enumerate(zip(self.layers, shapes[1:]), 1):
+            rows.append((f"[{i}] {layer!r}", describe_shape(shapes[i - 1]), describe_shape(shape)))
+        failing = self.layers[len(shapes) - 1]
+        expected = "" if received is None else f"expects {describe_shape(self.input_shape)}"
+        source = rows[-1][0] if len(rows) > 1 else "the input data"
+        rows.append((f"[{len(shapes)}] {failing!r}", rows[-1][2],
+                     "refused" + (f": {expected}" if expected else "") + f"  <- from {source}"))
+        width = max(len(r[0]) for r in rows)
+        lines = [f"  {name:<{width}}  {a + ' -> ' if a else ''}{b}" for name, a, b in rows]
+        return "Shapes up to the failing layer:\n" + "\n".join(lines)
 
     def build(self, input_shape=None):
         """Create every layer's parameters, then gather them into one flat buffer."""
@@ -162,30 +184,30 @@ class Sequential:
         """All parameters, trainable and not (BatchNorm's running statistics count)."""
         return sum(self.param_counts())
 
-    def summary(self, print_fn=print):
-        """Print each layer's input and output shapes, W and b shapes and parameter count."""
-        shapes = self.shapes if self.built else self.trace_shapes()
-        rows = [("#", "Layer", "Input", "Output", "Parameters", "Count")]
-        for i, layer in enumerate(self.layers, 1):
-            pshapes = layer.param_shapes(shapes[i - 1])
-            pshapes.update(getattr(layer, "state_shapes", lambda s: {})(shapes[i - 1]))
-            described = ", ".join(f"{k} {describe_shape(s)}" for k, s in pshapes.items())
-            count = sum(math.prod(s) for s in pshapes.values())
-            rows.append((str(i), repr(layer), describe_shape(shapes[i - 1]),
-                         describe_shape(shapes[i]), described or "-", f"{count:,}"))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]))]
-        lines = ["  ".join(cell.rjust(w) if c == 5 else cell.ljust(w)
-                           for c, (cell, w) in enumerate(zip(row, widths))).rstrip()
-                 for row in rows]
-        lines.insert(1, "-" * len(lines[0]))
-        trainable, fixed = self.param_counts()
-        lines += ["-" * len(lines[0]),
-                  f"Total params: {trainable + fixed:,} (trainable {trainable:,}, "
-                  f"non-trainable {fixed:,})"]
-        text = "\n".join(lines)
-        if print_fn is not None:
-            print_fn(text)
-        return text
+    def summary(self, batch_size=None, print_fn=print):
+        """Per layer: shapes, W and b, parameters, MACs and activation memory; totals and
+        the memory of inference against a training step. Prints the text (through
+        ``print_fn``; ``None`` prints nothing) and returns the ``Report``, which also
+        renders as Markdown, JSON and HTML (and shows itself in Jupyter)."""
+        from .inspect import summary
+        report = summary(self, batch_size)
+        if print_fn is print:
+            report.print()
+        elif print_fn is not None:
+            print_fn(report.to_text())
+        return report
+
+    def trace(self, batch_size=None, backward=False):
+        """The operation-level story of one forward (and backward) pass: every matrix
+        product, broadcast and activation with its operand shapes. Returns a ``Report``."""
+        from .inspect import trace
+        return trace(self, batch_size, backward)
+
+    def explain(self, x=None, cell=None):
+        """The equations of each layer; given one input ``x``, the sums written out with
+        the real numbers (one chosen output ``cell`` for large layers). Returns a ``Report``."""
+        from .inspect import explain
+        return explain(self, x, cell)
 
     # --- forward and backward -----------------------------------------------------
     def forward(self, X, training=False):
@@ -257,7 +279,8 @@ class Sequential:
                 f"your data has {describe_features(X.shape)} features per sample, the "
                 f"model was built for {describe_features(self.input_shape)}. Pass data "
                 f"with that many features, or rebuild the model with "
-                f"input_dim={X.shape[1] if X.ndim == 2 else X.shape[1:]}.")
+                f"input_dim={X.shape[1] if X.ndim == 2 else X.shape[1:]}.\n"
+                + self._shape_chain(self.shapes[:1], received=X.shape))
         if X.dtype.kind == "f" and not np.isfinite(np.sum(X, dtype=np.float64)) \
                 and not np.isfinite(X).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])

@@ -51,7 +51,7 @@ def test_train_command_on_moons_saves_a_model(tmp_path, capsys):
                  "--epochs", "40", "--lr", "0.01", "--out", str(out), "--quiet"])
     text = capsys.readouterr().out
     assert code == 0
-    assert "Dense(16, relu)" in text and "(batch, 2)" in text
+    assert "Dense(16, relu)" in text and "(B, 2)" in text
     accuracy = float(text.split("test accuracy: ")[1].split("%")[0])
     assert accuracy >= 95
     assert gn.load_model(out).epoch == 40

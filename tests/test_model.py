@@ -118,14 +118,6 @@ def test_progress_bar_reports_loss_metrics_and_speed():
     assert silent.getvalue() == ""
 
 
-def test_summary_shows_each_layer_shape():
-    model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=4),
-                           gn.Dense(8, activation="relu"), gn.Dense(3, activation="softmax")])
-    text = model.summary(print_fn=None)
-    assert "Dense(8, relu)     (batch, 4)  (batch, 8)  W (4, 8), b (8,)     40" in text
-    assert text.endswith("Total params: 139 (trainable 139, non-trainable 0)")
-
-
 # --- training reaches good accuracy (slow: seconds each) --------------------------------
 @pytest.mark.slow
 def test_mlp_on_digits_reaches_97_percent_on_held_out_data():

@@ -1,0 +1,130 @@
+"""model.explain(): the equations of each layer in the seeds' notation, with the real
+numbers of one input written out (seed 001):
+
+    X(m x n) x W(n x j) + B(m x j) = Y(m x j)
+    h1 = x1 w1 + x2 w2 + x3 w3 + b1,  h2 = x1 w4 + x2 w5 + x3 w6 + b2
+    [y1, y2] = softmax([h1, h2])
+
+Weights are numbered down each column of W, as in the seed: column k of W holds the
+weights of output neuron k (its "filter"). The numbers come from the engine's own
+forward pass, layer by layer.
+"""
+import numpy as np
+
+from ..activations import Activation
+from ..layers import BatchNorm, Dense, Dropout, Flatten
+from .report import Report, Section
+
+SMALL = 6          # write every output of a layer with at most this many inputs and outputs
+
+
+def _num(v):
+    return f"{v:.4g}" if abs(v) >= 1e-4 or v == 0 else f"{v:.2e}"
+
+
+def _plus(v):
+    """'+ 0.5' or '- 0.5': how a bias joins a written-out sum."""
+    return f"- {_num(-v)}" if v < 0 else f"+ {_num(v)}"
+
+
+def _vector(values):
+    return "[" + ", ".join(_num(v) for v in values) + "]"
+
+
+def _dense_lines(layer, x, Z, Y, cell):
+    W, n, j = layer.params["W"], layer.params["W"].shape[0], layer.units
+    b = layer.params.get("b", np.zeros(j))
+    act = layer.activation.name
+    lines = []
+    if n <= SMALL and j <= SMALL:
+        lines.append(f"w1..w{n} are column 1 of W (the weights of neuron 1); "
+                     f"w{n + 1}..w{2 * n} column 2; and so on.")
+        for k in range(j):
+            symbols = " + ".join(f"x{i + 1} w{k * n + i + 1}" for i in range(n))
+            numbers = " + ".join(f"({_num(x[i])})({_num(W[i, k])})" for i in range(n))
+            lines.append(f"h{k + 1} = {symbols} + b{k + 1}")
+            lines.append(f"   = {numbers} {_plus(b[k])} = {_num(Z[k])}")
+    else:
+        k = cell if cell is not None else int(np.argmax(Z))
+        shown = [i for i in range(n) if i < 3 or i == n - 1]
+        terms = []
+        for i in shown:
+            if i == n - 1 and n > 4:
+                terms.append("...")
+            terms.append(f"x{i + 1} W[{i + 1},{k + 1}]")
+        numbers = " + ".join("..." if t == "..." else t for t in terms)
+        values = [f"({_num(x[i])})({_num(W[i, k])})" for i in shown]
+        if n > 4:
+            values.insert(3, "...")
+        lines.append(f"One output, h{k + 1} (column {k + 1} of W against the {n} inputs; "
+                     f"{n} multiply-accumulates):")
+        lines.append(f"h{k + 1} = {numbers} + b{k + 1}")
+        lines.append(f"   = {' + '.join(values)} {_plus(b[k])} = {_num(Z[k])}")
+    if act == "softmax":
+        lines.append(f"[{', '.join(f'y{k + 1}' for k in range(j))}] = softmax("
+                     f"[{', '.join(f'h{k + 1}' for k in range(j))}]) = {_vector(Y)}"
+                     if j <= SMALL else f"y = softmax(h) = {_vector(Y[:SMALL])}... "
+                                        f"(sums to {_num(float(Y.sum()))})")
+    elif act != "linear":
+        if j <= SMALL:
+            lines += [f"y{k + 1} = {act}(h{k + 1}) = {_num(Y[k])}" for k in range(j)]
+        else:
+            k = cell if cell is not None else int(np.argmax(Z))
+            lines.append(f"y{k + 1} = {act}(h{k + 1}) = {_num(Y[k])}")
+    return lines
+
+
+def _general(layer, m, in_shape, out_shape):
+    if isinstance(layer, Dense):
+        n, j = in_shape[-1], layer.units
+        f = layer.activation.name
+        text = f"X({m} x {n}) x W({n} x {j}) + B({m} x {j}) = Z({m} x {j})"
+        return [text + ("" if f == "linear" else f";  Y = {f}(Z), ({m} x {j})")]
+    if isinstance(layer, Activation):
+        return [f"Y = {layer.name}(X), element-wise: ({m} x {in_shape[-1]}) unchanged"]
+    if isinstance(layer, Dropout):
+        return [f"Training: Y = X * mask (drop {layer.rate:.0%}, scale the rest by "
+                f"1/(1-{layer.rate})); at inference Y = X"]
+    if isinstance(layer, BatchNorm):
+        return ["Y = gamma * (X - mean) / sqrt(var + eps) + beta; at inference with the "
+                "running mean and variance"]
+    if isinstance(layer, Flatten):
+        return [f"Y = X.reshape({m}, -1): {tuple(in_shape[1:])} per sample -> "
+                f"{out_shape[-1]} features"]
+    return []
+
+
+def explain(model, x=None, cell=None):
+    """The equations of every layer; with ``x`` (one sample, or a batch whose first row
+    is used) the sums written out with the real numbers, ending with the probabilities
+    against the one-hot argmax when the model ends in softmax."""
+    if x is not None:
+        X = model._check_X(np.atleast_2d(np.asarray(x, dtype=np.float64)), "explain")[:1]
+    shapes = model.trace_shapes(batch=1)
+    sections, values = [], []
+    for i, (layer, in_shape, out_shape) in enumerate(zip(model.layers, shapes, shapes[1:]), 1):
+        lines = _general(layer, 1, in_shape, out_shape)
+        if x is not None:
+            inputs = X
+            X = layer.forward(X, training=False)                 # the engine's own numbers
+            if isinstance(layer, Dense):
+                lines += _dense_lines(layer, inputs[0].ravel(), layer.Z[0], X[0], cell)
+            elif X.shape[-1] <= SMALL:
+                lines.append(f"Y = {_vector(X[0].ravel())}")
+            values.append(X[0].ravel().tolist())
+        sections.append(Section(f"[{i}] {layer!r}", lines=lines))
+    last = model.layers[-1] if model.layers else None
+    ends_in_softmax = (isinstance(last, Dense) and last.activation.name == "softmax") or \
+        (isinstance(last, Activation) and last.name == "softmax")
+    if x is not None and ends_in_softmax:
+        P = X[0]
+        one_hot = np.zeros_like(P)
+        one_hot[int(np.argmax(P))] = 1
+        sections.append(Section("Inference", lines=[
+            f"probabilities {_vector(P)} (sum {_num(float(P.sum()))})",
+            f"one-hot argmax {_vector(one_hot.astype(int))}: class {int(np.argmax(P))} "
+            f"with probability {_num(float(P.max()))}"]))
+    sections[0].lines.insert(0, "Rule (seed 001): X(m x n) x W(n x j) + B(m x j) = Y(m x j); "
+                                "activations do not change shapes.") if sections else None
+    return Report("Equations of one forward pass" + ("" if x is None else " (one sample)"),
+                  sections, {"layer_outputs": values})

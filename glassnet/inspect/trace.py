@@ -1,0 +1,118 @@
+"""model.trace(): the operation-level story of one forward (and backward) pass, as
+seed 000's shape table tells it -- every matrix product, broadcast and activation with
+its operand shapes, read from each layer's own ``ops`` description."""
+import math
+
+from .report import Report, Section
+from .units import shape as shp
+from .summary import layer_rows
+
+LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, the batch "
+       "B stays; the bias (O,) is broadcast as (1, O) over the batch; activations keep "
+       "the shape.")
+
+
+def _forward(op):
+    """(operation, shapes, note) for one forward op."""
+    kind, s = op["op"], shp(op["shape"])
+    if kind == "matmul":
+        (batch, inner), out = op["a_shape"], op["b_shape"][-1]
+        batch_text = "B" if batch is None else batch
+        return ("Z = X @ W", f"{shp(op['a_shape'])} @ {shp(op['b_shape'])} -> {s}",
+                f"inner {inner} vanishes, batch {batch_text} stays; "
+                f"{'B x ' if batch is None else ''}"
+                f"{(batch or 1) * inner * out:,} MACs")
+    if kind == "bias":
+        row = shp((1, *op["b_shape"]))
+        return ("Z = Z + b", f"{shp(op['a_shape'])} + {shp(op['b_shape'])} -> {s}",
+                f"b broadcast as {row} over the batch")
+    if kind == "activation":
+        note = ("row-wise: each row becomes probabilities summing to 1"
+                if op["fn"] == "softmax" else "element-wise: shape unchanged")
+        return (f"Y = {op['fn']}(Z)", f"{s} -> {s}", note)
+    if kind == "dropout":
+        return ("Y = X * mask", f"{s} * {s} -> {s}",
+                f"training only: drops {op['rate']:.0%}, keeps scaled by "
+                f"1/(1-{op['rate']}); identity at inference")
+    if kind == "normalize":
+        return ("X_hat = (X - mean) / sqrt(var + eps)", f"{s} -> {s}",
+                "mean, var (F,) over the batch; running statistics at inference")
+    if kind == "scale_shift":
+        b = shp(op["b_shape"])
+        return ("Y = gamma * X_hat + beta", f"{s} * {b} + {b} -> {s}",
+                "gamma and beta broadcast over the batch")
+    if kind == "reshape":
+        return ("Y = X.reshape(B, -1)", f"{shp(op['a_shape'])} -> {s}", "no arithmetic")
+    raise ValueError(f"trace: unknown operation {kind!r}")
+
+
+def _backward(op, first_layer):
+    """Rows for one op's backward, in the order they run."""
+    kind, s = op["op"], shp(op["shape"])
+    if kind == "matmul":
+        (batch, inner), out = op["a_shape"], op["b_shape"][-1]
+        rows = [("dW = X.T @ dZ", f"{shp((inner, batch))} @ {shp((batch, out))} -> "
+                 f"{shp((inner, out))}", "same shape as W")]
+        if first_layer:
+            rows.append(("dX = dZ @ W.T", f"{shp((batch, out))} @ {shp((out, inner))} -> "
+                         f"{shp((batch, inner))}", "not computed: X is the data"))
+        else:
+            rows.append(("dX = dZ @ W.T", f"{shp((batch, out))} @ {shp((out, inner))} -> "
+                         f"{shp((batch, inner))}", "passed to the layer before"))
+        return rows
+    if kind == "bias":
+        return [("db = dZ.sum(0)", f"{s} -> {shp(op['b_shape'])}",
+                 "the broadcast, undone: sum over the batch")]
+    if kind == "activation":
+        if op["fn"] == "softmax":
+            return [("dZ = Y * (dY - sum(dY * Y, row))", f"{s} -> {s}",
+                     "fused with cross-entropy: dZ = (Y - T) / B")]
+        return [(f"dZ = dY * {op['fn']}'(Z)", f"{s} * {s} -> {s}", "element-wise")]
+    if kind == "dropout":
+        return [("dX = dY * mask", f"{s} * {s} -> {s}", "the same mask as forward")]
+    if kind == "scale_shift":
+        b = shp(op["b_shape"])
+        return [("dgamma = (dY * X_hat).sum(0); dbeta = dY.sum(0)", f"{s} -> {b}", ""),
+                ("dX_hat = dY * gamma", f"{s} * {b} -> {s}", "")]
+    if kind == "normalize":
+        return [("dX = (N dX_hat - dX_hat.sum(0) - X_hat (dX_hat X_hat).sum(0)) "
+                 "/ (N sqrt(var + eps))", f"{s} -> {s}", "N = batch size")]
+    if kind == "reshape":
+        return [("dX = dY.reshape(X.shape)", f"{s} -> {shp(op['a_shape'])}", "")]
+    raise ValueError(f"trace: unknown operation {kind!r}")
+
+
+def trace(model, batch_size=None, backward=False):
+    """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None)."""
+    shapes, rows = layer_rows(model, batch_size)
+    forward_rows, data = [["", "input", "X", shp(shapes[0]), "the data"]], []
+    for i, (layer, in_shape, out_shape, _, _, ops) in enumerate(rows, 1):
+        if not ops:
+            forward_rows.append([str(i), repr(layer), "Y = X", f"{shp(in_shape)} -> "
+                                 f"{shp(out_shape)}", "identity"])
+        for j, op in enumerate(ops):
+            forward_rows.append([str(i) if j == 0 else "", repr(layer) if j == 0 else "",
+                                 *_forward(op)])
+        data.append({"index": i, "layer": repr(layer), "input_shape": list(in_shape),
+                     "output_shape": list(out_shape),
+                     "ops": [{k: list(v) if isinstance(v, tuple) else v for k, v in op.items()}
+                             for op in ops]})
+    columns, align = ["#", "Layer", "Operation", "Shapes", "Note"], ["r", "l", "l", "l", "l"]
+    sections = [Section("Forward", columns, forward_rows,
+                        [LAW, f"Output: {shp(shapes[-1])}"], align)]
+    if backward:
+        back_rows = []
+        for i, (layer, _, _, _, _, ops) in reversed(list(enumerate(rows, 1))):
+            body = [r for op in reversed(ops) for r in _backward(op, i == 1)]
+            for j, row in enumerate(body):
+                back_rows.append([str(i) if j == 0 else "", repr(layer) if j == 0 else "",
+                                  *row])
+        sections.append(Section("Backward (from dY = dL/dY of the output)", columns,
+                                back_rows, ["Every gradient has the shape of what it is the "
+                                            "gradient of: dW like W, db like b, dX like X."],
+                                align))
+    batch_text = "symbolic batch B" if batch_size is None else f"batch {batch_size}"
+    macs = sum(math.prod(op["a_shape"][1:]) * op["b_shape"][-1]
+               for *_, ops in rows for op in ops if op["op"] == "matmul")
+    return Report(f"Trace of one forward pass ({batch_text})", sections,
+                  {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
