@@ -220,10 +220,22 @@ def test_shape_error_while_running_names_the_layer_and_the_data():
 
 def test_flatten_missing_is_explained():
     model = gn.Sequential([gn.Dense(4)], input_shape=(8, 8))
-    with pytest.raises(gn.ShapeError, match=r"Dense\(4\) at layer 1 expects inputs of shape "
-                                            r"\(batch, features\) but received \(B, 8, 8\)|"
-                                            r"received \(batch, 8, 8\). Add Flatten\(\)"):
+    with pytest.raises(gn.ShapeError, match=r"^Dense\(4\) at layer 1 expects inputs of shape "
+                                            r"\(batch, features\) but received \(batch, 8, 8\)."
+                                            r" Add Flatten\(\) before it to turn each sample "
+                                            r"into one feature vector.\nShapes up to the failing "
+                                            r"layer:\n  input         \(batch, 8, 8\)\n  \[1\] "
+                                            r"Dense\(4\)  \(batch, 8, 8\) -> refused  <- from "
+                                            r"the input data$"):
         model.summary(print_fn=None)
+
+
+def test_building_for_another_input_shape_than_declared_is_refused():
+    with pytest.raises(gn.ShapeError, match=r"Sequential.build: the model was declared for "
+                                            r"inputs of shape \(batch, 4\) but is being built "
+                                            r"for \(batch, 5\). Build it without an input "
+                                            r"shape, or change the declared one."):
+        seed_001_model().build((5,))
 
 
 # --- renderings ---------------------------------------------------------------------------
