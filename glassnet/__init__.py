@@ -9,6 +9,8 @@ from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Ta
 from .callbacks import EarlyStopping, History, ModelCheckpoint
 from .errors import ModelFileError, ShapeError
 from .io import load_model, save_model
+from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling2D,
+                   MaxPool2D, MaxPooling2D)
 from .layers import BatchNorm, BatchNormalization, Dense, Dropout, Flatten
 from .model import NonFiniteLossWarning, Sequential
 
@@ -16,6 +18,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
+    "Conv1D", "Conv2D", "MaxPool2D", "MaxPooling2D", "AvgPool2D", "AveragePooling2D",
+    "GlobalAveragePooling2D",
     "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "softmax",
     "Sequential", "load_model", "save_model", "ModelFileError", "ShapeError",
     "NonFiniteLossWarning", "EarlyStopping", "History", "ModelCheckpoint",

@@ -17,7 +17,6 @@ Shapes use ``None`` for the batch dimension: ``(None, 784)``.
 import numpy as np
 
 from . import initializers
-from .config import from_config
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh  # noqa: F401
 from .errors import ShapeError, describe_features, describe_shape
 
@@ -50,6 +49,9 @@ def _check_input(layer, X, expected):
 
 class Dense:
     """A fully connected layer: Y = f(X @ W + b), on the whole batch at once.
+
+    Inputs with more axes, (batch, ..., in_features), are transformed along the last
+    axis at every position (as Keras does), e.g. (batch, time, features).
 
     Shapes:
         X (batch, in_features) @ W (in_features, units) -> (batch, units)
@@ -87,18 +89,19 @@ class Dense:
         self.X = self.Z = self.Y = None
 
     def output_shape(self, in_shape):
-        if len(in_shape) != 2:
-            raise ShapeError(
-                f"{where(self)} expects inputs of shape (batch, features) but received "
-                f"{describe_shape(in_shape)}. Add Flatten() before it to turn each sample "
-                f"into one feature vector.")
-        if self.input_dim is not None and in_shape[1] != self.input_dim:
+        if len(in_shape) < 2:
+            raise ShapeError(f"{where(self)} expects inputs of shape (batch, features) but "
+                             f"received {describe_shape(in_shape)}.")
+        if self.input_dim is not None and in_shape[-1] != self.input_dim:
+            hint = (f" To feed each {describe_features(in_shape)} sample as "
+                    f"{self.input_dim} features, add Flatten() before it."
+                    if len(in_shape) > 2 and np.prod(in_shape[1:]) == self.input_dim else "")
             raise ShapeError(
                 f"{where(self)} was declared with input_dim={self.input_dim} but receives "
-                f"{describe_shape(in_shape)}: the layer before it outputs {in_shape[1]} "
-                f"features. Declare input_dim={in_shape[1]}, or make the layer before it "
-                f"output {self.input_dim}.")
-        return (in_shape[0], self.units)
+                f"{describe_shape(in_shape)}: the layer before it outputs {in_shape[-1]} "
+                f"features. Declare input_dim={in_shape[-1]}, or make the layer before it "
+                f"output {self.input_dim}.{hint}")
+        return (*in_shape[:-1], self.units)
 
     def ops(self, in_shape):
         """The operations of one forward pass, as data (what trace and explain show).
@@ -106,9 +109,8 @@ class Dense:
         Each op names its result, operands and shapes; ``stored`` counts the
         result-sized arrays it allocates and keeps for the backward pass.
         """
-        batch, inputs = self.output_shape(in_shape)[0], in_shape[-1]
-        out = (batch, self.units)
-        ops = [{"op": "matmul", "out": "Z", "a": "X", "b": "W", "a_shape": (batch, inputs),
+        out, inputs = self.output_shape(in_shape), in_shape[-1]
+        ops = [{"op": "matmul", "out": "Z", "a": "X", "b": "W", "a_shape": tuple(in_shape),
                 "b_shape": (inputs, self.units), "shape": out, "stored": 1}]
         if self.use_bias:
             ops.append({"op": "bias", "out": "Z", "a": "Z", "b": "b", "a_shape": out,
@@ -141,8 +143,8 @@ class Dense:
 
     def forward(self, X, training=False):
         W = self.params["W"]
-        if X.ndim != 2 or X.shape[1] != W.shape[0]:
-            _check_input(self, X, (W.shape[0],))
+        if X.ndim < 2 or X.shape[-1] != W.shape[0]:
+            _check_input(self, X, (*X.shape[1:-1], W.shape[0]))
         Z = X @ W                       # (batch, in) @ (in, units) -> (batch, units)
         if self.use_bias:
             Z += self.params["b"]       # b (units,) broadcast over the batch
@@ -156,13 +158,16 @@ class Dense:
 
     def backward_linear(self, dZ, need_dX=True):
         """The backward of Z = X @ W + b alone, given dZ (used for fused losses)."""
-        if len(dZ) == 1:     # batch of one: X.T @ dZ is an outer product, and OpenBLAS's
-            np.multiply(self.X.T, dZ, out=self.grads["W"])       # GEMM is 4x slower at k=1
+        X, dZ2 = self.X, dZ
+        if X.ndim > 2:       # (batch, ..., in): every position is one more row
+            X, dZ2 = X.reshape(-1, X.shape[-1]), dZ.reshape(-1, dZ.shape[-1])
+        if len(dZ2) == 1:    # one row: X.T @ dZ is an outer product, and OpenBLAS's
+            np.multiply(X.T, dZ2, out=self.grads["W"])           # GEMM is 4x slower at k=1
         else:
-            np.matmul(self.X.T, dZ, out=self.grads["W"])         # dW = X.T @ dZ
+            np.matmul(X.T, dZ2, out=self.grads["W"])             # dW = X.T @ dZ
         if self.use_bias:
-            np.sum(dZ, axis=0, out=self.grads["b"])      # db = dZ.sum(0)
-        return dZ @ self.params["W"].T if need_dX else None   # dX = dZ @ W.T
+            np.sum(dZ2, axis=0, out=self.grads["b"])             # db = dZ.sum(0)
+        return dZ @ self.params["W"].T if need_dX else None      # dX = dZ @ W.T
 
     def get_config(self):
         config = {"type": "Dense", "units": self.units, "activation": self.activation.name}
@@ -384,11 +389,3 @@ class Flatten:
 
 
 BatchNormalization = BatchNorm
-
-LAYER_TYPES = {"Dense": Dense, "Dropout": Dropout, "BatchNorm": BatchNorm,
-               "Flatten": Flatten, "Activation": Activation}
-
-
-def layer_from_config(config, where="layer"):
-    """Build a layer from ``get_config()`` output (known types and options only)."""
-    return from_config(config, LAYER_TYPES, "layer", where)

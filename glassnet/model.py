@@ -23,7 +23,8 @@ from . import losses as losses_module
 from . import optimizers as optimizers_module
 from .activations import Activation
 from .errors import ShapeError, describe_features, describe_shape
-from .layers import Dense, layer_from_config, where
+from .layers import Dense, where
+from .registry import layer_from_config
 
 METRIC_NAMES = ("accuracy", "acc", "mae", "mse")
 

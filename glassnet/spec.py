@@ -4,10 +4,13 @@ The compact form lists the input size, then one layer per ``-``-separated token:
 
     784-256:relu-dropout:0.2-128:relu-10:softmax
     8x8-flatten-64:relu-batchnorm-10:softmax
+    28x28x1-conv:8:3:relu-maxpool:2-conv:16:3:relu-maxpool:2-flatten-10:softmax
 
 Tokens: ``N`` or ``N:activation`` (Dense with N units), ``dropout:RATE``,
-``batchnorm``, ``flatten``, or an activation name on its own. The first token is
-the shape of one sample (``784`` or ``8x8``). A JSON file holds what
+``batchnorm``, ``flatten``, ``conv:FILTERS:KERNEL[:activation]`` (Conv2D, 'same'
+padding with ``conv:F:K:act:same``), ``maxpool:P``, ``avgpool:P``, ``gap`` (global
+average pooling), or an activation name on its own. The first token is the shape of
+one sample (``784``, ``8x8`` or ``28x28x1``). A JSON file holds what
 ``model.get_config()`` returns. Only known layers and options are accepted, and
 nothing from a spec is ever evaluated or imported.
 """
@@ -15,6 +18,7 @@ import json
 import os
 
 from .activations import ACTIVATION_NAMES, Activation
+from .conv import AvgPool2D, Conv2D, GlobalAveragePooling2D, MaxPool2D
 from .layers import BatchNorm, Dense, Dropout, Flatten
 from .model import Sequential
 
@@ -43,16 +47,36 @@ def _layer(spec, index, token):
         if int(name) <= 0:
             _refuse(spec, index, token, "a Dense layer needs at least 1 unit")
         return Dense(int(name), activation=arg or None)
+    if name == "conv":
+        parts = arg.split(":")
+        try:
+            filters, kernel = int(parts[0]), int(parts[1])
+        except (ValueError, IndexError):
+            _refuse(spec, index, token, "conv takes FILTERS:KERNEL[:activation[:same]], as "
+                                        "in conv:8:3:relu")
+        activation = parts[2] if len(parts) > 2 and parts[2] else None
+        if activation is not None and activation not in ACTIVATION_NAMES:
+            _refuse(spec, index, token, f"unknown activation {activation!r}")
+        padding = parts[3] if len(parts) > 3 else "valid"
+        return Conv2D(filters, kernel, padding=padding, activation=activation)
+    if name in ("maxpool", "avgpool"):
+        try:
+            size = int(arg)
+        except ValueError:
+            _refuse(spec, index, token, f"{name} takes a pool size, as in {name}:2")
+        return (MaxPool2D if name == "maxpool" else AvgPool2D)(size)
     if name == "dropout":
         try:
             return Dropout(float(arg))
         except ValueError:
             _refuse(spec, index, token, "dropout takes a rate in [0, 1), as in dropout:0.2")
     makers = {"batchnorm": BatchNorm, "bn": BatchNorm, "flatten": Flatten,
+              "gap": GlobalAveragePooling2D,
               **{a: (lambda a=a: Activation(a)) for a in ACTIVATION_NAMES}}
     if name not in makers:
         _refuse(spec, index, token, "unknown layer; use N[:activation], dropout:RATE, "
-                                    "batchnorm, flatten or an activation name")
+                                    "batchnorm, flatten, conv:F:K, maxpool:P, avgpool:P, gap "
+                                    "or an activation name")
     if arg:
         _refuse(spec, index, token, f"{name!r} takes no option")
     return makers[name]()

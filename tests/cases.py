@@ -12,6 +12,7 @@ LAYER_CASES = {f"dense_{a}": (lambda a=a: gn.Dense(5, activation=a), (3, 4), Tru
                for a in ACTIVATIONS}
 LAYER_CASES.update({
     "dense_no_bias": (lambda: gn.Dense(5, use_bias=False), (3, 4), True),
+    "dense_sequence": (lambda: gn.Dense(5, activation="tanh"), (3, 2, 4), True),
     "dense_he_normal": (lambda: gn.Dense(5, activation="relu", kernel_initializer="he_normal"),
                         (3, 4), True),
     **{f"activation_{a}": (lambda a=a: gn.Activation(a), (3, 4), True) for a in ACTIVATIONS},
@@ -19,6 +20,24 @@ LAYER_CASES.update({
     "batchnorm_train": (lambda: gn.BatchNorm(momentum=0.9), (6, 4), True),
     "batchnorm_infer": (lambda: gn.BatchNorm(), (6, 4), False),
     "flatten": (lambda: gn.Flatten(), (3, 2, 3), True),
+    # convolutions and pooling, channels last: (batch, height, width, channels)
+    "conv2d_valid": (lambda: gn.Conv2D(3, 3, activation="relu"), (2, 5, 6, 2), True),
+    "conv2d_same_stride2": (lambda: gn.Conv2D(4, 3, strides=2, padding="same"), (2, 7, 7, 2),
+                            True),
+    "conv2d_same_even_kernel": (lambda: gn.Conv2D(2, (2, 4), padding="same"), (2, 5, 6, 3),
+                                True),
+    "conv2d_dilation_padding": (lambda: gn.Conv2D(3, 3, dilation_rate=2, padding=1,
+                                                  activation="tanh"), (2, 7, 6, 2), True),
+    "conv2d_rect_stride": (lambda: gn.Conv2D(2, (3, 2), strides=(2, 1), use_bias=False),
+                           (2, 7, 5, 3), True),
+    "conv1d": (lambda: gn.Conv1D(4, 3, strides=2, activation="gelu"), (2, 9, 3), True),
+    "conv1d_same_dilated": (lambda: gn.Conv1D(2, 3, padding="same", dilation_rate=2),
+                            (3, 8, 2), True),
+    "maxpool": (lambda: gn.MaxPool2D(2), (2, 4, 6, 3), True),
+    "maxpool_overlap_same": (lambda: gn.MaxPool2D(3, strides=2, padding="same"), (2, 5, 5, 2),
+                             True),
+    "avgpool": (lambda: gn.AvgPool2D((2, 3)), (2, 4, 7, 2), True),
+    "global_avgpool": (lambda: gn.GlobalAveragePooling2D(), (2, 3, 4, 5), True),
 })
 
 

@@ -16,6 +16,12 @@ def test_spec_strings_build_models():
     assert [repr(layer) for layer in model.layers] == [
         "Dense(256, relu)", "Dropout(0.2)", "Dense(128, relu)", "Dense(10, softmax)"]
     assert model.count_params() == 784 * 256 + 256 + 256 * 128 + 128 + 128 * 10 + 10
+    cnn = parse_spec("28x28x1-conv:8:3:relu-maxpool:2-conv:16:3:relu:same-avgpool:2-gap-"
+                     "10:softmax")
+    assert [repr(layer) for layer in cnn.layers] == [
+        "Conv2D(8, 3x3, relu)", "MaxPool2D(2x2)", "Conv2D(16, 3x3, relu)", "AvgPool2D(2x2)",
+        "GlobalAveragePooling2D()", "Dense(10, softmax)"]
+    assert cnn.trace_shapes()[2:4] == [(None, 13, 13, 8), (None, 13, 13, 16)]
     model = parse_spec("8x8-flatten-32-batchnorm-relu-10:softmax")
     assert model.trace_shapes()[-1] == (None, 10) and model.param_counts() == (
         64 * 32 + 32 + 64 + 330, 64)
@@ -24,7 +30,8 @@ def test_spec_strings_build_models():
 @pytest.mark.parametrize("spec, message", [
     ("784-256:relux-10", r"token 2 '256:relux': unknown activation 'relux'"),
     ("abc-10", r"token 1 'abc': the first token must be the input size"),
-    ("64-conv:3-10", r"token 2 'conv:3': unknown layer"),
+    ("64-magic:3-10", r"token 2 'magic:3': unknown layer"),
+    ("64-conv:3-10", r"token 2 'conv:3': conv takes FILTERS:KERNEL"),
     ("64-dropout:x-10", r"token 2 'dropout:x': dropout takes a rate"),
     ("64-dropout:1.5-10", r"token 2 'dropout:1.5': dropout takes a rate in \[0, 1\)"),
     ("64", r"expected the input size and at least one layer"),

@@ -90,6 +90,11 @@ KERAS_COUNTS = [
     (lambda: gn.Dropout(0.5), (16,), 0, 0),
     (lambda: gn.Flatten(), (4, 4), 0, 0),
     (lambda: gn.Activation("relu"), (16,), 0, 0),
+    (lambda: gn.Conv2D(16, 3), (32, 32, 3), 448, 0),                 # 3*3*3*16 + 16
+    (lambda: gn.Conv1D(16, 3), (20, 8), 400, 0),                     # 3*8*16 + 16
+    (lambda: gn.MaxPool2D(2), (8, 8, 3), 0, 0),
+    (lambda: gn.AvgPool2D(2), (8, 8, 3), 0, 0),
+    (lambda: gn.GlobalAveragePooling2D(), (8, 8, 3), 0, 0),
 ]
 
 
@@ -219,15 +224,17 @@ def test_shape_error_while_running_names_the_layer_and_the_data():
 
 
 def test_flatten_missing_is_explained():
-    model = gn.Sequential([gn.Dense(4)], input_shape=(8, 8))
-    with pytest.raises(gn.ShapeError, match=r"^Dense\(4\) at layer 1 expects inputs of shape "
-                                            r"\(batch, features\) but received \(batch, 8, 8\)."
-                                            r" Add Flatten\(\) before it to turn each sample "
-                                            r"into one feature vector.\nShapes up to the failing "
+    model = gn.Sequential([gn.Dense(4, input_dim=64)], input_shape=(8, 8))
+    with pytest.raises(gn.ShapeError, match=r"^Dense\(4\) at layer 1 was declared with "
+                                            r"input_dim=64 but receives \(batch, 8, 8\): .* "
+                                            r"To feed each 8x8 sample as 64 features, add "
+                                            r"Flatten\(\) before it.\nShapes up to the failing "
                                             r"layer:\n  input         \(batch, 8, 8\)\n  \[1\] "
                                             r"Dense\(4\)  \(batch, 8, 8\) -> refused  <- from "
                                             r"the input data$"):
         model.summary(print_fn=None)
+    per_position = gn.Sequential([gn.Dense(4)], input_shape=(8, 8))     # Keras semantics
+    assert per_position.trace_shapes() == [(None, 8, 8), (None, 8, 4)]
 
 
 def test_building_for_another_input_shape_than_declared_is_refused():

@@ -38,6 +38,25 @@ def test_round_trip_keeps_everything(tmp_path):
     assert loaded.layers[2].rng.bit_generator.state == model.layers[2].rng.bit_generator.state
 
 
+def test_convolutional_models_round_trip(tmp_path):
+    model = gn.Sequential([gn.Conv2D(4, 3, strides=2, padding="same", dilation_rate=1,
+                                     activation="relu"), gn.MaxPool2D(2),
+                           gn.Conv2D(2, (2, 1), padding=1), gn.GlobalAveragePooling2D(),
+                           gn.Dense(3, activation="softmax")], input_shape=(9, 9, 2))
+    model.compile("adam", "sparse_categorical_crossentropy")
+    X = np.random.default_rng(0).normal(size=(6, 9, 9, 2))
+    model.train_on_batch(X, np.array([0, 1, 2, 0, 1, 2]))
+    model.save(tmp_path / "cnn.glassnet")
+    loaded = gn.load_model(tmp_path / "cnn.glassnet")
+    assert loaded.get_config() == model.get_config()
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    seq = gn.Sequential([gn.Conv1D(3, 2, padding="same"), gn.Flatten(), gn.Dense(1)],
+                        input_shape=(5, 2))
+    seq.save(tmp_path / "seq.glassnet")
+    Z = np.ones((2, 5, 2))
+    assert np.array_equal(gn.load_model(tmp_path / "seq.glassnet").predict(Z), seq.predict(Z))
+
+
 def test_uncompiled_and_untrained_models_save_too(tmp_path):
     model = gn.Sequential([gn.Dense(3, input_dim=2)], dtype="float64")
     model.save(tmp_path / "a.glassnet")

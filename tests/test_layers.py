@@ -195,3 +195,54 @@ def test_dense_weight_gradient_at_tiny_batches(batch):
     layer.backward(G)
     dZ = G * (1 - Y * Y)
     assert_close(layer.grads["W"], X.T @ dZ, rtol=1e-12, atol=0, what="dW")
+
+
+def test_conv_same_padding_puts_the_odd_zero_after_as_keras():
+    layer = gn.Conv2D(1, (1, 2), padding="same", use_bias=False)
+    layer.build((None, 1, 3, 1), np.random.default_rng(0), np.float64)
+    layer.params["W"][...] = np.array([1.0, 10.0]).reshape(1, 2, 1, 1)
+    Y = layer.forward(np.array([1.0, 2.0, 3.0]).reshape(1, 1, 3, 1))
+    assert Y.ravel().tolist() == [21.0, 32.0, 3.0]          # zero appended on the right
+
+
+def test_conv2d_is_one_matrix_product_over_patches():
+    """A 3x3 image, 2x2 kernel: the four patches as rows, times the kernel as a column."""
+    layer = gn.Conv2D(1, 2, use_bias=False)
+    layer.build((None, 3, 3, 1), np.random.default_rng(0), np.float64)
+    layer.params["W"][...] = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(2, 2, 1, 1)
+    X = np.arange(9.0).reshape(1, 3, 3, 1)
+    Y = layer.forward(X)
+    assert layer.P.tolist() == [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
+    assert Y.ravel().tolist() == (layer.P @ [1, 2, 3, 4]).tolist() == [27, 37, 57, 67]
+
+
+def test_maxpool_routes_the_gradient_to_the_maximum():
+    layer = gn.MaxPool2D(2)
+    X = np.array([[1.0, 5.0], [3.0, 2.0]]).reshape(1, 2, 2, 1)
+    assert layer.forward(X).ravel().tolist() == [5.0]
+    assert layer.backward(np.array([[[[7.0]]]])).ravel().tolist() == [0, 7, 0, 0]
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: gn.Conv2D(0, 3), r"Conv2D: filters must be a positive whole number, got 0"),
+    (lambda: gn.Conv2D(4, 0), r"Conv2D\(4\): kernel_size must be a positive whole number"),
+    (lambda: gn.Conv2D(4, 3, padding="full"), r"Conv2D\(4\): padding must be one of valid, "
+                                              r"same or a number of zeros per side"),
+    (lambda: gn.AvgPool2D(2, padding="same"), r"AvgPool2D\(2\): padding must be one of valid"),
+    (lambda: gn.Conv2D(4, (3, 3, 3)), r"kernel_size must be a number or a pair"),
+])
+def test_invalid_convolution_hyperparameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_conv_shape_errors_name_the_layer():
+    model = gn.Sequential([gn.Conv2D(4, 5)], input_shape=(3, 3, 1))
+    with pytest.raises(gn.ShapeError, match=r"Conv2D\(4, 5x5\) at layer 1 cannot fit its 5x5 "
+                                            r"window .* into an input of 3x3: the output would "
+                                            r"be -1x-1. Use padding='same'"):
+        model.build()
+    with pytest.raises(gn.ShapeError, match=r"Conv2D\(4, 3x3\) at layer 1 expects inputs of "
+                                            r"shape \(batch, height, width, channels\) "
+                                            r"\(channels last\) but received \(batch, 64\)"):
+        gn.Sequential([gn.Conv2D(4, 3)], input_shape=(64,)).build()

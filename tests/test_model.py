@@ -130,6 +130,22 @@ def test_mlp_on_digits_reaches_97_percent_on_held_out_data():
 
 
 @pytest.mark.slow
+def test_small_cnn_on_digits_reaches_98_percent_on_held_out_data():
+    X, y = D.load_digits()
+    X = ((X - X.mean()) / X.std()).reshape(-1, 8, 8, 1)        # images, channels last
+    X_train, X_test, y_train, y_test = D.train_test_split(X, y, test_size=0.2, seed=0)
+    model = gn.Sequential([
+        gn.Conv2D(32, 3, padding="same", activation="relu"),
+        gn.Conv2D(32, 3, padding="same", activation="relu"), gn.MaxPool2D(2),
+        gn.Conv2D(64, 3, padding="same", activation="relu"), gn.MaxPool2D(2),
+        gn.Flatten(), gn.Dense(128, activation="relu"), gn.Dropout(0.3),
+        gn.Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=0)
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(X_train, y_train, epochs=20, batch_size=32, seed=0, verbose=0)
+    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.98
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("name, data", [
     ("moons", lambda: D.make_moons(600, noise=0.1, seed=0)),
     ("circles", lambda: D.make_circles(600, noise=0.05, seed=0)),

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 import glassnet as gn
 from cases import LAYER_CASES, away_from_kinks, built
 from gradcheck import assert_close
-from torch_ref import (ACTIVATIONS, tensor, torch_batchnorm, torch_grads, torch_linear,
-                       torch_model, torch_weights)
+from torch_ref import (ACTIVATIONS, nchw, nhwc, tensor, torch_batchnorm, torch_conv_weight,
+                       torch_grads, torch_linear, torch_model, torch_pads, torch_weights)
 
 RTOL = 1e-6
 # Dropout masks come from different random generators; its formula is checked by hand
@@ -39,6 +39,41 @@ def _twin(name, layer):
                     "beta": lambda: bn.bias.grad.numpy()}, bn
     if name == "flatten":
         return (lambda X: torch.flatten(X, 1)), {}, None
+    if name.startswith("conv2d"):
+        W = torch_conv_weight(layer.params["W"])
+        b = tensor(layer.params["b"], grad=True) if "b" in layer.params else None
+        act, w = ACTIVATIONS[layer.activation.name], layer.window
+
+        def conv2d(X):
+            Xp = F.pad(nchw(X), torch_pads(w, X.shape[1:3]))
+            return act(nhwc(F.conv2d(Xp, W, b, stride=w.strides, dilation=w.dilation)))
+        grads = {"W": lambda: W.grad.numpy().transpose(2, 3, 1, 0)}
+        if b is not None:
+            grads["b"] = lambda: b.grad.numpy()
+        return conv2d, grads, None
+    if name.startswith("conv1d"):
+        W = tensor(np.ascontiguousarray(layer.params["W"].transpose(2, 1, 0)), grad=True)
+        b = tensor(layer.params["b"], grad=True)
+        act, w = ACTIVATIONS[layer.conv.activation.name], layer.conv.window
+
+        def conv1d(X):
+            (left, right) = w.pads((1, X.shape[1]))[1]
+            Xp = F.pad(X.permute(0, 2, 1), (left, right))
+            return act(F.conv1d(Xp, W, b, stride=w.strides[1], dilation=w.dilation[1])
+                       .permute(0, 2, 1))
+        return conv1d, {"W": lambda: W.grad.numpy().transpose(2, 1, 0),
+                        "b": lambda: b.grad.numpy()}, None
+    if name.startswith("maxpool") or name == "avgpool":
+        w = layer.window
+        pool = F.max_pool2d if name.startswith("maxpool") else F.avg_pool2d
+        fill = -np.inf if name.startswith("maxpool") else 0.0
+
+        def pool2d(X):
+            Xp = F.pad(nchw(X), torch_pads(w, X.shape[1:3]), value=fill)
+            return nhwc(pool(Xp, w.kernel, w.strides))
+        return pool2d, {}, None
+    if name == "global_avgpool":
+        return (lambda X: X.mean(dim=(1, 2))), {}, None
     raise KeyError(name)
 
 

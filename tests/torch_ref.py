@@ -35,6 +35,26 @@ def torch_linear(W, b=None):
     return linear
 
 
+def nchw(X):
+    """glassnet's channels-last (B, H, W, C) as PyTorch's (B, C, H, W)."""
+    return X.permute(0, 3, 1, 2)
+
+
+def nhwc(X):
+    return X.permute(0, 2, 3, 1)
+
+
+def torch_conv_weight(W):
+    """glassnet's kernel (kh, kw, C, F) as PyTorch's (F, C, kh, kw)."""
+    return tensor(np.ascontiguousarray(W.transpose(3, 2, 0, 1)), grad=True)
+
+
+def torch_pads(window, hw):
+    """glassnet's (possibly uneven) padding as F.pad's (left, right, top, bottom)."""
+    (top, bottom), (left, right) = window.pads(hw)
+    return (left, right, top, bottom)
+
+
 def torch_batchnorm(layer):
     features = layer.params["gamma"].shape[0]
     bn = torch.nn.BatchNorm1d(features, eps=layer.epsilon, momentum=1 - layer.momentum,

@@ -16,12 +16,26 @@ def _forward(op):
     """(operation, shapes, note) for one forward op."""
     kind, s = op["op"], shp(op["shape"])
     if kind == "matmul":
-        (batch, inner), out = op["a_shape"], op["b_shape"][-1]
-        batch_text = "B" if batch is None else batch
-        return ("Z = X @ W", f"{shp(op['a_shape'])} @ {shp(op['b_shape'])} -> {s}",
-                f"inner {inner} vanishes, batch {batch_text} stays; "
-                f"{'B x ' if batch is None else ''}"
-                f"{(batch or 1) * inner * out:,} MACs")
+        a_shape, inner, out = op["a_shape"], op["a_shape"][-1], op["b_shape"][-1]
+        batch = a_shape[0]
+        macs = (batch or 1) * math.prod(a_shape[1:]) * out
+        rows = a_shape[1:-1]
+        kept = f"batch {'B' if batch is None else batch}" + \
+            (f" and {' x '.join(map(str, rows))} rows stay" if rows else " stays")
+        return (f"{op['out']} = {op['a']} @ {op['b']}", f"{shp(a_shape)} @ "
+                f"{shp(op['b_shape'])} -> {s}", f"inner {inner} vanishes, {kept}; "
+                f"{'B x ' if batch is None else ''}{macs:,} MACs")
+    if kind == "im2col":
+        (kh, kw), rows = op["kernel"], op["rows"]
+        rows_text = f"(B*{op['shape'][1]}, {rows[1]})" if rows[0] is None else shp(rows)
+        return ("P = unfold(X)", f"{shp(op['a_shape'])} -> {s} = {rows_text}",
+                f"one row per output position: its {kh}x{kw}x{op['a_shape'][-1]} patch "
+                f"(stride {op['strides'][0]}, dilation {op['dilation'][0]}, padding "
+                f"{op['padding']!r})")
+    if kind == "pool":
+        window = "x".join(map(str, op["window"]))
+        return (f"Y = {op['mode']} pool(X)", f"{shp(op['a_shape'])} -> {s}",
+                f"{op['mode']} of each {window} window, channel by channel")
     if kind == "bias":
         row = shp((1, *op["b_shape"]))
         return ("Z = Z + b", f"{shp(op['a_shape'])} + {shp(op['b_shape'])} -> {s}",
@@ -42,7 +56,8 @@ def _forward(op):
         return ("Y = gamma * X_hat + beta", f"{s} * {b} + {b} -> {s}",
                 "gamma and beta broadcast over the batch")
     if kind == "reshape":
-        return ("Y = X.reshape(B, -1)", f"{shp(op['a_shape'])} -> {s}", "no arithmetic")
+        return (f"{op['out']} = {op['a']}.reshape{s}", f"{shp(op['a_shape'])} -> {s}",
+                "no arithmetic")
     raise ValueError(f"trace: unknown operation {kind!r}")
 
 
@@ -50,19 +65,30 @@ def _backward(op, first_layer):
     """Rows for one op's backward, in the order they run."""
     kind, s = op["op"], shp(op["shape"])
     if kind == "matmul":
-        (batch, inner), out = op["a_shape"], op["b_shape"][-1]
-        rows = [("dW = X.T @ dZ", f"{shp((inner, batch))} @ {shp((batch, out))} -> "
-                 f"{shp((inner, out))}", "same shape as W")]
-        if first_layer:
-            rows.append(("dX = dZ @ W.T", f"{shp((batch, out))} @ {shp((out, inner))} -> "
-                         f"{shp((batch, inner))}", "not computed: X is the data"))
-        else:
-            rows.append(("dX = dZ @ W.T", f"{shp((batch, out))} @ {shp((out, inner))} -> "
-                         f"{shp((batch, inner))}", "passed to the layer before"))
+        a_shape, inner, out = op["a_shape"], op["a_shape"][-1], op["b_shape"][-1]
+        a, b = op["a"], op["b"]
+        lead = a_shape[:-1]
+        flat = "B" if lead[0] is None else str(math.prod(lead))
+        if len(lead) > 1:
+            flat = f"{flat}*{math.prod(lead[1:])}" if lead[0] is None else flat
+        rows = [(f"d{b} = {a}.T @ dZ", f"({inner}, {flat}) @ ({flat}, {out}) -> "
+                 f"{shp((inner, out))}", f"same shape as {b}")]
+        note = "not computed: X is the data" if first_layer and a == "X" else \
+            "passed to the layer before" if a == "X" else "then folded back to dX"
+        rows.append((f"d{a} = dZ @ {b}.T", f"{shp((*lead, out))} @ {shp((out, inner))} -> "
+                     f"{shp(a_shape)}", note))
         return rows
+    if kind == "im2col":
+        return [("dX = fold(dP)", f"{s} -> {shp(op['a_shape'])}",
+                 "each patch row added back onto the pixels it was copied from")]
+    if kind == "pool":
+        route = ("dY goes to the maximum of each window" if op["mode"] == "max"
+                 else "dY shared equally by every position of the window")
+        return [("dX = unpool(dY)", f"{s} -> {shp(op['a_shape'])}", route)]
     if kind == "bias":
-        return [("db = dZ.sum(0)", f"{s} -> {shp(op['b_shape'])}",
-                 "the broadcast, undone: sum over the batch")]
+        over = "the batch" if len(op["shape"]) == 2 else "every axis but the last"
+        return [("db = dZ.sum(0)" if len(op["shape"]) == 2 else "db = dZ.sum(axes)",
+                 f"{s} -> {shp(op['b_shape'])}", f"the broadcast, undone: sum over {over}")]
     if kind == "activation":
         if op["fn"] == "softmax":
             return [("dZ = Y * (dY - sum(dY * Y, row))", f"{s} -> {s}",
@@ -78,7 +104,9 @@ def _backward(op, first_layer):
         return [("dX = (N dX_hat - dX_hat.sum(0) - X_hat (dX_hat X_hat).sum(0)) "
                  "/ (N sqrt(var + eps))", f"{s} -> {s}", "N = batch size")]
     if kind == "reshape":
-        return [("dX = dY.reshape(X.shape)", f"{s} -> {shp(op['a_shape'])}", "")]
+        grad = "dY" if op["out"] == "Y" else f"d{op['out']}"
+        return [(f"d{op['a']} = {grad}.reshape{shp(op['a_shape'])}",
+                 f"{s} -> {shp(op['a_shape'])}", "")]
     raise ValueError(f"trace: unknown operation {kind!r}")
 
 
