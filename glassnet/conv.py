@@ -19,7 +19,7 @@ import numpy as np
 from . import initializers
 from .activations import Activation
 from .errors import ShapeError, describe_shape
-from .layers import _check_positive_int, where
+from .layers import _check_positive_int, column_sum, where
 
 
 def _pair(value, what, owner):
@@ -110,6 +110,22 @@ class _Window:
             Xp = np.pad(X, [(0, 0), *pads, (0, 0)], constant_values=fill)
         P = unfold(Xp, self.kernel, self.strides, self.dilation, self.out_hw(X.shape[1:3]))
         return Xp.shape, P, pads
+
+    def unpatch_product(self, dZ, W, padded_shape, pads):
+        """dX = fold(dZ @ W.T), one kernel tap (i, j) at a time: the rows of dP that
+        belong to tap (i, j) are dZ @ W[i, j].T, added straight onto the pixels that tap
+        read (faster than building all of dP when there are several input channels)."""
+        (sh, sw), (dh, dw) = self.strides, self.dilation
+        batch, oh, ow, filters = dZ.shape
+        rows = dZ.reshape(-1, filters)          # one 2-D GEMM per tap, not a stack of them
+        dXp = np.zeros(padded_shape, dZ.dtype)
+        for i in range(W.shape[0]):
+            for j in range(W.shape[1]):
+                dXp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
+                    j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += \
+                    (rows @ W[i, j].T).reshape(batch, oh, ow, -1)
+        (top, bottom), (left, right) = pads
+        return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
 
     def unpatch(self, dP, padded_shape, pads):
         dXp = fold(dP, padded_shape, self.strides, self.dilation)
@@ -219,11 +235,11 @@ class Conv2D:
         W2 = self.params["W"].reshape(-1, self.filters)
         np.matmul(self.P.T, dZ, out=self.grads["W"].reshape(W2.shape))      # dW = P.T @ dZ
         if self.use_bias:
-            np.sum(dZ, axis=0, out=self.grads["b"])                           # db
+            column_sum(dZ, out=self.grads["b"])                               # db
         if not need_dX:
             return None
-        dP = (dZ @ W2.T).reshape(*self.Z.shape[:3], *self.params["W"].shape[:3])
-        return self.window.unpatch(dP, self.padded_shape, self.pads)          # dX = fold(dP)
+        return self.window.unpatch_product(dZ.reshape(self.Z.shape), self.params["W"],
+                                           self.padded_shape, self.pads)     # dX = fold(dP)
 
     def get_config(self):
         w = self.window
@@ -320,7 +336,8 @@ class Conv1D:
 
 
 class _Pool2D:
-    """Max or average over each window, channel by channel (no parameters)."""
+    """Max or average over each window, channel by channel (no parameters), computed as
+    element-wise max / sum over the window's kh*kw strided slices of the input."""
     mode = "max"
 
     def __init__(self, pool_size=2, strides=None, padding="valid"):
@@ -348,29 +365,53 @@ class _Pool2D:
     def build(self, in_shape, rng=None, dtype=np.float32):
         return self.output_shape(in_shape)
 
+    def _slices(self, out_hw):
+        """For each window position (i, j), in row-major order, the strided slice that
+        picks that element of every window: Xp[:, slice_i, slice_j, :] is (B, H', W', C)."""
+        (kh, kw), (sh, sw), (oh, ow) = self.window.kernel, self.window.strides, out_hw
+        return [(slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
+                for i in range(kh) for j in range(kw)]
+
     def forward(self, X, training=False):
         if X.ndim != 4:
             _check_image(self, X.shape)
-        self.padded_shape, P, self.pads = self.window.patches(X, fill=-np.inf
-                                                              if self.mode == "max" else 0.0)
-        batch, oh, ow, kh, kw, c = P.shape
-        P = P.reshape(batch, oh, ow, kh * kw, c)
+        pads = self.window.pads(X.shape[1:3])
+        Xp = X
+        if any(p for pair in pads for p in pair):
+            Xp = np.pad(X, [(0, 0), *pads, (0, 0)],
+                        constant_values=-np.inf if self.mode == "max" else 0.0)
+        self.Xp, self.pads = Xp, pads
+        self.cuts = self._slices(self.window.out_hw(X.shape[1:3]))
+        Y = Xp[:, self.cuts[0][0], self.cuts[0][1], :].copy()
+        for rows, cols in self.cuts[1:]:                   # one pass per window element
+            if self.mode == "max":
+                np.maximum(Y, Xp[:, rows, cols, :], out=Y)
+            else:
+                Y += Xp[:, rows, cols, :]
         if self.mode == "avg":
-            self.patch_shape = P.shape
-            return P.mean(axis=3)
-        self.argmax = P.argmax(axis=3)                     # the first maximum, as PyTorch
-        return np.take_along_axis(P, self.argmax[:, :, :, None], axis=3)[:, :, :, 0]
+            Y /= len(self.cuts)
+        self.Y = Y
+        return Y
 
     def backward(self, dY, need_dX=True):
+        dXp = np.zeros(self.Xp.shape, dY.dtype)
         if self.mode == "avg":                             # each input gets dY / window
-            dP = np.broadcast_to(dY[:, :, :, None] / self.patch_shape[3],
-                                 self.patch_shape).copy()
-        else:                                              # only the maximum gets dY
-            batch, oh, ow, c = dY.shape
-            dP = np.zeros((batch, oh, ow, math.prod(self.window.kernel), c), dY.dtype)
-            np.put_along_axis(dP, self.argmax[:, :, :, None], dY[:, :, :, None], axis=3)
-        dP = dP.reshape(*dY.shape[:3], *self.window.kernel, dY.shape[3])
-        return self.window.unpatch(dP, self.padded_shape, self.pads)
+            share = dY / len(self.cuts)
+            for rows, cols in self.cuts:
+                dXp[:, rows, cols, :] += share
+        else:               # only the first maximum of each window gets dY (as PyTorch)
+            overlap = any(s < k for s, k in zip(self.window.strides, self.window.kernel))
+            unclaimed = np.ones(dY.shape, bool)
+            for rows, cols in self.cuts:
+                hit = self.Xp[:, rows, cols, :] == self.Y
+                hit &= unclaimed
+                unclaimed ^= hit
+                if overlap:
+                    dXp[:, rows, cols, :] += dY * hit
+                else:                                      # each input in one window only
+                    np.multiply(dY, hit, out=dXp[:, rows, cols, :])
+        (top, bottom), (left, right) = self.pads
+        return dXp[:, top:dXp.shape[1] - bottom, left:dXp.shape[2] - right, :]
 
     def get_config(self):
         return {"type": type(self).__name__, "pool_size": list(self.window.kernel),

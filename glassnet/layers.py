@@ -31,6 +31,12 @@ def _check_positive_int(value, what, layer):
     return int(value)
 
 
+def column_sum(A, out=None):
+    """A.sum(axis=0) for a 2-D array, as the product ones @ A: NumPy sums a tall, narrow
+    array along axis 0 row by row (450 us for (3872, 16)); the product is one BLAS call."""
+    return np.matmul(np.ones(A.shape[0], A.dtype), A, out=out)
+
+
 def where(layer):
     """How an error names a layer: 'Dense(8) at layer 2' (or 'Dense(8)' alone)."""
     position = getattr(layer, "position", None)
@@ -145,7 +151,10 @@ class Dense:
         W = self.params["W"]
         if X.ndim < 2 or X.shape[-1] != W.shape[0]:
             _check_input(self, X, (*X.shape[1:-1], W.shape[0]))
-        Z = X @ W                       # (batch, in) @ (in, units) -> (batch, units)
+        if X.ndim == 2:
+            Z = X @ W                   # (batch, in) @ (in, units) -> (batch, units)
+        else:                           # every position a row: one GEMM, not a stack of them
+            Z = (X.reshape(-1, X.shape[-1]) @ W).reshape(*X.shape[:-1], W.shape[1])
         if self.use_bias:
             Z += self.params["b"]       # b (units,) broadcast over the batch
         self.X, self.Z = X, Z
@@ -166,8 +175,10 @@ class Dense:
         else:
             np.matmul(X.T, dZ2, out=self.grads["W"])             # dW = X.T @ dZ
         if self.use_bias:
-            np.sum(dZ2, axis=0, out=self.grads["b"])             # db = dZ.sum(0)
-        return dZ @ self.params["W"].T if need_dX else None      # dX = dZ @ W.T
+            column_sum(dZ2, out=self.grads["b"])                 # db = dZ.sum(0)
+        if not need_dX:
+            return None
+        return (dZ2 @ self.params["W"].T).reshape(self.X.shape)    # dX = dZ @ W.T
 
     def get_config(self):
         config = {"type": "Dense", "units": self.units, "activation": self.activation.name}

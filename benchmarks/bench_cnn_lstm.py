@@ -1,0 +1,89 @@
+"""glassnet against PyTorch (eager, CPU) on a small CNN and an LSTM training step.
+
+CNN: input (32, 28, 28, 1), Conv 8 3x3, ReLU, MaxPool 2, Conv 16 3x3, ReLU, MaxPool 2,
+Dense 10 (softmax cross-entropy, Adam). LSTM: (32, 20, 16) sequences, LSTM 64, Dense 10.
+Both libraries alternate round by round; medians; ratios below 1 mean glassnet is faster.
+
+    python benchmarks/bench_cnn_lstm.py [--rounds 11] [--only cnn|lstm]
+"""
+import argparse
+import statistics
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+import glassnet as gn
+from bench_mlp import timed
+
+
+def cnn_pair():
+    model = gn.Sequential([gn.Conv2D(8, 3, activation="relu"), gn.MaxPool2D(2),
+                           gn.Conv2D(16, 3, activation="relu"), gn.MaxPool2D(2), gn.Flatten(),
+                           gn.Dense(10, activation="softmax")], input_shape=(28, 28, 1))
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    net = torch.nn.Sequential(torch.nn.Conv2d(1, 8, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Conv2d(8, 16, 3), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                              torch.nn.Flatten(), torch.nn.Linear(400, 10))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 32)
+    return model, net, X, torch.from_numpy(X.transpose(0, 3, 1, 2).copy()), y
+
+
+def lstm_pair():
+    model = gn.Sequential([gn.LSTM(64), gn.Dense(10, activation="softmax")],
+                          input_shape=(20, 16))
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm, self.out = torch.nn.LSTM(16, 64, batch_first=True), torch.nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.out(self.lstm(x)[0][:, -1])
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((32, 20, 16), dtype=np.float32)
+    y = rng.integers(0, 10, 32)
+    return model, Net(), X, torch.from_numpy(X), y
+
+
+def bench(make, rounds):
+    model, net, X, X_t, y = make()
+    y_t = torch.from_numpy(y)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+
+    def gn_step():
+        model.train_on_batch(X, y)
+
+    def torch_step():
+        opt.zero_grad()
+        F.cross_entropy(net(X_t), y_t).backward()
+        opt.step()
+
+    repeat = 20
+    timed(gn_step, repeat, settle=0), timed(torch_step, repeat, settle=0)
+    mine, theirs = [], []
+    for _ in range(rounds):
+        mine.append(timed(gn_step, repeat))
+        theirs.append(timed(torch_step, repeat))
+    return statistics.median(mine), statistics.median(theirs)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--rounds", type=int, default=11)
+    parser.add_argument("--only", choices=["cnn", "lstm"])
+    args = parser.parse_args()
+    print(f"glassnet {gn.__version__}, torch {torch.__version__}, {args.rounds} rounds, medians")
+    for name, make in (("cnn", cnn_pair), ("lstm", lstm_pair)):
+        if args.only and args.only != name:
+            continue
+        mine, theirs = bench(make, args.rounds)
+        print(f"{name:>5} step: glassnet {mine * 1e3:7.2f} ms   torch {theirs * 1e3:7.2f} ms   "
+              f"ratio {mine / theirs:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
