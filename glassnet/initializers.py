@@ -77,3 +77,23 @@ def get(name, owner="layer"):
             f"{owner}: unknown initializer {name!r}. "
             f"Use one of: {', '.join(sorted(INITIALIZERS))}.")
     return INITIALIZERS[name]
+
+
+def orthogonal(shape, rng, dtype=np.float32):
+    """A (fan_in, fan_out) matrix with orthonormal rows or columns (QR of a normal
+    matrix, signs fixed), Keras's default for recurrent kernels."""
+    rows, cols = shape[0], int(np.prod(shape[1:]))
+    flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    q = q if rows >= cols else q.T
+    return q[:rows, :cols].reshape(shape).astype(dtype)
+
+
+def embedding_uniform(shape, rng, dtype=np.float32):
+    """U(-0.05, 0.05), Keras's default for embeddings."""
+    return rng.uniform(-0.05, 0.05, size=shape).astype(dtype)
+
+
+INITIALIZERS["orthogonal"] = orthogonal
+INITIALIZERS["uniform"] = embedding_uniform

@@ -33,6 +33,13 @@ def _rng_of(layer):
     return rng.bit_generator.state if rng is not None else None
 
 
+def _all_layers(layers, prefix=""):
+    """(path, layer) for every layer, nested ones too: '3' and then '3.1', '3.2', ..."""
+    for i, layer in enumerate(layers, 1):
+        yield f"{prefix}{i}", layer
+        yield from _all_layers(getattr(layer, "layers", []), f"{prefix}{i}.")
+
+
 def save_model(model, path):
     """Write ``model`` to ``path`` atomically: a crash mid-write leaves the old file."""
     if not model.built:
@@ -44,7 +51,7 @@ def save_model(model, path):
                 tensors[f"layers.{i}.{k}"] = np.ascontiguousarray(v)
     meta = {"format": FORMAT, "version": VERSION, "model": model.get_config(),
             "compile": None, "training": {"epoch": model.epoch, "iterations": 0},
-            "rng": {str(i): _rng_of(layer) for i, layer in enumerate(model.layers, 1)
+            "rng": {path: _rng_of(layer) for path, layer in _all_layers(model.layers)
                     if _rng_of(layer) is not None}}
     if model.loss is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(),
@@ -170,10 +177,11 @@ def load_model(path):
             for k in store:
                 store[k][...] = tensors[f"layers.{i}.{k}"]
     try:
+        layers = dict(_all_layers(model.layers))
         for key, state in meta.get("rng", {}).items():
-            if not key.isdigit() or not 1 <= int(key) <= len(model.layers):
+            if key not in layers:
                 raise ValueError(f"random generator state for unknown layer {key!r}")
-            layer = model.layers[int(key) - 1]
+            layer = layers[key]
             if not _check_rng_state(state) or getattr(layer, "rng", None) is None:
                 raise ValueError(f"bad random generator state for layer {key}")
             layer.rng.bit_generator.state = state

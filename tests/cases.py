@@ -38,7 +38,26 @@ LAYER_CASES.update({
                              True),
     "avgpool": (lambda: gn.AvgPool2D((2, 3)), (2, 4, 7, 2), True),
     "global_avgpool": (lambda: gn.GlobalAveragePooling2D(), (2, 3, 4, 5), True),
+    # sequences: (batch, time, features)
+    "simple_rnn": (lambda: gn.SimpleRNN(4), (2, 5, 3), True),
+    "simple_rnn_sequences": (lambda: gn.SimpleRNN(4, return_sequences=True), (2, 5, 3), True),
+    "lstm": (lambda: gn.LSTM(4), (2, 5, 3), True),
+    "lstm_sequences": (lambda: gn.LSTM(3, return_sequences=True), (3, 4, 2), True),
+    "gru": (lambda: gn.GRU(4), (2, 5, 3), True),
+    "gru_sequences": (lambda: gn.GRU(3, return_sequences=True), (3, 4, 2), True),
+    "embedding": (lambda: gn.Embedding(7, 4), (3, 5), True),
+    "layernorm": (lambda: gn.LayerNorm(), (3, 6), True),
+    "layernorm_sequence": (lambda: gn.LayerNorm(epsilon=1e-5), (2, 3, 5), True),
+    "global_avgpool_1d": (lambda: gn.GlobalAveragePooling1D(), (2, 5, 3), True),
+    # attention and composition
+    "attention": (lambda: gn.MultiHeadAttention(2, 3), (2, 4, 5), True),
+    "attention_causal": (lambda: gn.MultiHeadAttention(3, 2, value_dim=4, output_dim=3,
+                                                       causal=True), (2, 5, 4), True),
+    "residual_block": (lambda: gn.Residual([gn.LayerNorm(), gn.Dense(6, activation="tanh"),
+                                            gn.Dense(4)]), (3, 2, 4), True),
 })
+
+INTEGER_INPUTS = {"embedding": 7}       # token ids below this; no dX
 
 
 def built(name, seed=0):
@@ -53,6 +72,13 @@ def built(name, seed=0):
         layer.state["running_mean"][...] = rng.normal(size=in_shape[-1])
         layer.state["running_var"][...] = rng.uniform(0.5, 2.0, size=in_shape[-1])
     return layer, in_shape, training
+
+
+def sample_input(name, in_shape, rng):
+    """A random input for a case: token ids for embeddings, numbers away from kinks else."""
+    if name in INTEGER_INPUTS:
+        return rng.integers(0, INTEGER_INPUTS[name], size=in_shape)
+    return away_from_kinks(rng.normal(size=in_shape))
 
 
 def away_from_kinks(X):

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
-from cases import LAYER_CASES, away_from_kinks, built
+from cases import INTEGER_INPUTS, LAYER_CASES, built, sample_input
 from gradcheck import assert_close
 from torch_ref import (ACTIVATIONS, nchw, nhwc, tensor, torch_batchnorm, torch_conv_weight,
                        torch_grads, torch_linear, torch_model, torch_pads, torch_weights)
@@ -74,7 +74,83 @@ def _twin(name, layer):
         return pool2d, {}, None
     if name == "global_avgpool":
         return (lambda X: X.mean(dim=(1, 2))), {}, None
+    if name.startswith(("simple_rnn", "lstm", "gru")):
+        return _recurrent_twin(layer)
+    if name == "embedding":
+        E = tensor(layer.params["E"], grad=True)
+        return (lambda X: F.embedding(X, E)), {"E": lambda: E.grad.numpy()}, None
+    if name.startswith("layernorm"):
+        gamma = tensor(layer.params["gamma"], grad=True)
+        beta = tensor(layer.params["beta"], grad=True)
+        return (lambda X: F.layer_norm(X, gamma.shape, gamma, beta, layer.epsilon)), \
+            {"gamma": lambda: gamma.grad.numpy(), "beta": lambda: beta.grad.numpy()}, None
+    if name == "global_avgpool_1d":
+        return (lambda X: X.mean(dim=1)), {}, None
+    if name.startswith("attention"):
+        return _attention_twin(layer)
+    if name == "residual_block":
+        norm, hidden, out = layer.layers
+        gamma, beta = (tensor(norm.params[k], grad=True) for k in ("gamma", "beta"))
+        first = torch_linear(hidden.params["W"], hidden.params["b"])
+        second = torch_linear(out.params["W"], out.params["b"])
+
+        def block(X):
+            return X + second(torch.tanh(first(F.layer_norm(X, gamma.shape, gamma, beta,
+                                                            norm.epsilon))))
+        return block, {"1.gamma": lambda: gamma.grad.numpy(), "1.beta": lambda: beta.grad.numpy(),
+                       "2.W": lambda: first.weight.grad.numpy().T,
+                       "2.b": lambda: first.bias.grad.numpy(),
+                       "3.W": lambda: second.weight.grad.numpy().T,
+                       "3.b": lambda: second.bias.grad.numpy()}, None
     raise KeyError(name)
+
+
+def _attention_twin(layer):
+    """PyTorch's scaled_dot_product_attention on the same projections (autograd)."""
+    p = {k: tensor(v, grad=True) for k, v in layer.params.items()}
+    h, k, v = layer.num_heads, layer.key_dim, layer.value_dim
+
+    def heads(A, size):
+        return A.reshape(A.shape[0], A.shape[1], h, size).transpose(1, 2)
+
+    def attend(X):
+        Q = heads(X @ p["Wq"] + p["bq"], k)
+        K = heads(X @ p["Wk"] + p["bk"], k)
+        V = heads(X @ p["Wv"] + p["bv"], v)
+        O = F.scaled_dot_product_attention(Q, K, V, is_causal=layer.causal)
+        O = O.transpose(1, 2).reshape(X.shape[0], X.shape[1], h * v)
+        return O @ p["Wo"] + p["bo"]
+    return attend, {name: (lambda t=t: t.grad.numpy()) for name, t in p.items()}, None
+
+
+def _recurrent_twin(layer):
+    """torch.nn.RNN / LSTM / GRU holding the same weights. PyTorch stores weight_ih
+    (gates * units, features) = W.T and two biases; its GRU orders the gates r, z, n
+    where Keras and glassnet use z, r, n."""
+    u = layer.units
+    kind = type(layer).__name__
+    cls = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    net = cls(layer.params["W"].shape[0], u, batch_first=True, dtype=torch.float64)
+    order = np.r_[u:2 * u, 0:u, 2 * u:3 * u] if kind == "GRU" else np.arange(layer.gates * u)
+    b = layer.params["b"]
+    b_ih, b_hh = (b[0], b[1]) if kind == "GRU" else (b, np.zeros_like(b))
+    with torch.no_grad():
+        net.weight_ih_l0.copy_(tensor(layer.params["W"].T[order]))
+        net.weight_hh_l0.copy_(tensor(layer.params["U"].T[order]))
+        net.bias_ih_l0.copy_(tensor(b_ih[order]))
+        net.bias_hh_l0.copy_(tensor(b_hh[order]))
+    back = np.argsort(order)
+
+    def run(X):
+        out = net(X)[0]
+        return out if layer.return_sequences else out[:, -1]
+
+    def bias_grad():
+        g_ih = net.bias_ih_l0.grad.numpy()[back]
+        g_hh = net.bias_hh_l0.grad.numpy()[back]
+        return np.stack([g_ih, g_hh]) if kind == "GRU" else g_ih
+    return run, {"W": lambda: net.weight_ih_l0.grad.numpy()[back].T,
+                 "U": lambda: net.weight_hh_l0.grad.numpy()[back].T, "b": bias_grad}, None
 
 
 def test_every_layer_case_has_a_torch_twin_or_a_stated_reason():
@@ -87,19 +163,21 @@ def test_every_layer_case_has_a_torch_twin_or_a_stated_reason():
 def test_layer_matches_torch(name):
     layer, in_shape, training = built(name)
     rng = np.random.default_rng(2)
-    X = away_from_kinks(rng.normal(size=in_shape))
+    X = sample_input(name, in_shape, rng)
     G = rng.normal(size=layer.output_shape(in_shape))
     fn, grads, bn = _twin(name, layer)
 
     Y = layer.forward(X, training=training)
     dX = layer.backward(G)
-    X_t = tensor(X, grad=True)
+    integer = name in INTEGER_INPUTS
+    X_t = torch.tensor(X) if integer else tensor(X, grad=True)
     Y_t = fn(X_t)
     (Y_t * tensor(G)).sum().backward()
 
     assert_close(Y, Y_t.detach().numpy(), RTOL, 1e-12, f"{name} forward")
-    assert_close(dX, X_t.grad.numpy(), RTOL, 1e-12, f"{name} dX")
-    assert set(grads) == set(layer.params)
+    if not integer:
+        assert_close(dX, X_t.grad.numpy(), RTOL, 1e-12, f"{name} dX")
+    assert set(grads) == set(layer.params.keys())
     for k, torch_grad in grads.items():
         assert_close(layer.grads[k], torch_grad(), RTOL, 1e-12, f"{name} d{k}")
     if bn is not None:

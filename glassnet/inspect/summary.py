@@ -12,6 +12,16 @@ MAC_CONVENTION = ("MACs: one multiply-accumulate per term of each matrix product
                   "dropout and normalisation are not counted.")
 
 
+def op_macs(op):
+    """Multiply-accumulates per sample of one op: X (B, ..., I) @ W (I, O) is
+    (...) * I * O; batched products of activations (attention) state their own."""
+    if "macs_per_sample" in op:
+        return op["macs_per_sample"]
+    if op["op"] == "matmul":
+        return math.prod(op["a_shape"][1:]) * op["b_shape"][-1]
+    return 0
+
+
 def _optimizer_slots(model):
     if model.optimizer is not None:
         return type(model.optimizer).__name__, len(model.optimizer.slots())
@@ -38,8 +48,7 @@ def summary(model, batch_size=None):
     fixed = [sum(math.prod(s) for s in st.values()) for _, _, _, _, st, _ in rows]
     totals = [p + f for p, f in zip(params, fixed)]
     shares = units.percentages(totals)
-    macs = [sum(math.prod(op["a_shape"][1:]) * op["b_shape"][-1] for op in ops
-                if op["op"] == "matmul") for *_, ops in rows]
+    macs = [sum(op_macs(op) for op in ops) for *_, ops in rows]
     bias_adds = [sum(math.prod(op["shape"][1:]) for op in ops if op["op"] == "bias")
                  for *_, ops in rows]
 

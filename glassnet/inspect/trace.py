@@ -5,7 +5,7 @@ import math
 
 from .report import Report, Section
 from .units import shape as shp
-from .summary import layer_rows
+from .summary import layer_rows, op_macs
 
 LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, the batch "
        "B stays; the bias (O,) is broadcast as (1, O) over the batch; activations keep "
@@ -22,9 +22,24 @@ def _forward(op):
         rows = a_shape[1:-1]
         kept = f"batch {'B' if batch is None else batch}" + \
             (f" and {' x '.join(map(str, rows))} rows stay" if rows else " stays")
+        note = f"inner {inner} vanishes, {kept}; {'B x ' if batch is None else ''}{macs:,} MACs"
         return (f"{op['out']} = {op['a']} @ {op['b']}", f"{shp(a_shape)} @ "
-                f"{shp(op['b_shape'])} -> {s}", f"inner {inner} vanishes, {kept}; "
-                f"{'B x ' if batch is None else ''}{macs:,} MACs")
+                f"{shp(op['b_shape'])} -> {s}", op.get("note", "") + ("; " if "note" in op
+                                                                       else "") + note)
+    if kind == "recurrence":
+        return ("H = cell(XW + HU)", f"-> {s}",
+                f"{op['cell']} steps: each h_t from x_t W and h_(t-1) U, in order")
+    if kind == "lookup":
+        return ("Y = E[X]", f"{shp(op['a_shape'])} tokens into {shp(op['b_shape'])} -> {s}",
+                "one row of E per token (= one_hot(X) @ E)")
+    if kind in ("attention_scores", "attention_values"):
+        product = "A = " + op["note"] if kind == "attention_scores" else "O = A @ V"
+        macs = op["macs_per_sample"]
+        batch = op["a_shape"][0]
+        return (product, f"{shp(op['a_shape'])} @ {shp(op['b_shape'])} -> {s}",
+                f"per head; {'B x ' if batch is None else ''}{(batch or 1) * macs:,} MACs")
+    if kind == "residual":
+        return ("Y = X + f(X)", f"{s} + {s} -> {s}", "skip connection: the branch adds on")
     if kind == "im2col":
         (kh, kw), rows = op["kernel"], op["rows"]
         rows_text = f"(B*{op['shape'][1]}, {rows[1]})" if rows[0] is None else shp(rows)
@@ -49,6 +64,9 @@ def _forward(op):
                 f"training only: drops {op['rate']:.0%}, keeps scaled by "
                 f"1/(1-{op['rate']}); identity at inference")
     if kind == "normalize":
+        if op.get("axis") == "features":
+            return ("X_hat = (X - mean) / sqrt(var + eps)", f"{s} -> {s}",
+                    "mean, var of each sample's features (last axis); same at inference")
         return ("X_hat = (X - mean) / sqrt(var + eps)", f"{s} -> {s}",
                 "mean, var (F,) over the batch; running statistics at inference")
     if kind == "scale_shift":
@@ -74,13 +92,27 @@ def _backward(op, first_layer):
         rows = [(f"d{b} = {a}.T @ dZ", f"({inner}, {flat}) @ ({flat}, {out}) -> "
                  f"{shp((inner, out))}", f"same shape as {b}")]
         note = "not computed: X is the data" if first_layer and a == "X" else \
-            "passed to the layer before" if a == "X" else "then folded back to dX"
+            "passed to the layer before" if a == "X" else \
+            "then folded back to dX" if a == "P" else "passed on"
         rows.append((f"d{a} = dZ @ {b}.T", f"{shp((*lead, out))} @ {shp((out, inner))} -> "
                      f"{shp(a_shape)}", note))
         return rows
     if kind == "im2col":
         return [("dX = fold(dP)", f"{s} -> {shp(op['a_shape'])}",
                  "each patch row added back onto the pixels it was copied from")]
+    if kind == "recurrence":
+        return [("BPTT: dz_t from dh_t + dh carried from t+1", f"{s}",
+                 "steps in reverse; then dW = X.T @ dZ, dU = H.T @ dZ over all steps")]
+    if kind == "lookup":
+        return [("dE[k] += dY at every position of token k", f"{s} -> {shp(op['b_shape'])}",
+                 "no dX: tokens are integers")]
+    if kind == "attention_scores":
+        return [("dS = A * (dA - sum(dA * A)) / sqrt(d); dQ = dS K; dK = dS^T Q",
+                 f"{s} -> {shp(op['a_shape'])}", "through the softmax, then both factors")]
+    if kind == "attention_values":
+        return [("dA = dO V^T; dV = A^T dO", f"{s} -> {shp(op['a_shape'])}", "")]
+    if kind == "residual":
+        return [("dX = dY + d(branch)", f"{s}", "the gradient flows around and through")]
     if kind == "pool":
         route = ("dY goes to the maximum of each window" if op["mode"] == "max"
                  else "dY shared equally by every position of the window")
@@ -101,6 +133,9 @@ def _backward(op, first_layer):
         return [("dgamma = (dY * X_hat).sum(0); dbeta = dY.sum(0)", f"{s} -> {b}", ""),
                 ("dX_hat = dY * gamma", f"{s} * {b} -> {s}", "")]
     if kind == "normalize":
+        if op.get("axis") == "features":
+            return [("dX = (D dX_hat - sum(dX_hat) - X_hat sum(dX_hat X_hat)) / (D sqrt(var + "
+                     "eps))", f"{s} -> {s}", "sums over the last axis; D = features")]
         return [("dX = (N dX_hat - dX_hat.sum(0) - X_hat (dX_hat X_hat).sum(0)) "
                  "/ (N sqrt(var + eps))", f"{s} -> {s}", "N = batch size")]
     if kind == "reshape":
@@ -140,7 +175,6 @@ def trace(model, batch_size=None, backward=False):
                                             "gradient of: dW like W, db like b, dX like X."],
                                 align))
     batch_text = "symbolic batch B" if batch_size is None else f"batch {batch_size}"
-    macs = sum(math.prod(op["a_shape"][1:]) * op["b_shape"][-1]
-               for *_, ops in rows for op in ops if op["op"] == "matmul")
+    macs = sum(op_macs(op) for *_, ops in rows for op in ops)
     return Report(f"Trace of one forward pass ({batch_text})", sections,
                   {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
