@@ -1,7 +1,8 @@
 """Sequences: Embedding, LayerNorm, and the recurrent layers SimpleRNN, LSTM and GRU,
 each written as batched matrix products with backpropagation through time (BPTT).
 
-Inputs are (batch, time, features). The input projection of every time step is one GEMM
+Inputs are (batch, time, features); inside, the layers work time-major, (time, batch,
+...), so that every step's slice is contiguous. The input projection of every time step is one GEMM
 up front, X @ W over (batch * time, features); only the recurrent product h @ U runs step
 by step, because h_t needs h_(t-1):
 
@@ -99,27 +100,29 @@ class _Recurrent:
             _check_sequence(self, X.shape)
             raise ShapeError(f"{where(self)} expects {self.params['W'].shape[0]} features per "
                              f"step but received {describe_shape(X.shape)}.")
-        self.X = X
         batch, time, _ = X.shape
-        XW = (_rows(X) @ self.params["W"]).reshape(batch, time, -1)     # all steps at once
-        self.H = np.zeros((batch, time + 1, self.units), X.dtype)          # H[:, 0] = h_0 = 0
+        self.X = np.ascontiguousarray(X.transpose(1, 0, 2))     # time-major: X[t] contiguous
+        XW = (_rows(self.X) @ self.params["W"]).reshape(time, batch, -1)   # all steps at once
+        self.H = np.zeros((time + 1, batch, self.units), X.dtype)           # H[0] = h_0 = 0
         self.run(XW)
-        return self.H[:, 1:].copy() if self.return_sequences else self.H[:, -1].copy()
+        return self.H[1:].transpose(1, 0, 2).copy() if self.return_sequences \
+            else self.H[-1].copy()
 
     def backward(self, dY, need_dX=True):
-        batch, time, _ = self.X.shape
+        time, batch, features = self.X.shape
         if self.return_sequences:
-            dH = dY
+            dH = np.ascontiguousarray(dY.transpose(1, 0, 2))
         else:
-            dH = np.zeros((batch, time, self.units), dY.dtype)
-            dH[:, -1] = dY
-        dZ_x, dZ_h = self.run_backward(dH)             # (batch, time, gates * units) each
-        np.matmul(_rows(self.X).T, _rows(dZ_x), out=self.grads["W"])           # dW = X.T dZ
-        np.matmul(_rows(self.H[:, :-1]).T, _rows(dZ_h), out=self.grads["U"])   # dU = H.T dZ
+            dH = np.zeros((time, batch, self.units), dY.dtype)
+            dH[-1] = dY
+        dZ_x, dZ_h = self.run_backward(dH)             # (time, batch, gates * units) each
+        np.matmul(_rows(self.X).T, _rows(dZ_x), out=self.grads["W"])          # dW = X.T dZ
+        np.matmul(_rows(self.H[:-1]).T, _rows(dZ_h), out=self.grads["U"])     # dU = H.T dZ
         self.bias_grad(dZ_x, dZ_h)
         if not need_dX:
             return None
-        return (_rows(dZ_x) @ self.params["W"].T).reshape(self.X.shape)      # dX = dZ W.T
+        dX = (_rows(dZ_x) @ self.params["W"].T).reshape(time, batch, features)  # dX = dZ W.T
+        return dX.transpose(1, 0, 2)
 
     def bias_grad(self, dZ_x, dZ_h):
         column_sum(_rows(dZ_x), out=self.grads["b"])
@@ -136,7 +139,8 @@ class _Recurrent:
         return config
 
     def __repr__(self):
-        return f"{type(self).__name__}({self.units}{', sequences' if self.return_sequences else ''})"
+        sequences = ", sequences" if self.return_sequences else ""
+        return f"{type(self).__name__}({self.units}{sequences})"
 
 
 class SimpleRNN(_Recurrent):
@@ -147,17 +151,17 @@ class SimpleRNN(_Recurrent):
 
     def run(self, XW):
         H, U, b = self.H, self.params["U"], self.params["b"]
-        for t in range(XW.shape[1]):
-            H[:, t + 1] = np.tanh(XW[:, t] + H[:, t] @ U + b)
+        for t in range(XW.shape[0]):
+            H[t + 1] = np.tanh(XW[t] + H[t] @ U + b)
 
     def run_backward(self, dH):
         H, U = self.H, self.params["U"]
-        dZ = np.empty((dH.shape[0], dH.shape[1], self.units), dH.dtype)
-        dh_next = np.zeros_like(dH[:, 0])
-        for t in reversed(range(dH.shape[1])):
-            h = H[:, t + 1]
-            dZ[:, t] = (dH[:, t] + dh_next) * (1 - h * h)
-            dh_next = dZ[:, t] @ U.T
+        dZ = np.empty_like(dH)
+        dh_next = np.zeros_like(dH[0])
+        for t in reversed(range(dH.shape[0])):
+            h = H[t + 1]
+            dZ[t] = (dH[t] + dh_next) * (1 - h * h)
+            dh_next = dZ[t] @ U.T
         return dZ, dZ
 
 
@@ -173,38 +177,50 @@ class LSTM(_Recurrent):
         self.params["b"][self.units:2 * self.units] = 1.0
 
     def run(self, XW):
-        H, U, b, u = self.H, self.params["U"], self.params["b"], self.units
-        batch, time, _ = XW.shape
-        self.C = np.zeros((batch, time + 1, u), XW.dtype)
-        self.G = np.empty((batch, time, 4 * u), XW.dtype)     # activated gates i, f, g, o
+        H, U, u = self.H, self.params["U"], self.units
+        time, batch, _ = XW.shape
+        XW += self.params["b"]
+        self.C = np.zeros((time + 1, batch, u), XW.dtype)       # cell states, C[:, 0] = 0
+        self.G = np.empty((time, batch, 4 * u), XW.dtype)       # activated gates i, f, g, o
+        self.TC = np.empty((time, batch, u), XW.dtype)          # tanh(c_t)
         for t in range(time):
-            z = XW[:, t] + H[:, t] @ U + b
-            gates = self.G[:, t]
-            gates[:, :2 * u] = expit(z[:, :2 * u])                 # i, f
-            gates[:, 2 * u:3 * u] = np.tanh(z[:, 2 * u:3 * u])     # g
-            gates[:, 3 * u:] = expit(z[:, 3 * u:])                 # o
-            i, f, g, o = np.split(gates, 4, axis=1)
-            self.C[:, t + 1] = f * self.C[:, t] + i * g
-            H[:, t + 1] = o * np.tanh(self.C[:, t + 1])
+            z = self.G[t]
+            np.matmul(H[t], U, out=z)
+            z += XW[t]                                        # z = x_t W + h_(t-1) U + b
+            expit(z[:, :2 * u], out=z[:, :2 * u])                # i, f
+            np.tanh(z[:, 2 * u:3 * u], out=z[:, 2 * u:3 * u])    # g
+            expit(z[:, 3 * u:], out=z[:, 3 * u:])                # o
+            i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
+            c = self.C[t + 1]
+            np.multiply(f, self.C[t], out=c)
+            c += i * g                                           # c_t = f c_(t-1) + i g
+            np.tanh(c, out=self.TC[t])
+            np.multiply(o, self.TC[t], out=H[t + 1])       # h_t = o tanh(c_t)
 
     def run_backward(self, dH):
         U, u = self.params["U"], self.units
-        batch, time, _ = dH.shape
-        dZ = np.empty((batch, time, 4 * u), dH.dtype)
+        G, TC, C = self.G, self.TC, self.C
+        i, f, g, o = G[..., :u], G[..., u:2 * u], G[..., 2 * u:3 * u], G[..., 3 * u:]
+        slope = G * (1 - G)                                   # sigmoid' of i, f, o
+        # every factor that does not depend on dh, for all steps at once:
+        through_c = o * (1 - TC * TC)                         # dc/dh  (h = o tanh(c))
+        gate_c = np.concatenate([g * slope[..., :u],          # dz_i / dc
+                                 C[:-1] * slope[..., u:2 * u],  # dz_f / dc
+                                 i * (1 - g * g)], axis=-1)   # dz_g / dc
+        gate_o = TC * slope[..., 3 * u:]                      # dz_o / dh
+        time, batch, _ = dH.shape
+        dZ = np.empty((time, batch, 4 * u), dH.dtype)
         dh_next = np.zeros((batch, u), dH.dtype)
         dc_next = np.zeros((batch, u), dH.dtype)
         for t in reversed(range(time)):
-            i, f, g, o = np.split(self.G[:, t], 4, axis=1)
-            c, c_prev = self.C[:, t + 1], self.C[:, t]
-            tanh_c = np.tanh(c)
-            dh = dH[:, t] + dh_next
-            dc = dh * o * (1 - tanh_c * tanh_c) + dc_next
-            dz = dZ[:, t]
-            dz[:, :u] = dc * g * i * (1 - i)                        # di * i'(z)
-            dz[:, u:2 * u] = dc * c_prev * f * (1 - f)              # df * f'(z)
-            dz[:, 2 * u:3 * u] = dc * i * (1 - g * g)               # dg * g'(z)
-            dz[:, 3 * u:] = dh * tanh_c * o * (1 - o)               # do * o'(z)
-            dc_next = dc * f
+            dh = dH[t] + dh_next
+            dc = dh * through_c[t]
+            dc += dc_next
+            dz = dZ[t]
+            np.multiply(gate_c[t].reshape(batch, 3, u), dc[:, None, :],
+                        out=dz[:, :3 * u].reshape(batch, 3, u))     # di, df, dg through z
+            np.multiply(dh, gate_o[t], out=dz[:, 3 * u:])           # do through z
+            dc_next = dc * f[t]
             dh_next = dz @ U.T
         return dZ, dZ
 
@@ -222,37 +238,38 @@ class GRU(_Recurrent):
 
     def run(self, XW):
         H, U, b, u = self.H, self.params["U"], self.params["b"], self.units
-        batch, time, _ = XW.shape
+        time, batch, _ = XW.shape
         XW = XW + b[0]
-        self.Gates = np.empty((batch, time, 3 * u), XW.dtype)     # z, r, n activated
-        self.HU = np.empty((batch, time, 3 * u), XW.dtype)        # h_(t-1) U + b_h
+        self.Gates = np.empty((time, batch, 3 * u), XW.dtype)     # z, r, n activated
+        self.HU = np.empty((time, batch, 3 * u), XW.dtype)        # h_(t-1) U + b_h
         for t in range(time):
-            hu = self.HU[:, t]
-            np.matmul(H[:, t], U, out=hu)
+            hu = self.HU[t]
+            np.matmul(H[t], U, out=hu)
             hu += b[1]
-            gates = self.Gates[:, t]
-            gates[:, :2 * u] = expit(XW[:, t, :2 * u] + hu[:, :2 * u])           # z, r
+            gates = self.Gates[t]
+            gates[:, :2 * u] = expit(XW[t][:, :2 * u] + hu[:, :2 * u])           # z, r
             r = gates[:, u:2 * u]
-            gates[:, 2 * u:] = np.tanh(XW[:, t, 2 * u:] + r * hu[:, 2 * u:])     # n
+            gates[:, 2 * u:] = np.tanh(XW[t][:, 2 * u:] + r * hu[:, 2 * u:])     # n
             z, n = gates[:, :u], gates[:, 2 * u:]
-            H[:, t + 1] = z * H[:, t] + (1 - z) * n
+            H[t + 1] = z * H[t] + (1 - z) * n
 
     def run_backward(self, dH):
         U, u = self.params["U"], self.units
-        batch, time, _ = dH.shape
-        dZ_x = np.empty((batch, time, 3 * u), dH.dtype)
-        dZ_h = np.empty((batch, time, 3 * u), dH.dtype)
+        time, batch, _ = dH.shape
+        dZ_x = np.empty((time, batch, 3 * u), dH.dtype)
+        dZ_h = np.empty((time, batch, 3 * u), dH.dtype)
         dh_next = np.zeros((batch, u), dH.dtype)
         for t in reversed(range(time)):
-            z, r, n = np.split(self.Gates[:, t], 3, axis=1)
-            h_prev, hu_n = self.H[:, t], self.HU[:, t, 2 * u:]
-            dh = dH[:, t] + dh_next
+            gates = self.Gates[t]
+            z, r, n = gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:]
+            h_prev, hu_n = self.H[t], self.HU[t][:, 2 * u:]
+            dh = dH[t] + dh_next
             dn = dh * (1 - z) * (1 - n * n)                          # through tanh
             dz = dh * (h_prev - n) * z * (1 - z)
             dr = dn * hu_n * r * (1 - r)
-            dZ_x[:, t, :u], dZ_x[:, t, u:2 * u], dZ_x[:, t, 2 * u:] = dz, dr, dn
-            dZ_h[:, t, :u], dZ_h[:, t, u:2 * u], dZ_h[:, t, 2 * u:] = dz, dr, dn * r
-            dh_next = dh * z + dZ_h[:, t] @ U.T
+            dZ_x[t, :, :u], dZ_x[t, :, u:2 * u], dZ_x[t, :, 2 * u:] = dz, dr, dn
+            dZ_h[t, :, :u], dZ_h[t, :, u:2 * u], dZ_h[t, :, 2 * u:] = dz, dr, dn * r
+            dh_next = dh * z + dZ_h[t] @ U.T
         return dZ_x, dZ_h
 
     def bias_grad(self, dZ_x, dZ_h):

@@ -117,9 +117,9 @@ def _attention_twin(layer):
         Q = heads(X @ p["Wq"] + p["bq"], k)
         K = heads(X @ p["Wk"] + p["bk"], k)
         V = heads(X @ p["Wv"] + p["bv"], v)
-        O = F.scaled_dot_product_attention(Q, K, V, is_causal=layer.causal)
-        O = O.transpose(1, 2).reshape(X.shape[0], X.shape[1], h * v)
-        return O @ p["Wo"] + p["bo"]
+        heads_out = F.scaled_dot_product_attention(Q, K, V, is_causal=layer.causal)
+        merged = heads_out.transpose(1, 2).reshape(X.shape[0], X.shape[1], h * v)
+        return merged @ p["Wo"] + p["bo"]
     return attend, {name: (lambda t=t: t.grad.numpy()) for name, t in p.items()}, None
 
 
