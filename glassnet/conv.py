@@ -22,6 +22,26 @@ from .errors import ShapeError, describe_shape
 from .layers import _check_positive_int, column_sum, where
 
 
+def channels_first(X):
+    """glassnet's (and Keras's) images (batch, H, W, C) as PyTorch's (batch, C, H, W)."""
+    return np.ascontiguousarray(np.asarray(X).transpose(0, 3, 1, 2))
+
+
+def channels_last(X):
+    """PyTorch's (batch, C, H, W) as glassnet's (batch, H, W, C)."""
+    return np.ascontiguousarray(np.asarray(X).transpose(0, 2, 3, 1))
+
+
+def kernel_to_pytorch(W):
+    """A Conv2D kernel (kh, kw, C, filters) as PyTorch's weight (filters, C, kh, kw)."""
+    return np.ascontiguousarray(np.asarray(W).transpose(3, 2, 0, 1))
+
+
+def kernel_from_pytorch(weight):
+    """PyTorch's Conv2d weight (filters, C, kh, kw) as glassnet's kernel (kh, kw, C, filters)."""
+    return np.ascontiguousarray(np.asarray(weight).transpose(2, 3, 1, 0))
+
+
 def _pair(value, what, owner):
     values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
     if len(values) != 2:

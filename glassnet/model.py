@@ -280,7 +280,8 @@ class Sequential:
                 f"your data has {describe_features(X.shape)} features per sample, the "
                 f"model was built for {describe_features(self.input_shape)}. Pass data "
                 f"with that many features, or rebuild the model with "
-                f"input_dim={X.shape[1] if X.ndim == 2 else X.shape[1:]}.\n"
+                + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
+                + ".\n"
                 + self._shape_chain(self.shapes[:1], received=X.shape))
         if X.dtype.kind == "f" and not np.isfinite(np.sum(X, dtype=np.float64)) \
                 and not np.isfinite(X).all():

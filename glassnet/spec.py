@@ -8,9 +8,14 @@ The compact form lists the input size, then one layer per ``-``-separated token:
 
 Tokens: ``N`` or ``N:activation`` (Dense with N units), ``dropout:RATE``,
 ``batchnorm``, ``flatten``, ``conv:FILTERS:KERNEL[:activation]`` (Conv2D, 'same'
-padding with ``conv:F:K:act:same``), ``maxpool:P``, ``avgpool:P``, ``gap`` (global
-average pooling), or an activation name on its own. The first token is the shape of
-one sample (``784``, ``8x8`` or ``28x28x1``). A JSON file holds what
+padding with ``conv:F:K:act:same``), ``conv1d:F:K[:activation]``, ``maxpool:P``,
+``avgpool:P``, ``gap`` / ``gap1d`` (global average pooling), ``embed:VOCAB:DIM``,
+``rnn:U``, ``lstm:U``, ``gru:U`` (``:seq`` returns every step), ``layernorm``,
+``attention:HEADS:KEY_DIM[:causal]``, or an activation name on its own. The first
+token is the shape of one sample (``784``, ``8x8``, ``28x28x1``, or ``20`` tokens).
+Residual blocks need the JSON form.
+
+    20-embed:1000:32-lstm:64:seq-attention:4:16:causal-gap1d-2:softmax A JSON file holds what
 ``model.get_config()`` returns. Only known layers and options are accepted, and
 nothing from a spec is ever evaluated or imported.
 """
@@ -18,9 +23,11 @@ import json
 import os
 
 from .activations import ACTIVATION_NAMES, Activation
-from .conv import AvgPool2D, Conv2D, GlobalAveragePooling2D, MaxPool2D
+from .attention import MultiHeadAttention
+from .conv import AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling2D, MaxPool2D
 from .layers import BatchNorm, Dense, Dropout, Flatten
 from .model import Sequential
+from .recurrent import GRU, LSTM, Embedding, GlobalAveragePooling1D, LayerNorm, SimpleRNN
 
 
 def _refuse(spec, index, token, problem):
@@ -59,6 +66,8 @@ def _layer(spec, index, token):
             _refuse(spec, index, token, f"unknown activation {activation!r}")
         padding = parts[3] if len(parts) > 3 else "valid"
         return Conv2D(filters, kernel, padding=padding, activation=activation)
+    if name in ("rnn", "lstm", "gru", "embed", "attention", "conv1d"):
+        return _sequence_layer(spec, index, token, name, arg.split(":") if arg else [])
     if name in ("maxpool", "avgpool"):
         try:
             size = int(arg)
@@ -71,15 +80,39 @@ def _layer(spec, index, token):
         except ValueError:
             _refuse(spec, index, token, "dropout takes a rate in [0, 1), as in dropout:0.2")
     makers = {"batchnorm": BatchNorm, "bn": BatchNorm, "flatten": Flatten,
-              "gap": GlobalAveragePooling2D,
+              "gap": GlobalAveragePooling2D, "gap1d": GlobalAveragePooling1D,
+              "layernorm": LayerNorm, "ln": LayerNorm,
               **{a: (lambda a=a: Activation(a)) for a in ACTIVATION_NAMES}}
     if name not in makers:
         _refuse(spec, index, token, "unknown layer; use N[:activation], dropout:RATE, "
-                                    "batchnorm, flatten, conv:F:K, maxpool:P, avgpool:P, gap "
-                                    "or an activation name")
+                                    "batchnorm, flatten, conv:F:K, conv1d:F:K, maxpool:P, "
+                                    "avgpool:P, gap, gap1d, embed:V:D, rnn:U, lstm:U, gru:U, "
+                                    "layernorm, attention:H:K or an activation name")
     if arg:
         _refuse(spec, index, token, f"{name!r} takes no option")
     return makers[name]()
+
+
+def _sequence_layer(spec, index, token, name, parts):
+    usage = {"rnn": "rnn:UNITS[:seq]", "lstm": "lstm:UNITS[:seq]", "gru": "gru:UNITS[:seq]",
+             "embed": "embed:VOCAB:DIM", "attention": "attention:HEADS:KEY_DIM[:causal]",
+             "conv1d": "conv1d:FILTERS:KERNEL[:activation]"}[name]
+    numbers = [int(p) for p in parts if p.isdigit()]
+    flags = [p for p in parts if not p.isdigit()]
+    needed = 2 if name in ("embed", "attention", "conv1d") else 1
+    allowed = {"rnn": {"seq"}, "lstm": {"seq"}, "gru": {"seq"}, "embed": set(),
+               "attention": {"causal"}, "conv1d": set(ACTIVATION_NAMES)}[name]
+    if len(numbers) != needed or not set(flags) <= allowed or parts[:needed] != \
+            [str(n) for n in numbers]:
+        _refuse(spec, index, token, f"{name} takes {usage}")
+    if name in ("rnn", "lstm", "gru"):
+        cell = {"rnn": SimpleRNN, "lstm": LSTM, "gru": GRU}[name]
+        return cell(numbers[0], return_sequences="seq" in flags)
+    if name == "embed":
+        return Embedding(*numbers)
+    if name == "attention":
+        return MultiHeadAttention(*numbers, causal="causal" in flags)
+    return Conv1D(*numbers, activation=flags[0] if flags else None)
 
 
 def parse_spec(spec, seed=0, dtype="float32"):

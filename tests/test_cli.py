@@ -22,6 +22,13 @@ def test_spec_strings_build_models():
         "Conv2D(8, 3x3, relu)", "MaxPool2D(2x2)", "Conv2D(16, 3x3, relu)", "AvgPool2D(2x2)",
         "GlobalAveragePooling2D()", "Dense(10, softmax)"]
     assert cnn.trace_shapes()[2:4] == [(None, 13, 13, 8), (None, 13, 13, 16)]
+    seq = parse_spec("20-embed:1000:32-lstm:64:seq-attention:4:16:causal-layernorm-gru:8:seq-"
+                     "conv1d:4:3:relu-gap1d-2:softmax")
+    assert [repr(layer) for layer in seq.layers] == [
+        "Embedding(1000, 32)", "LSTM(64, sequences)", "MultiHeadAttention(4 heads x 16, causal)",
+        "LayerNorm()", "GRU(8, sequences)", "Conv1D(4, 3, relu)", "GlobalAveragePooling1D()",
+        "Dense(2, softmax)"]
+    assert seq.trace_shapes()[-2:] == [(None, 4), (None, 2)]
     model = parse_spec("8x8-flatten-32-batchnorm-relu-10:softmax")
     assert model.trace_shapes()[-1] == (None, 10) and model.param_counts() == (
         64 * 32 + 32 + 64 + 330, 64)
@@ -31,6 +38,9 @@ def test_spec_strings_build_models():
     ("784-256:relux-10", r"token 2 '256:relux': unknown activation 'relux'"),
     ("abc-10", r"token 1 'abc': the first token must be the input size"),
     ("64-magic:3-10", r"token 2 'magic:3': unknown layer"),
+    ("20-lstm:x-10", r"token 2 'lstm:x': lstm takes lstm:UNITS\[:seq\]"),
+    ("20-attention:4-10", r"token 2 'attention:4': attention takes "
+                          r"attention:HEADS:KEY_DIM\[:causal\]"),
     ("64-conv:3-10", r"token 2 'conv:3': conv takes FILTERS:KERNEL"),
     ("64-dropout:x-10", r"token 2 'dropout:x': dropout takes a rate"),
     ("64-dropout:1.5-10", r"token 2 'dropout:1.5': dropout takes a rate in \[0, 1\)"),

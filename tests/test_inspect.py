@@ -295,3 +295,28 @@ def test_cli_reports(capsys, tmp_path):
     assert "| 1 | Dense(8, relu) |" in capsys.readouterr().out
     assert main(["explain", "3-2:softmax", "--input", "1,x"]) == 2
     assert "--input must be numbers separated by commas" in capsys.readouterr().err
+
+
+def test_convolution_trace_shows_the_unfolded_patch_product():
+    from glassnet.spec import parse_spec
+    model = parse_spec("28x28x1-conv:8:3:relu-maxpool:2-conv:16:3:relu-maxpool:2-flatten-"
+                       "10:softmax")
+    text = str(trace(model, 32, backward=True))
+    check_golden("trace_cnn_batch_32.txt", text + "\n")
+    text = " ".join(text.split())                 # compare the words, not the column widths
+    assert "P = unfold(X) (32, 28, 28, 1) -> (32, 676, 9) = (21632, 9)" in text
+    assert "Z = P @ W (32, 676, 9) @ (9, 8) -> (32, 676, 8)" in text
+    assert "inner 9 vanishes, batch 32 and 676 rows stay; 1,557,504 MACs" in text
+    assert "dW = P.T @ dZ (9, 21632) @ (21632, 8) -> (9, 8)" in text
+    assert "dX = fold(dP)" in text
+    assert summary(model).data["macs_per_sample"] == 676 * 9 * 8 + 121 * 72 * 16 + 400 * 10
+
+
+def test_explain_covers_every_layer_kind():
+    from glassnet.spec import parse_spec
+    model = parse_spec("6-embed:10:4-lstm:5:seq-attention:2:3-gap1d-2:softmax")
+    text = str(model.explain(np.array([1, 2, 3, 4, 5, 6])))
+    assert "A lookup table: integer tokens" in text
+    assert "XW = X @ W: 6 x 4 per sample @ 4 x 20 -> 6 x 20" in text
+    assert "Q = X @ Wq: 6 x 5 per sample @ 5 x 6 -> 6 x 6" in text
+    assert "one-hot argmax" in text

@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
+from glassnet.conv import channels_first, channels_last, kernel_from_pytorch
 from cases import INTEGER_INPUTS, LAYER_CASES, built, sample_input
 from gradcheck import assert_close
 from torch_ref import (ACTIVATIONS, nchw, nhwc, tensor, torch_batchnorm, torch_conv_weight,
@@ -47,7 +48,7 @@ def _twin(name, layer):
         def conv2d(X):
             Xp = F.pad(nchw(X), torch_pads(w, X.shape[1:3]))
             return act(nhwc(F.conv2d(Xp, W, b, stride=w.strides, dilation=w.dilation)))
-        grads = {"W": lambda: W.grad.numpy().transpose(2, 3, 1, 0)}
+        grads = {"W": lambda: kernel_from_pytorch(W.grad.numpy())}
         if b is not None:
             grads["b"] = lambda: b.grad.numpy()
         return conv2d, grads, None
@@ -354,3 +355,17 @@ def test_schedules_match_torch_schedulers():
         assert cosine(step) == pytest.approx(cos_sched.get_last_lr()[0], rel=1e-9, abs=1e-15)
         opt.step()
         cos_sched.step()
+
+
+def test_layout_helpers_round_trip():
+    X = np.random.default_rng(0).normal(size=(2, 5, 4, 3))
+    assert channels_first(X).shape == (2, 3, 5, 4)
+    assert np.array_equal(channels_last(channels_first(X)), X)
+    conv = torch.nn.Conv2d(3, 6, (2, 3), dtype=torch.float64)
+    W = kernel_from_pytorch(conv.weight.detach().numpy())
+    assert W.shape == (2, 3, 3, 6)
+    expected = conv(torch.tensor(channels_first(X))).detach().numpy()
+    layer = gn.Conv2D(6, (2, 3))
+    layer.build((None, 5, 4, 3), np.random.default_rng(0), np.float64)
+    layer.params["W"][...], layer.params["b"][...] = W, conv.bias.detach().numpy()
+    np.testing.assert_allclose(channels_first(layer.forward(X)), expected, rtol=1e-10)

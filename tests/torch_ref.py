@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
+from glassnet.conv import kernel_to_pytorch
 
 ACTIVATIONS = {
     "linear": lambda z: z,
@@ -45,8 +46,8 @@ def nhwc(X):
 
 
 def torch_conv_weight(W):
-    """glassnet's kernel (kh, kw, C, F) as PyTorch's (F, C, kh, kw)."""
-    return tensor(np.ascontiguousarray(W.transpose(3, 2, 0, 1)), grad=True)
+    """glassnet's kernel (kh, kw, C, F) as PyTorch's (F, C, kh, kw), a leaf tensor."""
+    return tensor(kernel_to_pytorch(W), grad=True)
 
 
 def torch_pads(window, hw):

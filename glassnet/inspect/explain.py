@@ -91,7 +91,15 @@ def _general(layer, m, in_shape, out_shape):
     if isinstance(layer, Flatten):
         return [f"Y = X.reshape({m}, -1): {tuple(in_shape[1:])} per sample -> "
                 f"{out_shape[-1]} features"]
-    return []
+    matmuls = [op for op in layer.ops(in_shape) if op["op"] == "matmul"]
+    first_line = (type(layer).__doc__ or type(layer).__name__).strip().splitlines()[0]
+    lines = [first_line]
+    for op in matmuls:                     # every matrix product the layer performs
+        a, b, out = op["a_shape"], op["b_shape"], op["shape"]
+        lines.append(f"{op['out']} = {op['a']} @ {op['b']}: "
+                     f"{' x '.join(map(str, a[1:]))} per sample @ {b[0]} x {b[1]} -> "
+                     f"{' x '.join(map(str, out[1:]))}")
+    return lines
 
 
 def explain(model, x=None, cell=None):
@@ -99,7 +107,9 @@ def explain(model, x=None, cell=None):
     is used) the sums written out with the real numbers, ending with the probabilities
     against the one-hot argmax when the model ends in softmax."""
     if x is not None:
-        X = model._check_X(np.atleast_2d(np.asarray(x, dtype=np.float64)), "explain")[:1]
+        x = np.asarray(x, dtype=np.float64)
+        sample_shape = model.trace_shapes()[0][1:]
+        X = model._check_X(x[None] if x.shape == sample_shape else x, "explain")[:1]
     shapes = model.trace_shapes(batch=1)
     sections, values = [], []
     for i, (layer, in_shape, out_shape) in enumerate(zip(model.layers, shapes, shapes[1:]), 1):
@@ -107,9 +117,9 @@ def explain(model, x=None, cell=None):
         if x is not None:
             inputs = X
             X = layer.forward(X, training=False)                 # the engine's own numbers
-            if isinstance(layer, Dense):
+            if isinstance(layer, Dense) and inputs.ndim == 2:
                 lines += _dense_lines(layer, inputs[0].ravel(), layer.Z[0], X[0], cell)
-            elif X.shape[-1] <= SMALL:
+            elif X[0].size <= SMALL:
                 lines.append(f"Y = {_vector(X[0].ravel())}")
             values.append(X[0].ravel().tolist())
         sections.append(Section(f"[{i}] {layer!r}", lines=lines))
