@@ -283,8 +283,7 @@ class Sequential:
                 + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
                 + ".\n"
                 + self._shape_chain(self.shapes[:1], received=X.shape))
-        if X.dtype.kind == "f" and not np.isfinite(np.sum(X, dtype=np.float64)) \
-                and not np.isfinite(X).all():
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
             raise ValueError(f"{what}: X contains NaN or Inf (first at index {bad}). Remove "
                              f"or fill those values before training.")
