@@ -137,6 +137,48 @@ def cmd_compare(args):
     return _show(compare_dense_conv(shape, args.units, args.kernel, args.filters), args.format)
 
 
+def cmd_tour(args):
+    from .report import run_tour
+    run_tour(args.out, quick=args.quick, seed=args.seed)
+    return 0
+
+
+PICTURES = ("warp", "warp-animation", "boundary", "boundary-animation", "bias", "matmul",
+            "loops", "explosion", "choices", "universal")
+
+
+def cmd_picture(args):
+    from . import viz
+    name, seed = args.name, args.seed
+    if name in ("warp", "warp-animation", "boundary", "boundary-animation"):
+        X, y = datasets.GENERATED[args.data](n=args.samples, seed=seed)
+        X = datasets.standardize(X)
+        classes = int(y.max()) + 1
+        if name.startswith("warp"):
+            spec = args.model or f"2-2:tanh-2:tanh-2:tanh-{classes}:softmax"
+        else:
+            spec = args.model or f"2-16:relu-16:relu-{classes}:softmax"
+        model = load_spec(spec, seed=seed)
+        model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+        if name.startswith("boundary"):
+            picture = viz.boundary_through_training(model, X, y, epochs=args.epochs,
+                                                    every=max(1, args.epochs // 8), seed=seed)
+        else:
+            model.fit(X, y, epochs=args.epochs, batch_size=32, seed=seed, verbose=0)
+            picture = (viz.animate_warp if name.endswith("animation") else viz.plot_warp)(
+                model, X, y)
+    else:
+        picture = {"bias": viz.plot_bias_threshold, "matmul": viz.plot_colour_matmul,
+                   "loops": lambda: viz.plot_loop_vs_matmul(viz.time_loop_vs_matmul(seed=seed)),
+                   "explosion": lambda: viz.plot_parameter_explosion(compare_dense_conv()),
+                   "choices": lambda: viz.plot_choices(seed=seed),
+                   "universal": lambda: viz.plot_universal_approximation(seed=seed)}[name]()
+    out = args.out or f"{name}.{'gif' if name.endswith('animation') else 'png'}"
+    picture.save(out)
+    print(f"{picture.title}: {out}")
+    return 0
+
+
 def _report_arguments(parser, model=True):
     if model:
         parser.add_argument("model", help="spec string, JSON config file or .glassnet file")
@@ -202,6 +244,22 @@ def build_parser():
     compare.add_argument("--filters", type=int, default=64, help="convolution output channels")
     _report_arguments(compare, model=False)
     compare.set_defaults(run=cmd_compare)
+
+    tour = commands.add_parser("tour", help="the whole voyage on built-in data, ending in "
+                                            "an HTML report")
+    tour.add_argument("--out", default="glassnet-tour", help="folder for the report")
+    tour.add_argument("--quick", action="store_true", help="fewer epochs (for a smoke test)")
+    tour.add_argument("--seed", type=int, default=0)
+    tour.set_defaults(run=cmd_tour)
+    picture = commands.add_parser("picture", help="draw one picture to a PNG or GIF file")
+    picture.add_argument("name", choices=PICTURES)
+    picture.add_argument("--out", help="file to write (default NAME.png or NAME.gif)")
+    picture.add_argument("--data", default="moons", choices=sorted(datasets.GENERATED))
+    picture.add_argument("--model", help="spec for warp/boundary pictures")
+    picture.add_argument("--samples", type=int, default=300)
+    picture.add_argument("--epochs", type=int, default=300)
+    picture.add_argument("--seed", type=int, default=0)
+    picture.set_defaults(run=cmd_picture)
     return parser
 
 

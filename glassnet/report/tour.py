@@ -1,0 +1,220 @@
+"""``glassnet tour``: a newcomer's walk through the seeds, in their order.
+
+It builds the seed models and prints their summaries and traces, times loops against
+matrix products, trains a small network on a 2-D set and an MLP on the digits (with
+progress bars), draws every picture of glassnet.viz, and writes one self-contained HTML
+report (pictures embedded, equations rendered) whose sections follow the slides."""
+import base64
+import html
+import io
+import os
+import sys
+import time
+
+import numpy as np
+
+from .. import datasets, optimizers
+from ..inspect import compare_dense_conv, explain, summary, trace
+from ..layers import Dense, Dropout
+from ..model import Sequential
+from .. import viz
+from ..viz.picture import new_figure
+
+EQUATIONS = {
+    "affine": r"$z = Wx + b,\quad W \in \mathbb{R}^{O \times I},\ x \in \mathbb{R}^{I}$",
+    "batch": r"$Y = f(XW + b):\ (B, I) \times (I, O) = (B, O)$",
+    "chain": r"$h_1 = f(W_1 x + b_1),\ h_2 = f(W_2 h_1 + b_2),\ y = g(W_3 h_2 + b_3)$",
+    "softmax": r"$y_j = e^{z_j - \max z} / \sum_k e^{z_k - \max z}$",
+    "backprop": r"$dW = X^T dZ,\quad db = \sum_{batch} dZ,\quad dX = dZ\, W^T$",
+    "bias": r"$y = f(w x + b)$: threshold at $x = -b / w$",
+}
+
+
+def render_equation(tex):
+    """An equation drawn by matplotlib's mathtext, as a PNG data URI (works offline)."""
+    figure = new_figure(7, 0.5)
+    figure.text(0.01, 0.5, tex, fontsize=15, va="center")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", metadata={"Software": None})
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+class _Report:
+    def __init__(self):
+        self.sections = []
+
+    def section(self, title, text):
+        self.sections.append({"title": title, "parts": [("p", text)]})
+
+    def add(self, kind, value):
+        self.sections[-1]["parts"].append((kind, value))
+
+    def html(self):
+        out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+               "<title>glassnet tour</title><style>",
+               "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
+               "padding:0 1em;color:#222} img{max-width:100%} pre{background:#f6f6f6;"
+               "padding:.6em;overflow-x:auto;font-size:12px} h2{border-bottom:1px solid #ccc}"
+               " figure{margin:1em 0} figcaption{color:#555;font-size:13px}",
+               "</style></head><body>",
+               "<h1>glassnet: the voyage of information through a network</h1>",
+               "<nav><ul>" + "".join(f'<li><a href="#s{k}">{html.escape(s["title"])}</a></li>'
+                                     for k, s in enumerate(self.sections)) + "</ul></nav>"]
+        for k, section in enumerate(self.sections):
+            out.append(f'<section id="s{k}"><h2>{html.escape(section["title"])}</h2>')
+            for kind, value in section["parts"]:
+                if kind == "p":
+                    out.append(f"<p>{html.escape(value)}</p>")
+                elif kind == "pre":
+                    out.append(f"<pre>{html.escape(value)}</pre>")
+                elif kind == "html":
+                    out.append(value)
+                elif kind == "equation":
+                    out.append(f'<p><img class="equation" alt="{html.escape(value)}" '
+                               f'src="{render_equation(value)}"></p>')
+                elif kind == "picture":
+                    picture, animated = value
+                    out.append(f'<figure><img alt="{html.escape(picture.title)}" '
+                               f'src="{picture.data_uri(animated)}"><figcaption>'
+                               f'{html.escape(picture.title)}. {html.escape(picture.caption)}'
+                               f'</figcaption></figure>')
+            out.append("</section>")
+        out.append("</body></html>")
+        return "\n".join(out)
+
+
+def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
+    """Run the whole tour; returns the path of the HTML report."""
+    file = file or sys.stdout
+    say = lambda text="": print(text, file=file, flush=True)  # noqa: E731
+    start = time.perf_counter()
+    os.makedirs(out_dir, exist_ok=True)
+    report = _Report()
+    pictures = {}
+
+    def keep(name, picture, gif=False):
+        pictures[name] = picture
+        path = os.path.join(out_dir, f"{name}.{'gif' if gif else 'png'}")
+        picture.save(path)
+        report.add("picture", (picture, gif))
+        say(f"  picture: {path}")
+
+    say("glassnet tour: the voyage of information through a network\n")
+    report.section("1. Why matrices", "Billions of parameters cannot be computed in Python "
+                   "loops. The same dense layer computed three ways on this machine: "
+                   "Python loops, NumPy one sample at a time, and one batched matrix product.")
+    rows = viz.time_loop_vs_matmul(batch_sizes=(1, 8, 32) if quick else (1, 8, 32, 128),
+                                   seed=seed)
+    say("1. Loops against one matrix product (64 inputs -> 32 outputs), best of 3:")
+    for batch, loop, sample, batched in rows:
+        say(f"   batch {batch:>4}: loops {loop * 1e3:8.3f} ms   per sample {sample * 1e3:7.3f} "
+            f"ms   batched {batched * 1e3:7.3f} ms   ({loop / batched:,.0f}x)")
+    keep("loop_vs_matmul", viz.plot_loop_vs_matmul(rows))
+
+    report.section("2. From neuron to layer: z = Wx + b", "A neuron is a weighted sum plus "
+                   "an activation; neurons side by side form a layer whose weight vectors "
+                   "stack into W. Seed 001: Dense(2, input_dim=3) has 6 weights + 2 biases.")
+    report.add("equation", EQUATIONS["affine"])
+    seed_layer = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=seed,
+                            dtype="float64").build()
+    seed_layer.set_weights([np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
+                            np.array([0.5, -0.5])])
+    text = str(explain(seed_layer, [1.0, 2.0, 3.0]))
+    say("\n2. Seed 001, one layer written out:\n" + text)
+    report.add("pre", str(summary(seed_layer, 1)) + "\n\n" + text)
+    keep("colour_matmul", viz.plot_colour_matmul())
+    report.add("equation", EQUATIONS["softmax"])
+
+    report.section("3. Shapes, layer by layer", "X(m x n) x W(n x j) + B(m x j) = Y(m x j): "
+                   "the inner dimension vanishes, the batch stays, the bias is broadcast.")
+    report.add("equation", EQUATIONS["batch"])
+    mlp = Sequential([Dense(8, activation="relu", input_dim=4), Dense(8, activation="relu"),
+                      Dense(3, activation="softmax")], seed=seed)
+    mnist = Sequential([Dense(256, activation="relu", input_dim=784),
+                        Dense(10, activation="softmax")], seed=seed)
+    for title, model, batch in (("the 4-8-8-3 model of seed 001 (139 parameters)", mlp, 1),
+                                ("the MNIST layer of seed 000", mnist, 64)):
+        s, t = summary(model, batch), trace(model, batch)
+        say(f"\n3. {title}:\n{s}\n\n{t}")
+        report.add("html", s.to_html() + t.to_html())
+
+    report.section("4. Geometry: rotate, scale, shift, fold", "A 2-D data set and a grid "
+                   "pushed through a trained network of 2-unit layers: W x rotates and scales "
+                   "the plane, + b shifts it, the activation folds it, until the classes are "
+                   "linearly separable.")
+    X, y = datasets.make_moons(300, noise=0.08, seed=seed)
+    X = datasets.standardize(X)
+    warp_model = Sequential([Dense(2, activation="tanh", input_dim=2),
+                             Dense(2, activation="tanh"), Dense(2, activation="tanh"),
+                             Dense(2, activation="softmax")], seed=seed)
+    warp_model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy",
+                       ["accuracy"])
+    say("\n4. Training a 2-2-2-2-2 tanh network on the moons:")
+    warp_model.fit(X, y, epochs=60 if quick else 300, batch_size=32, seed=seed,
+                   verbose=2 if not quick else 0, file=file)
+    say(f"   accuracy on the moons: {warp_model.evaluate(X, y)['accuracy']:.3f}")
+    keep("warp", viz.plot_warp(warp_model, X, y))
+    keep("warp_animation", viz.animate_warp(warp_model, X, y,
+                                            frames_per_step=3 if quick else 6), gif=True)
+    boundary_model = Sequential([Dense(16, activation="relu", input_dim=2),
+                                 Dense(16, activation="relu"),
+                                 Dense(2, activation="softmax")], seed=seed)
+    boundary_model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy")
+    keep("boundary_training", viz.boundary_through_training(
+        boundary_model, X, y, epochs=20 if quick else 60, every=5 if quick else 10,
+        seed=seed))
+    keep("boundary_training_animation", pictures["boundary_training"], gif=True)
+
+    report.section("5. The bias as a threshold", "y = f(w x + b): w sets the slope, b "
+                   "shifts the curve; b > 0 fires more easily.")
+    report.add("equation", EQUATIONS["bias"])
+    keep("bias_threshold", viz.plot_bias_threshold())
+
+    report.section("6. The multi-layer chain and batching", "Each layer's output is the "
+                   "next one's input; a whole batch goes through as one matrix per layer.")
+    report.add("equation", EQUATIONS["chain"])
+    say("\n6. Training an MLP on the 8x8 digits (1,797 images, 20% held out):")
+    Xd, yd = datasets.load_digits()
+    X_train, X_test, y_train, y_test = datasets.train_test_split(Xd, yd, 0.2, seed=seed)
+    X_train, X_test = datasets.standardize(X_train, X_test)
+    digits = Sequential([Dense(128, activation="relu", input_dim=64), Dropout(0.2),
+                         Dense(64, activation="relu"), Dense(10, activation="softmax")],
+                        seed=seed)
+    digits.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    digits.summary(print_fn=lambda text: say(text))
+    norms = viz.GradientNorms()
+    history = digits.fit(X_train, y_train, epochs=8 if quick else 40, batch_size=32,
+                         validation_split=0.1, seed=seed, callbacks=[norms],
+                         verbose=0 if quick else 2, file=file)
+    accuracy = digits.evaluate(X_test, y_test)["accuracy"]
+    say(f"   held-out accuracy: {100 * accuracy:.2f}%")
+    report.add("p", f"Held-out accuracy on the digits: {100 * accuracy:.2f}%.")
+    keep("training", viz.plot_training(history, norms))
+
+    report.section("7. Parameter explosion", "A dense layer from a 224x224x3 image to 4,096 "
+                   "units needs 616,562,688 weights; a 3x3x3 convolution with 64 output "
+                   "channels needs 1,728.")
+    explosion = compare_dense_conv()
+    report.add("pre", str(explosion))
+    keep("parameter_explosion", viz.plot_parameter_explosion(explosion))
+
+    report.section("8. From image to abstract vector", "One digit through the trained "
+                   "network: pixels, the first layer's weights as images, each hidden "
+                   "layer's activations, and the output probabilities.")
+    keep("image_to_vector", viz.plot_image_to_vector(digits, X_test[0], y_test[0]))
+    report.add("pre", str(explain(digits, X_test[0])))
+
+    report.section("9. Backpropagation", "Gradients flow from the loss back through each "
+                   "layer as explicit matrix formulas; the forward values are kept, so "
+                   "training needs more memory than inference.")
+    report.add("equation", EQUATIONS["backprop"])
+    report.add("html", trace(mlp, 32, backward=True).to_html())
+    keep("choices", viz.plot_choices(seed=seed, epochs=10 if quick else 40))
+    keep("universal_approximation", viz.plot_universal_approximation(
+        seed=seed, epochs=60 if quick else 300))
+
+    path = os.path.join(out_dir, "index.html")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(report.html())
+    say(f"\nThe tour took {time.perf_counter() - start:.1f} s. Report: {os.path.abspath(path)}")
+    return path

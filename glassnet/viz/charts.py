@@ -1,0 +1,388 @@
+"""The other pictures of the voyage: decision boundaries through training, the bias as a
+threshold, the colour-coded matrix product, an image becoming a vector, loops against
+matrix products, the parameter explosion, training curves and gradient norms, the choices
+that decide training, and universal approximation. Each takes explicit seeds."""
+import time
+
+import numpy as np
+
+from .. import datasets, optimizers
+from ..activations import Activation
+from ..callbacks import Callback
+from ..layers import Dense, Dropout
+from ..model import Sequential
+from .picture import CLASS_COLOURS, Picture, new_figure, rgb
+
+
+def _boundary(ax, model, X, y, resolution=80):
+    low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(low[0], high[0], resolution),
+                         np.linspace(low[1], high[1], resolution))
+    P = model.predict(np.c_[gx.ravel(), gy.ravel()])
+    label, confidence = P.argmax(axis=1), P.max(axis=1)
+    colours = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in CLASS_COLOURS])
+    image = colours[label % 10] * confidence[:, None] + (1 - confidence[:, None])
+    ax.imshow(image.reshape(resolution, resolution, 3), origin="lower", alpha=0.55,
+              extent=(low[0], high[0], low[1], high[1]), aspect="auto")
+    ax.scatter(X[:, 0], X[:, 1], c=[CLASS_COLOURS[int(k) % 10] for k in y], s=5,
+               edgecolors="white", linewidths=0.2)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_decision_boundary(model, X, y, title="Decision boundary"):
+    """The input space coloured by the predicted class, lighter where less confident."""
+    figure = new_figure(4, 4)
+    ax = figure.add_subplot(1, 1, 1)
+    _boundary(ax, model, X, y)
+    ax.set_title(title, fontsize=9)
+    return Picture(title, figure, 1, caption="Shading: the model's confidence.")
+
+
+class _Snapshots(Callback):
+    def __init__(self, every):
+        self.every, self.weights = every, []
+
+    def on_epoch_end(self, epoch, logs):
+        if epoch % self.every == 0:
+            self.weights.append((epoch + 1, self.model.get_weights()))
+
+
+def boundary_through_training(model, X, y, epochs=60, every=10, batch_size=32, seed=0):
+    """Train ``model`` (compiled) and show its decision boundary every ``every`` epochs:
+    a figure of panels and an animation of frames."""
+    snapshots = _Snapshots(every)
+    model.fit(X, y, epochs=epochs, batch_size=batch_size, seed=seed, verbose=0,
+              callbacks=[snapshots])
+    final = model.get_weights()
+    cols = min(len(snapshots.weights), 4)
+    rows = -(-len(snapshots.weights) // cols)
+    figure = new_figure(3 * cols, 3 * rows)
+    frame_figure = new_figure(3.5, 3.5)
+    frame_ax = frame_figure.add_subplot(1, 1, 1)
+    frames = []
+    for k, (epoch, weights) in enumerate(snapshots.weights):
+        model.set_weights(weights)
+        _boundary(figure.add_subplot(rows, cols, k + 1), model, X, y)
+        figure.axes[-1].set_title(f"after epoch {epoch}", fontsize=8)
+        frame_ax.clear()
+        _boundary(frame_ax, model, X, y)
+        frame_ax.set_title(f"after epoch {epoch}", fontsize=8)
+        frames.append(rgb(frame_figure))
+    model.set_weights(final)
+    return Picture("Decision boundary through training", figure, len(snapshots.weights),
+                   frames, data={"epochs": [e for e, _ in snapshots.weights]})
+
+
+def plot_bias_threshold():
+    """f(w x + b) for b = 0, b > 0, b < 0 (sigmoid and ReLU), the shift -b/w marked, and
+    the slope changing with w (seed 000, slide 10)."""
+    x = np.linspace(-6, 6, 400)
+    figure = new_figure(12, 3.2)
+    for k, name in enumerate(("sigmoid", "relu")):
+        ax = figure.add_subplot(1, 3, k + 1)
+        f = Activation(name).apply
+        for b, colour in ((0.0, "black"), (2.0, "#2ca02c"), (-2.0, "#d62728")):
+            ax.plot(x, f(1.0 * x + b), color=colour, label=f"b = {b:+.0f}")
+            ax.axvline(-b / 1.0, color=colour, linestyle=":", linewidth=1)
+        ax.set_title(f"{name}(w x + b), w = 1: the threshold moves to x = -b/w", fontsize=8)
+        ax.legend(fontsize=7)
+    ax = figure.add_subplot(1, 3, 3)
+    for w in (0.5, 1.0, 3.0):
+        ax.plot(x, Activation("sigmoid").apply(w * x), label=f"w = {w}")
+    ax.set_title("sigmoid(w x): w sets the slope", fontsize=8)
+    ax.legend(fontsize=7)
+    return Picture("The bias as a threshold", figure, 3,
+                   caption="b > 0 shifts the curve left (fires more easily), b < 0 right.")
+
+
+def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))):
+    """x (3) x W (3 x 2) -> y (2), each input's colour carried to the row of W it meets,
+    each column of W one output neuron's filter, one output written out (seed 000, 001)."""
+    x, W = np.asarray(x, float), np.asarray(W, float)
+    y = x @ W
+    colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
+    figure = new_figure(8, 4)
+    ax = figure.add_subplot(1, 1, 1)
+    n, m = W.shape
+    for i in range(n):
+        ax.text(0.05, 0.8 - i * 0.22, f"x{i + 1} = {x[i]:g}", color=colours[i], fontsize=11)
+        for j in range(m):
+            ax.text(0.3 + j * 0.15, 0.8 - i * 0.22, f"{W[i, j]:g}", color=colours[i],
+                    fontsize=11)
+            ax.annotate("", xy=(0.72, 0.75 - j * 0.3), xytext=(0.36 + j * 0.15, 0.8 - i * 0.22),
+                        arrowprops={"arrowstyle": "->", "color": colours[i], "alpha": 0.5})
+    for j in range(m):
+        ax.text(0.73, 0.73 - j * 0.3, f"y{j + 1} = {y[j]:g}", fontsize=11)
+        ax.text(0.28 + j * 0.15, 0.93, f"column {j + 1}\n(filter {j + 1})", fontsize=7)
+    terms = " + ".join(f"({x[i]:g})({W[i, 0]:g})" for i in range(n))
+    ax.text(0.05, 0.05, f"y1 = x1 w11 + x2 w21 + x3 w31 = {terms} = {y[0]:g}", fontsize=9)
+    ax.axis("off")
+    return Picture("Colour-coded matrix product", figure, 1, data={"y": y.tolist()},
+                   caption="Input x_i meets row i of W; arrows of one colour sum into each "
+                           "output; each column of W is one neuron's filter.")
+
+
+def plot_image_to_vector(model, image, label=None):
+    """One image through a trained network: the pixels, the first layer's weights as
+    images (filters), each hidden layer's activations (feature maps for convolutions),
+    and the output probabilities. Signed values use a diverging map centred at 0."""
+    X = np.asarray(image, dtype=model.dtype)[None]
+    values, H = [], X
+    for layer in model.layers:
+        H = layer.forward(H, training=False)
+        values.append((repr(layer), H[0]))
+    first = model.layers[0]
+    W = first.params["W"]
+    side = int(round(np.sqrt(W.shape[0]))) if W.ndim == 2 else None
+    panels = 1
+    figure = new_figure(14, 6)
+    grid = figure.add_gridspec(3, 8)
+    ax = figure.add_subplot(grid[0:2, 0:2])
+    ax.imshow(np.asarray(image).reshape(side or image.shape[0], -1), cmap="gray_r")
+    ax.set_title("pixels" + (f" (digit {label})" if label is not None else ""), fontsize=8)
+    ax.axis("off")
+    filters = W.T[:8].reshape(-1, side, side) if side and W.ndim == 2 and \
+        side * side == W.shape[0] else np.moveaxis(W[..., 0, :8], -1, 0) if W.ndim == 4 else []
+    for k, f in enumerate(filters):
+        ax = figure.add_subplot(grid[2, k])
+        limit = np.abs(f).max() or 1
+        ax.imshow(f, cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.set_title(f"filter {k + 1}", fontsize=7)
+        ax.axis("off")
+        panels += 1
+    hidden = [(name, v) for name, v in values[:-1] if "Flatten" not in name][:4]
+    for k, (name, v) in enumerate(hidden):
+        ax = figure.add_subplot(grid[0:2, 2 + k])
+        shown = v[..., 0] if v.ndim == 3 else v.reshape(-1, 1 if v.size < 8 else 8)
+        limit = np.abs(shown).max() or 1
+        im = ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
+        ax.set_title(name, fontsize=7)
+        ax.set_xticks([])
+        panels += 1
+    figure.colorbar(im, ax=ax, shrink=0.6, label="value (0 = white)")
+    ax = figure.add_subplot(grid[0:2, 6:8])
+    probabilities = values[-1][1]
+    ax.bar(range(len(probabilities)), probabilities, color="#1f77b4")
+    ax.set_title("output probabilities", fontsize=8)
+    ax.set_xticks(range(len(probabilities)))
+    panels += 1
+    return Picture("From image to abstract vector", figure, panels,
+                   data={"probabilities": probabilities.tolist()},
+                   caption="Diverging colours: blue negative, red positive, white 0; each "
+                           "panel scaled to its own largest absolute value.")
+
+
+def time_loop_vs_matmul(batch_sizes=(1, 8, 32, 128), inputs=64, outputs=32, seed=0,
+                        repeats=3):
+    """The same dense layer three ways -- Python loops, one sample at a time with NumPy,
+    one batched product -- checked equal and timed on this machine (seed 000)."""
+    rng = np.random.default_rng(seed)
+    W, b = rng.normal(size=(inputs, outputs)), rng.normal(size=outputs)
+    rows = []
+    for batch in batch_sizes:
+        X = rng.normal(size=(batch, inputs))
+        Wl, bl, Xl = W.tolist(), b.tolist(), X.tolist()
+
+        def loops():
+            return [[sum(Xl[n][i] * Wl[i][j] for i in range(inputs)) + bl[j]
+                     for j in range(outputs)] for n in range(batch)]
+
+        def per_sample():
+            return np.stack([X[n] @ W + b for n in range(batch)])
+
+        def batched():
+            return X @ W + b
+        results = [np.asarray(f()) for f in (loops, per_sample, batched)]
+        if not all(np.allclose(r, results[2]) for r in results):
+            raise AssertionError("the three computations disagree")
+        timing = []
+        for f in (loops, per_sample, batched):
+            best = np.inf
+            for _ in range(repeats):
+                start = time.perf_counter()
+                f()
+                best = min(best, time.perf_counter() - start)
+            timing.append(best)
+        rows.append((batch, *timing))
+    return rows
+
+
+def plot_loop_vs_matmul(rows):
+    figure = new_figure(5, 3.5)
+    ax = figure.add_subplot(1, 1, 1)
+    batches = [r[0] for r in rows]
+    for k, (name, colour) in enumerate((("Python loops", "#d62728"),
+                                        ("NumPy, one sample at a time", "#ff7f0e"),
+                                        ("one batched X @ W", "#2ca02c"))):
+        ax.plot(batches, [r[k + 1] * 1e3 for r in rows], "o-", color=colour, label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel("batch size")
+    ax.set_ylabel("time (ms, best of 3)")
+    ax.legend(fontsize=7)
+    ax.set_title("Loop vs vectorised vs batched (same results)", fontsize=9)
+    return Picture("Loop vs matrix product", figure, 1, data={"rows": rows})
+
+
+def plot_parameter_explosion(report):
+    data = report.data
+    figure = new_figure(5, 3.5)
+    ax = figure.add_subplot(1, 1, 1)
+    counts = [data["dense"]["weights"] + data["dense"]["biases"],
+              data["conv"]["weights"] + data["conv"]["biases"]]
+    ax.bar(["Dense 4,096 units", "Conv 3x3, 64 channels"], counts,
+           color=["#d62728", "#2ca02c"])
+    ax.set_yscale("log")
+    for k, c in enumerate(counts):
+        ax.text(k, c, f"{c:,}", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel("parameters (log scale)")
+    ax.set_title(f"224x224x3 input: dense needs {data['ratio']:,.0f}x more", fontsize=9)
+    return Picture("Parameter explosion", figure, 1, data={"counts": counts})
+
+
+class GradientNorms(Callback):
+    """Records the norm of each layer's weight gradient after every batch."""
+
+    def __init__(self):
+        self.norms = []
+
+    def on_batch_end(self, batch, logs):
+        self.norms.append([float(np.linalg.norm(layer.grads["W"]))
+                           for layer in self.model.layers if "W" in layer.grads])
+
+
+def plot_training(history, gradient_norms=None):
+    """Loss and accuracy (train and validation) by epoch, and each layer's gradient norm
+    by batch (the backward pass made visible)."""
+    h = history.history
+    panels = 2 + (gradient_norms is not None)
+    figure = new_figure(4.2 * panels, 3.2)
+    ax = figure.add_subplot(1, panels, 1)
+    for key in ("loss", "val_loss"):
+        if key in h:
+            ax.plot(h[key], label=key)
+    ax.set_title("loss", fontsize=9)
+    ax.legend(fontsize=7)
+    ax = figure.add_subplot(1, panels, 2)
+    for key in ("accuracy", "val_accuracy"):
+        if key in h:
+            ax.plot(h[key], label=key)
+    ax.set_title("accuracy", fontsize=9)
+    ax.legend(fontsize=7)
+    if gradient_norms is not None:
+        ax = figure.add_subplot(1, panels, 3)
+        norms = np.asarray(gradient_norms.norms)
+        for k in range(norms.shape[1]):
+            ax.plot(norms[:, k], label=f"layer {k + 1}", linewidth=0.8)
+        ax.set_yscale("log")
+        ax.set_xlabel("batch")
+        ax.set_title("||dW|| per layer", fontsize=9)
+        ax.legend(fontsize=7)
+    return Picture("Training curves", figure, panels)
+
+
+def _mlp(widths, activation="relu", init="he_normal", dropout=0.0, seed=0, outputs=2):
+    layers = []
+    for k, w in enumerate(widths):
+        layers.append(Dense(w, activation=activation, kernel_initializer=init,
+                            input_dim=2 if k == 0 else None))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(outputs, activation="softmax"))
+    return Sequential(layers, seed=seed)
+
+
+def layer_statistics(init, depth=8, width=64, seed=0, scale=1.0):
+    """Std of activations and of weight gradients, layer by layer, for one initialisation
+    (scale multiplies the initial weights: 0.1 too small, 3 too large)."""
+    X, y = datasets.make_spirals(256, arms=3, seed=seed)
+    model = _mlp([width] * depth, activation="tanh", init=init, seed=seed, outputs=3)
+    model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
+    model.build()
+    model.flat_params *= scale
+    H, stds = X.astype(np.float32), []
+    for layer in model.layers:
+        H = layer.forward(H, training=True)
+        stds.append(float(H.std()))
+    model.loss.forward(model._logits(), model.loss.prepare(y, H.shape, H.dtype), logits=True)
+    model._backward_from_logits(model.loss.backward())
+    grads = [float(layer.grads["W"].std()) for layer in model.layers]
+    return stds[:-1], grads[:-1]
+
+
+def plot_choices(seed=0, epochs=40):
+    """The same network trained with different choices, curves on shared axes: learning
+    rates, optimisers, and dropout / L2; and activations and gradients layer by layer for
+    He, Xavier, too small and too large initial weights (seed 004)."""
+    X, y = datasets.make_spirals(300, arms=3, seed=seed)
+    figure = new_figure(16, 3.4)
+
+    def curves(ax, title, runs):
+        for name, make_optimizer, dropout in runs:
+            model = _mlp([32, 32], dropout=dropout, seed=seed, outputs=3)
+            model.compile(make_optimizer(), "sparse_categorical_crossentropy")
+            history = model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
+            ax.plot(history.history["loss"], label=name)
+        ax.set_title(title, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("training loss")
+        ax.legend(fontsize=7)
+    ax = figure.add_subplot(1, 4, 1)
+    init_runs = [("He", "he_normal", 1.0), ("Xavier", "glorot_normal", 1.0),
+                 ("too small (x0.1)", "glorot_normal", 0.1),
+                 ("too large (x3)", "glorot_normal", 3.0)]
+    for name, init, scale in init_runs:
+        stds, grads = layer_statistics(init, seed=seed, scale=scale)
+        ax.plot(range(1, len(stds) + 1), stds, "o-", label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel("layer")
+    ax.set_title("activation std by layer (tanh, 8 layers)", fontsize=9)
+    ax.legend(fontsize=7)
+    curves(figure.add_subplot(1, 4, 2), "learning rate (Adam)",
+           [(f"lr = {lr}", (lambda lr=lr: optimizers.Adam(lr)), 0.0)
+            for lr in (1e-4, 1e-3, 1e-2, 1e-1)])
+    curves(figure.add_subplot(1, 4, 3), "optimiser",
+           [("SGD", lambda: optimizers.SGD(0.05), 0.0),
+            ("Momentum", lambda: optimizers.SGD(0.05, momentum=0.9), 0.0),
+            ("RMSprop", lambda: optimizers.RMSprop(0.005), 0.0),
+            ("Adam", lambda: optimizers.Adam(0.005), 0.0)])
+    curves(figure.add_subplot(1, 4, 4), "regularisation (Adam)",
+           [("none", lambda: optimizers.Adam(0.005), 0.0),
+            ("dropout 0.3", lambda: optimizers.Adam(0.005), 0.3),
+            ("L2 1e-3", lambda: optimizers.Adam(0.005, weight_decay=1e-3), 0.0)])
+    return Picture("Choices that decide training", figure, 4)
+
+
+def plot_universal_approximation(seed=0, epochs=300):
+    """A 1-D function fitted by one hidden layer of growing width, and by deeper networks;
+    the fits, and the error against the number of parameters (seeds 003, 004)."""
+    x = np.linspace(-3, 3, 200)[:, None]
+    target = np.sin(2 * x) + 0.3 * x
+    figure = new_figure(10, 3.5)
+    ax_fit, ax_err = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    ax_fit.plot(x, target, "k", linewidth=2, label="target")
+    results = {"one hidden layer": [], "three hidden layers": []}
+    for family, shapes in (("one hidden layer", [[2], [8], [32]]),
+                           ("three hidden layers", [[3, 3, 3], [6, 6, 6], [12, 12, 12]])):
+        for widths in shapes:
+            layers = [Dense(w, activation="tanh", input_dim=1 if k == 0 else None)
+                      for k, w in enumerate(widths)] + [Dense(1)]
+            model = Sequential(layers, seed=seed)
+            model.compile(optimizers.Adam(0.01), "mse")
+            model.fit(x, target, epochs=epochs, batch_size=50, seed=seed, verbose=0)
+            error = model.evaluate(x, target)["loss"]
+            results[family].append((model.count_params(), error))
+            if family == "one hidden layer":
+                ax_fit.plot(x, model.predict(x), label=f"width {widths[0]}", linewidth=1)
+    ax_fit.legend(fontsize=7)
+    ax_fit.set_title("one hidden layer, growing width", fontsize=9)
+    for family, points in results.items():
+        ax_err.plot(*zip(*points), "o-", label=family)
+    ax_err.set_xscale("log")
+    ax_err.set_yscale("log")
+    ax_err.set_xlabel("parameters")
+    ax_err.set_ylabel("mean squared error")
+    ax_err.legend(fontsize=7)
+    ax_err.set_title("error against parameter count", fontsize=9)
+    return Picture("Universal approximation and depth", figure, 2, data=results)

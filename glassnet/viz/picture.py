@@ -1,0 +1,72 @@
+"""A picture: a matplotlib figure (or animation frames) that knows how it was made.
+
+Matplotlib lives only in glassnet.viz; figures use the Agg canvas directly (no pyplot
+state, no display needed)."""
+import base64
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
+                 "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
+
+
+def new_figure(width, height):
+    figure = Figure(figsize=(width, height), dpi=80, layout="constrained")
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def rgb(figure):
+    """The rendered pixels of a figure, (height, width, 3) uint8."""
+    figure.canvas.draw()
+    return np.asarray(figure.canvas.buffer_rgba())[..., :3].copy()
+
+
+class Picture:
+    """A finished picture: ``figure`` (matplotlib), ``panels`` (how many plots it holds),
+    ``frames`` (RGB arrays, for animations), ``data`` (the numbers drawn), ``caption``."""
+
+    def __init__(self, title, figure=None, panels=1, frames=None, data=None, caption=""):
+        self.title, self.figure, self.panels = title, figure, panels
+        self.frames, self.data, self.caption = frames or [], data or {}, caption
+
+    def pixels(self):
+        """The rendered RGB pixels (rendered once: constrained layout moves on redraws)."""
+        if self.figure is None:
+            return self.frames[0]
+        if getattr(self, "_pixels", None) is None:
+            self._pixels = rgb(self.figure)
+        return self._pixels
+
+    def png(self):
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", metadata={"Software": None})
+        return buffer.getvalue()
+
+    def gif(self, duration_ms=120):
+        from PIL import Image
+        images = [Image.fromarray(frame) for frame in self.frames]
+        buffer = io.BytesIO()
+        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                       duration=duration_ms, loop=0)
+        return buffer.getvalue()
+
+    def save(self, path):
+        """Write a .png (figure) or .gif (animation)."""
+        data = self.gif() if str(path).endswith(".gif") else self.png()
+        with open(path, "wb") as f:
+            f.write(data)
+        return path
+
+    def data_uri(self, animated=None):
+        """The picture inline: the animation (GIF) if it has frames and no figure, or
+        if ``animated``; else the figure (PNG)."""
+        animated = self.figure is None if animated is None else animated
+        kind, data = ("gif", self.gif()) if animated else ("png", self.png())
+        return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
+
+    def _repr_png_(self):
+        return self.png() if self.figure is not None else None

@@ -1,0 +1,144 @@
+"""Pictures: deterministic for a seed, not blank, drawn from the model's real values;
+the tour end to end, its report opened in headless Chromium."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import glassnet as gn
+from glassnet import viz
+from glassnet.cli import main
+from glassnet.inspect import compare_dense_conv
+from glassnet.report import run_tour
+
+
+def _moons_model(seed=0, epochs=60):
+    X, y = gn.datasets.make_moons(200, noise=0.08, seed=seed)
+    X = gn.datasets.standardize(X)
+    model = gn.Sequential([gn.Dense(2, activation="tanh", input_dim=2),
+                           gn.Dense(3, activation="tanh"),
+                           gn.Dense(2, activation="softmax")], seed=seed)
+    model.compile(gn.optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
+    return model, X, y
+
+
+def _digits_model(seed=0):
+    X, y = gn.datasets.load_digits()
+    X = X / 16.0
+    model = gn.Sequential([gn.Dense(32, activation="relu", input_dim=64),
+                           gn.Dense(10, activation="softmax")], seed=seed)
+    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    norms = viz.GradientNorms()
+    history = model.fit(X, y, epochs=3, validation_split=0.2, seed=seed, verbose=0,
+                        callbacks=[norms])
+    return model, X, y, history, norms
+
+
+def _not_blank(pixels):
+    return pixels.ndim == 3 and pixels.std() > 5.0
+
+
+PICTURES = {
+    "bias": (lambda seed: viz.plot_bias_threshold(), 3),
+    "matmul": (lambda seed: viz.plot_colour_matmul(), 1),
+    "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 1),
+    "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 7),
+    "boundary": (lambda seed: viz.plot_decision_boundary(*_moons_model(seed)), 1),
+    "image": (lambda seed: viz.plot_image_to_vector(_digits_model(seed)[0],
+                                                    gn.datasets.load_digits()[0][0] / 16, 0),
+              11),
+    "training": (lambda seed: viz.plot_training(*_digits_model(seed)[3:]), 3),
+    "choices": (lambda seed: viz.plot_choices(seed=seed, epochs=3), 4),
+    "universal": (lambda seed: viz.plot_universal_approximation(seed=seed, epochs=20), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PICTURES))
+def test_pictures_are_deterministic_and_not_blank(name):
+    make, panels = PICTURES[name]
+    first, second = make(0), make(0)
+    assert first.panels == panels
+    assert _not_blank(first.pixels())
+    assert np.array_equal(first.pixels(), second.pixels())
+    assert first.png()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_loop_vs_matmul_computes_the_same_and_is_drawn():
+    rows = viz.time_loop_vs_matmul(batch_sizes=(1, 4), inputs=8, outputs=3, repeats=1)
+    assert [r[0] for r in rows] == [1, 4] and all(t > 0 for r in rows for t in r[1:])
+    picture = viz.plot_loop_vs_matmul(rows)            # timings differ run to run
+    assert picture.panels == 1 and _not_blank(picture.pixels())
+
+
+def test_warp_frames_are_the_models_real_hidden_values():
+    model, X, y = _moons_model()
+    picture = viz.plot_warp(model, X, y)
+    H = X.astype(np.float32)
+    for layer in model.layers[:-1]:                  # up to the last hidden layer
+        H = layer.forward(H)
+    np.testing.assert_array_equal(picture.data["final_points"], H)
+    assert picture.data["steps"] == ["input", "layer 1: W x", "layer 1: + b", "layer 1: tanh",
+                                     "layer 2: W x", "layer 2: + b", "layer 2: tanh"]
+    steps, _ = viz.warp_steps(model, X)
+    W, b = model.layers[0].params["W"], model.layers[0].params["b"]
+    np.testing.assert_allclose(steps[1][1], X @ W, rtol=1e-5, atol=1e-5)   # W x
+    np.testing.assert_allclose(steps[2][1], X @ W + b, rtol=1e-5, atol=1e-5)
+
+
+def test_animations_have_their_frames():
+    model, X, y = _moons_model(epochs=10)
+    animation = viz.animate_warp(model, X, y, frames_per_step=3)
+    assert len(animation.frames) == 6 * 3              # 6 steps after the input, 3 frames each
+    assert all(_not_blank(frame) for frame in animation.frames[::5])
+    np.testing.assert_array_equal(animation.data["final_points"],
+                                  viz.plot_warp(model, X, y).data["final_points"])
+    gif = Image.open(io.BytesIO(animation.gif()))
+    assert gif.n_frames == 18
+    training = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2),
+                              gn.Dense(2, activation="softmax")], seed=0)
+    training.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    through = viz.boundary_through_training(training, X, y, epochs=12, every=4)
+    assert through.data["epochs"] == [1, 5, 9] and len(through.frames) == 3
+    assert through.panels == 3
+
+
+def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
+    from playwright.sync_api import sync_playwright
+    log = io.StringIO()
+    path = run_tour(str(tmp_path / "tour"), quick=True, file=log)
+    text = log.getvalue()
+    assert "139" in text and "held-out accuracy" in text and "Report:" in text
+    page_html = open(path, encoding="utf-8").read()
+    assert page_html.count("<section") == 9 and page_html.count("data:image/") >= 15
+    assert "http://" not in page_html and "https://" not in page_html   # self-contained
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 900})
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto("file://" + path)
+            page.wait_for_load_state("load")
+            broken = page.evaluate("[...document.images].filter(i => !i.complete || "
+                                   "i.naturalWidth === 0).length")
+            shot = page.screenshot(full_page=False)
+        finally:
+            browser.close()
+    assert errors == [] and broken == 0
+    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+    assert pixels.std() > 5.0
+
+
+def test_picture_command_writes_files(tmp_path, capsys):
+    out = tmp_path / "bias.png"
+    assert main(["picture", "bias", "--out", str(out)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    gif = tmp_path / "warp.gif"
+    assert main(["picture", "warp-animation", "--epochs", "5", "--samples", "60",
+                 "--out", str(gif)]) == 0
+    assert Image.open(gif).n_frames > 1
+    assert "Space warping, animated" in capsys.readouterr().out
