@@ -24,6 +24,17 @@ def _moons_model(seed=0, epochs=60):
     return model, X, y
 
 
+def _circles_model(seed=0, epochs=80):
+    """2 -> 3 (tanh) -> 2: a hidden space of width 3, drawn in 3-D."""
+    X, y = gn.datasets.make_circles(200, seed=seed)
+    X = gn.datasets.standardize(X)
+    model = gn.Sequential([gn.Dense(3, activation="tanh", input_dim=2),
+                           gn.Dense(2, activation="softmax")], seed=seed)
+    model.compile(gn.optimizers.Adam(0.03), "sparse_categorical_crossentropy", ["accuracy"])
+    model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
+    return model, X, y
+
+
 def _digits_model(seed=0):
     X, y = gn.datasets.load_digits()
     X = X / 16.0
@@ -44,7 +55,8 @@ PICTURES = {
     "bias": (lambda seed: viz.plot_bias_threshold(), 3),
     "matmul": (lambda seed: viz.plot_colour_matmul(), 1),
     "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 1),
-    "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 7),
+    "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 8),      # 7 steps + zoom
+    "warp3d": (lambda seed: viz.plot_warp(*_circles_model(seed)), 5),  # 4 steps + zoom
     "boundary": (lambda seed: viz.plot_decision_boundary(*_moons_model(seed)), 1),
     "image": (lambda seed: viz.plot_image_to_vector(_digits_model(seed)[0],
                                                     gn.datasets.load_digits()[0][0] / 16, 0),
@@ -85,6 +97,36 @@ def test_warp_frames_are_the_models_real_hidden_values():
     W, b = model.layers[0].params["W"], model.layers[0].params["b"]
     np.testing.assert_allclose(steps[1][1], X @ W, rtol=1e-5, atol=1e-5)   # W x
     np.testing.assert_allclose(steps[2][1], X @ W + b, rtol=1e-5, atol=1e-5)
+
+
+def test_width_three_is_drawn_in_3d_and_wider_through_one_fixed_projection():
+    model, X, y = _circles_model()
+    picture = viz.plot_warp(model, X, y)
+    assert picture.data["dims"] == 3
+    assert sum(ax.name == "3d" for ax in picture.figure.axes) == 4     # all but the input
+    H = model.layers[0].forward(X.astype(np.float32))
+    np.testing.assert_array_equal(picture.data["final_points"], H)
+    animation = viz.animate_warp(model, X, y, frames_per_step=2)
+    assert animation.data["dims"] == 3 and len(animation.frames) == 3 * 2
+    assert _not_blank(animation.frames[-1])
+    wide = gn.Sequential([gn.Dense(5, activation="relu", input_dim=2),
+                          gn.Dense(4, activation="relu"), gn.Dense(2, activation="softmax")],
+                         seed=0)
+    steps, _ = viz.hidden_steps(wide, X)
+    seen, padded, basis = viz.warp.views(steps)
+    assert basis.shape == (5, 2) and all(P.shape[1] == 2 for _, P, _ in seen)
+    np.testing.assert_allclose(seen[3][1], padded[3][1] @ basis)     # one basis, every step
+    picture = viz.plot_warp(wide, X, y)
+    assert picture.data["dims"] == 2 and "PCA projection" in picture.caption
+
+
+def test_warp_refuses_data_that_is_not_2d_points():
+    model, X, y = _moons_model(epochs=1)
+    with pytest.raises(ValueError, match=r"plot_warp: draws 2-D data, but X has shape "
+                                         r"\(200, 3\).*X of shape \(N, 2\)"):
+        viz.plot_warp(model, np.c_[X, X[:, :1]], y)
+    with pytest.raises(ValueError, match="X has 200 points but y has 199 labels"):
+        viz.animate_warp(model, X, y[:-1])
 
 
 def test_animations_have_their_frames():

@@ -11,19 +11,16 @@ from ..activations import Activation
 from ..callbacks import Callback
 from ..layers import Dense, Dropout
 from ..model import Sequential
-from .picture import CLASS_COLOURS, Picture, new_figure, rgb
+from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
+                      new_figure, rgb)
 
 
 def _boundary(ax, model, X, y, resolution=80):
     low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
-    gx, gy = np.meshgrid(np.linspace(low[0], high[0], resolution),
-                         np.linspace(low[1], high[1], resolution))
-    P = model.predict(np.c_[gx.ravel(), gy.ravel()])
-    label, confidence = P.argmax(axis=1), P.max(axis=1)
-    colours = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in CLASS_COLOURS])
-    image = colours[label % 10] * confidence[:, None] + (1 - confidence[:, None])
-    ax.imshow(image.reshape(resolution, resolution, 3), origin="lower", alpha=0.55,
-              extent=(low[0], high[0], low[1], high[1]), aspect="auto")
+    image = confidence_image(model_probabilities(model), (low[0], high[0]),
+                             (low[1], high[1]), resolution)
+    ax.imshow(image, origin="lower", alpha=0.55, extent=(low[0], high[0], low[1], high[1]),
+              aspect="auto")
     ax.scatter(X[:, 0], X[:, 1], c=[CLASS_COLOURS[int(k) % 10] for k in y], s=5,
                edgecolors="white", linewidths=0.2)
     ax.set_xticks([])

@@ -9,6 +9,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from ..activations import softmax
+
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
@@ -17,6 +19,32 @@ def new_figure(width, height):
     figure = Figure(figsize=(width, height), dpi=80, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+def probabilities(out, activation):
+    """Outputs of a final layer with this activation as class probabilities: softmax
+    outputs as they are, one sigmoid unit as [1 - p, p], linear scores through softmax."""
+    if out.shape[1] == 1:
+        p = out if activation == "sigmoid" else 1 / (1 + np.exp(-out))
+        return np.c_[1 - p, p]
+    return out if activation == "softmax" else softmax(out)
+
+
+def model_probabilities(model):
+    """A function from points to the model's class probabilities (see ``probabilities``)."""
+    activation = getattr(getattr(model.layers[-1], "activation", None), "name", "linear")
+    return lambda X: probabilities(model.predict(X), activation)
+
+
+def confidence_image(predict, xlim, ylim, resolution=80):
+    """An RGB image of the plane coloured by the predicted class, fading to white where the
+    prediction is less sure: ``predict`` maps (N, 2) points to (N, classes) probabilities."""
+    gx, gy = np.meshgrid(np.linspace(*xlim, resolution), np.linspace(*ylim, resolution))
+    P = predict(np.c_[gx.ravel(), gy.ravel()])
+    label, confidence = P.argmax(axis=1), P.max(axis=1)[:, None]
+    colours = np.array([[int(c[i:i + 2], 16) / 255 for i in (1, 3, 5)] for c in CLASS_COLOURS])
+    image = colours[label % 10] * confidence + (1 - confidence)
+    return image.reshape(resolution, resolution, 3)
 
 
 def rgb(figure):

@@ -1,11 +1,29 @@
 """How a network warps space (seed 000, slides 04 and 08; Olah, "Neural Networks,
 Manifolds, and Topology"): 2-D data and a grid pushed through a trained model, each
 Dense layer split into its three steps -- W x (rotate and scale), + b (translate), the
-activation (fold). Every point comes from the engine's own forward pass."""
+activation (fold). Every point comes from the engine's own forward pass.
+
+Spaces of width 2 are drawn as planes, width 3 in 3-D; wider spaces are seen through one
+projection (PCA of the last hidden space) fitted once and kept for every panel and frame."""
 import numpy as np
 
 from ..layers import Dense
-from .picture import CLASS_COLOURS, Picture, new_figure, rgb
+from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
+                      new_figure, probabilities, rgb)
+
+
+def _check_plane(model, X, y, what):
+    """The data as the model's dtype, refusing anything that is not labelled 2-D points."""
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] != 2:
+        raise ValueError(f"{what}: draws 2-D data, but X has shape {X.shape}. Pass points "
+                         f"with two features, X of shape (N, 2), such as "
+                         f"glassnet.datasets.make_moons(300, seed=0), and a model whose first "
+                         f"layer takes 2 inputs.")
+    if y is not None and len(y) != len(X):
+        raise ValueError(f"{what}: X has {len(X)} points but y has {len(y)} labels; pass one "
+                         f"class label per point.")
+    return model._check_X(X, what)
 
 
 def _grid_lines(X, lines=11, points=60):
@@ -14,16 +32,19 @@ def _grid_lines(X, lines=11, points=60):
     low, high = low - pad, high + pad
     t = np.linspace(0, 1, points)
     out = []
+    span = high - low
     for v in np.linspace(0, 1, lines):
-        out.append(np.c_[low[0] + t * (high[0] - low[0]), np.full(points, low[1] + v * (high[1] - low[1]))])
-        out.append(np.c_[np.full(points, low[0] + v * (high[0] - low[0])), low[1] + t * (high[1] - low[1])])
+        out.append(np.c_[low[0] + t * span[0], np.full(points, low[1] + v * span[1])])
+        out.append(np.c_[np.full(points, low[0] + v * span[0]), low[1] + t * span[1]])
     return np.stack(out)                                  # (lines, points, 2)
 
 
 def warp_steps(model, X, grid=None):
-    """The points after every step: [("input", P), ("layer 1: W x", P), ("layer 1: + b", P),
-    ("layer 1: relu", P), ...] from a real forward pass; the last step of each layer is
-    exactly that layer's output."""
+    """The points after every step: [("input", P, G), ("layer 1: W x", P, G),
+    ("layer 1: + b", P, G), ("layer 1: relu", P, G), ...] for the data (P) and the grid
+    lines (G), from a real forward pass; the last step of each layer is exactly that
+    layer's output. Returns (steps, grid)."""
+    X = _check_plane(model, X, None, "warp_steps")
     grid = _grid_lines(X) if grid is None else grid
     points = np.concatenate([X, grid.reshape(-1, 2)]).astype(model.dtype)
     steps = [("input", points)]
@@ -53,16 +74,17 @@ def hidden_steps(model, X, grid=None):
 
 
 def views(steps):
-    """Every step seen in the plane through one fixed view: spaces are zero-padded to
-    the widest one; 2-D spaces are shown as they are, wider ones through a projection
-    fitted once (PCA of the last hidden space), never refitted step by step."""
+    """Every step seen through one fixed view: spaces are zero-padded to the widest one;
+    2-D and 3-D spaces are shown as they are, wider ones in the plane through a
+    projection fitted once (PCA of the last hidden space), never refitted step by step.
+    Returns (seen, padded, basis)."""
     width = max(2, max(P.shape[-1] for _, P, _ in steps))
 
     def pad(A):
         return np.concatenate([A, np.zeros((*A.shape[:-1], width - A.shape[-1]))], axis=-1)
     padded = [(name, pad(P), pad(G)) for name, P, G in steps]
-    if width == 2:
-        basis = np.eye(2)
+    if width <= 3:
+        basis = np.eye(width)
     else:
         final = padded[-1][1] - padded[-1][1].mean(axis=0)
         basis = np.linalg.svd(final, full_matrices=False)[2][:2].T
@@ -72,69 +94,166 @@ def views(steps):
 def _limits(points):
     low, high = points.min(axis=0), points.max(axis=0)
     pad = 0.08 * np.maximum(high - low, 1e-6)
-    return (low[0] - pad[0], high[0] + pad[0]), (low[1] - pad[1], high[1] + pad[1])
+    return list(zip(low - pad, high + pad))
 
 
-def _all_points(seen):
-    return np.concatenate([np.concatenate([P, G.reshape(-1, 2)]) for _, P, G in seen])
+def _shared_limits(seen):
+    """One set of axis limits for every panel and frame, fitted to the data points of all
+    steps (grid lines may leave it: they reach far beyond the data after W x)."""
+    return _limits(np.concatenate([P for _, P, _ in seen]))
+
+
+def _axes(figure, rows, cols, k, dims):
+    if dims == 3:
+        ax = figure.add_subplot(rows, cols, k, projection="3d")
+        ax.view_init(elev=22, azim=-58)
+        return ax
+    return figure.add_subplot(rows, cols, k)
 
 
 def _draw(ax, name, P, G, y, limits, W=None):
+    """One space: grid lines in grey, points coloured by class, on the shared limits."""
+    dims = P.shape[-1]
+    inside = np.all([(G[..., i] >= low) & (G[..., i] <= high)
+                     for i, (low, high) in enumerate(limits[:dims])], axis=0)
+    G = np.where(inside[..., None], G, np.nan)           # 3-D axes do not clip lines
     for line in G:
-        ax.plot(line[:, 0], line[:, 1], color="#bbbbbb", linewidth=0.6, zorder=1)
-    ax.scatter(P[:, 0], P[:, 1], c=[CLASS_COLOURS[int(k) % 10] for k in y], s=6, zorder=2)
-    ax.set_xlim(*limits[0])
-    ax.set_ylim(*limits[1])
+        ax.plot(*line.T, color="#bbbbbb", linewidth=0.6, zorder=1)
+    ax.scatter(*P.T, c=[CLASS_COLOURS[int(k) % 10] for k in y], s=6, zorder=2)
+    for axis, (low, high) in zip("xyz", limits[:dims]):
+        getattr(ax, f"set_{axis}lim")(low, high)
     title = name
     if W is not None and W.shape[0] == W.shape[1]:
         singular = np.linalg.svd(W, compute_uv=False)
         title += (f"\ndet W = {np.linalg.det(W):.2f}, singular values "
                   f"{', '.join(f'{s:.2f}' for s in singular)}")
+    elif W is not None:
+        singular = np.linalg.svd(W, compute_uv=False)
+        title += (f"\nW is {W.shape[0]}x{W.shape[1]}, singular values "
+                  f"{', '.join(f'{s:.2f}' for s in singular)}")
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
+    if dims == 3:
+        ax.set_zticks([])
+
+
+def _separator(layer):
+    """(w, c) with the output layer's two-class boundary w . h + c = 0, or None."""
+    W, b = layer.params["W"], layer.params.get("b", np.zeros(layer.units))
+    if layer.units == 1:
+        return W[:, 0], b[0]
+    if layer.units == 2:
+        return W[:, 1] - W[:, 0], b[1] - b[0]              # z2 - z1 = w . h + c
+    return None
+
+
+def _draw_separator(ax, layer, limits):
+    """The output layer's boundary in the last hidden space: a line in 2-D, a plane in
+    3-D (two classes only)."""
+    separator = _separator(layer)
+    if separator is None:
+        return False
+    w, c = separator
+    k = int(np.argmax(np.abs(w)))                          # solve for the steepest axis
+    if abs(w[k]) < 1e-9:
+        return False
+    others = [i for i in range(len(w)) if i != k]
+    axes = np.meshgrid(*[np.linspace(*limits[i], 20) for i in others])
+    solved = -(c + sum(w[i] * a for i, a in zip(others, axes))) / w[k]
+    solved[(solved < limits[k][0]) | (solved > limits[k][1])] = np.nan   # stay in the box
+    coords = [None] * len(w)
+    coords[k] = solved
+    for i, a in zip(others, axes):
+        coords[i] = a
+    if len(w) == 2:
+        ax.plot(coords[0][0], coords[1][0], "k--", linewidth=1.2, zorder=3)
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
+    else:
+        ax.plot_surface(*coords, color="#444444", alpha=0.2, linewidth=0)
+    return True
 
 
 def plot_warp(model, X, y):
-    """One panel per step: the input, then W x, + b and the activation of every hidden
-    layer, on axes shared by all panels; the last hidden space shows the output layer's
-    linear separator (for two classes in a 2-D space)."""
+    """One panel per step: the input (shaded by the model's decision and confidence), then
+    W x, + b and the activation of every hidden layer, on axes shared by all panels
+    (3-D where the widest hidden space has 3 units); then the last hidden space once more,
+    zoomed to its own axes, shaded by the output layer's decision, with its separator."""
+    X = _check_plane(model, X, y, "plot_warp")
     steps, _ = hidden_steps(model, X)
     seen, _, _ = views(steps)
-    limits = _limits(_all_points(seen))
+    dims = seen[0][1].shape[-1]
+    limits = _shared_limits(seen)
+    panels = len(seen) + (len(seen) > 1)
     cols = 4
-    rows = -(-len(seen) // cols)
+    rows = -(-panels // cols)
     figure = new_figure(3.2 * cols, 3.1 * rows)
     weights = {f"layer {i}: W x": layer.params["W"] for i, layer in enumerate(model.layers, 1)
                if isinstance(layer, Dense)}
     for k, (name, P, G) in enumerate(seen):
-        ax = figure.add_subplot(rows, cols, k + 1)
-        _draw(ax, name, P, G, y, limits, weights.get(name))
-    out = model.layers[-1]
-    if isinstance(out, Dense) and out.units == 2 and steps[-1][1].shape[-1] == 2:
-        w = out.params["W"][:, 1] - out.params["W"][:, 0]       # z2 - z1 = w . h + c
-        c = out.params["b"][1] - out.params["b"][0]
-        if abs(w[1]) > 1e-9:
-            xs = np.linspace(*limits[0], 50)
-            ax.plot(xs, -(w[0] * xs + c) / w[1], "k--", linewidth=1.2, zorder=3)
-            ax.set_title(ax.get_title() + "\n- - the output layer's linear separator",
-                         fontsize=8)
+        if k == 0:                                        # the input plane, shaded
+            ax = _axes(figure, rows, cols, 1, 2)
+            _draw(ax, "input: shaded by the model's decision\n(lighter = less sure)",
+                  P[:, :2], G[..., :2], y, limits)
+            ax.imshow(confidence_image(model_probabilities(model), *limits[:2], 200),
+                      origin="lower", alpha=0.5, aspect="auto", zorder=0,
+                      extent=(*limits[0], *limits[1]))
+        else:
+            _draw(_axes(figure, rows, cols, k + 1, dims), name, P, G, y, limits,
+                  weights.get(name))
+    if len(seen) > 1:
+        _draw_last_hidden(figure, rows, cols, panels,
+                          model, steps[-1], seen[-1], y)
     figure.suptitle("How each layer rotates and scales (W x), shifts (+ b) and folds "
-                    "(activation) the plane", fontsize=10)
-    return Picture("Space warping, layer by layer", figure, len(seen),
+                    "(activation) the " + ("plane" if dims == 2 else "space"), fontsize=10)
+    projection = "" if steps[-1][1].shape[-1] <= 3 else (
+        " Spaces wider than 3 are seen through one fixed PCA projection of the last hidden "
+        "space.")
+    return Picture("Space warping, layer by layer", figure, panels,
                    data={"steps": [name for name, _, _ in steps],
-                         "final_points": steps[-1][1]},
+                         "final_points": steps[-1][1], "dims": dims},
                    caption="Every panel holds the real intermediate values of the model's "
-                           "forward pass, on the data and on a grid of lines.")
+                           "forward pass, on the data and on a grid of lines, on axes shared "
+                           "by all panels but the last, which zooms into the last hidden "
+                           "space." + projection)
+
+
+def _draw_last_hidden(figure, rows, cols, k, model, step, seen_step, y):
+    """The last hidden space on its own axes: shaded by the output layer's decision (2-D)
+    and with its linear separator (two classes; a line in 2-D, a plane in 3-D)."""
+    name, P, G = step
+    width, out, notes = P.shape[-1], model.layers[-1], []
+    if width > 3:                                         # only the fixed projection
+        name, P, G = seen_step
+        notes.append("PCA view")
+    ax = _axes(figure, rows, cols, k, P.shape[-1])
+    limits = _limits(P)
+    _draw(ax, name.split(":")[0] + " output, zoomed", P, G, y, limits)
+    if isinstance(out, Dense) and width <= 3:
+        if width == 2:
+            decide = lambda H: probabilities(out.forward(H.astype(model.dtype)),  # noqa: E731
+                                             out.activation.name)
+            ax.imshow(confidence_image(decide, *limits), origin="lower", alpha=0.45,
+                      aspect="auto", zorder=0, extent=(*limits[0], *limits[1]))
+            notes.append("shaded by the output layer")
+        if _draw_separator(ax, out, limits):
+            notes.append("- - its linear separator" if width == 2 else
+                         "grey plane: its linear separator")
+    if notes:
+        ax.set_title(ax.get_title() + "\n" + "; ".join(notes), fontsize=8)
 
 
 def animate_warp(model, X, y, frames_per_step=6):
-    """The same story as an animation: (1-t) x + t W x, x + t b, (1-t) x + t f(x)."""
+    """The same story as an animation: (1-t) x + t W x, x + t b, (1-t) x + t f(x), on
+    fixed axes (3-D where the widest hidden space has 3 units)."""
+    X = _check_plane(model, X, y, "animate_warp")
     steps, _ = hidden_steps(model, X)
     seen, padded, basis = views(steps)
-    limits = _limits(_all_points(seen))
-    figure = new_figure(4, 4)
-    ax = figure.add_subplot(1, 1, 1)
+    dims = seen[0][1].shape[-1]
+    limits = _shared_limits(seen)
+    figure = new_figure(4.4, 4.4) if dims == 3 else new_figure(4, 4)
+    ax = _axes(figure, 1, 1, 1, dims)
     frames, names = [], []
     for k in range(1, len(padded)):
         (_, P0, G0), (name, P1, G1) = padded[k - 1], padded[k]
@@ -142,9 +261,12 @@ def animate_warp(model, X, y, frames_per_step=6):
             P, G = (1 - t) * P0 + t * P1, (1 - t) * G0 + t * G1
             ax.clear()
             _draw(ax, f"{name}  (t = {t:.2f})", P @ basis, G @ basis, y, limits)
+            if dims == 3:
+                ax.view_init(elev=22, azim=-58 + 40 * (len(frames) / max(1, (len(padded) - 1)
+                                                                     * frames_per_step)))
             frames.append(rgb(figure))
             names.append(name)
     return Picture("Space warping, animated", None, 1, frames,
-                   data={"frame_steps": names, "final_points": steps[-1][1]},
+                   data={"frame_steps": names, "final_points": steps[-1][1], "dims": dims},
                    caption="Each step interpolated from its input to its output, on fixed "
-                           "axes.")
+                           "axes" + (" (the 3-D view turns slowly)." if dims == 3 else "."))
