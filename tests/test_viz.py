@@ -47,6 +47,17 @@ def _digits_model(seed=0):
     return model, X, y, history, norms
 
 
+def _cnn_digits_model(seed=0):
+    X, y = gn.datasets.load_digits()
+    X = (X / 16.0).reshape(-1, 8, 8, 1)
+    model = gn.Sequential([gn.Conv2D(8, 3, activation="relu", padding="same"), gn.MaxPool2D(2),
+                           gn.Flatten(), gn.Dense(32, activation="relu"),
+                           gn.Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=seed)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(X[:600], y[:600], epochs=1, seed=seed, verbose=0)
+    return model, X[0], y[0]
+
+
 def _not_blank(pixels):
     return pixels.ndim == 3 and pixels.std() > 5.0
 
@@ -61,9 +72,10 @@ PICTURES = {
     "image": (lambda seed: viz.plot_image_to_vector(_digits_model(seed)[0],
                                                     gn.datasets.load_digits()[0][0] / 16, 0),
               11),
+    "image_cnn": (lambda seed: viz.plot_image_to_vector(*_cnn_digits_model(seed)), 13),
     "training": (lambda seed: viz.plot_training(*_digits_model(seed)[3:]), 3),
-    "choices": (lambda seed: viz.plot_choices(seed=seed, epochs=3), 4),
-    "universal": (lambda seed: viz.plot_universal_approximation(seed=seed, epochs=20), 2),
+    "choices": (lambda seed: viz.plot_choices(seed=seed, epochs=3), 6),
+    "universal": (lambda seed: viz.plot_universal_approximation(seed=seed, epochs=20), 3),
 }
 
 
@@ -75,6 +87,21 @@ def test_pictures_are_deterministic_and_not_blank(name):
     assert _not_blank(first.pixels())
     assert np.array_equal(first.pixels(), second.pixels())
     assert first.png()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_choices_show_vanishing_and_exploding_layer_by_layer():
+    small, _ = viz.layer_statistics("glorot_normal", scale=0.1)
+    xavier, _ = viz.layer_statistics("glorot_normal")
+    _, sigmoid = viz.layer_statistics("glorot_normal", activation="sigmoid")
+    assert small[-1] < 1e-6 * small[0]              # too small: activations vanish
+    assert 0.3 < xavier[-1] / xavier[0] < 3         # Xavier keeps their scale
+    assert sigmoid[0] < 1e-3 * sigmoid[-1]          # sigmoid: early gradients vanish
+
+
+def test_universal_approximation_compares_equal_parameter_counts():
+    data = viz.plot_universal_approximation(seed=0, epochs=5).data
+    assert [n for n, _ in data["one hidden layer"]] == [19, 34, 76, 169]
+    assert [n for n, _ in data["three hidden layers"]] == [19, 34, 76, 169]
 
 
 def test_loop_vs_matmul_computes_the_same_and_is_drawn():

@@ -9,7 +9,7 @@ import numpy as np
 from .. import datasets, optimizers
 from ..activations import Activation
 from ..callbacks import Callback
-from ..layers import Dense, Dropout
+from ..layers import BatchNorm, Dense, Dropout
 from ..model import Sequential
 from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
                       new_figure, rgb)
@@ -120,44 +120,75 @@ def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
                            "output; each column of W is one neuron's filter.")
 
 
+def _mosaic(maps, cols=2, most=8):
+    """Up to ``most`` feature maps (H, W, C) side by side, ``cols`` to a row, split by
+    blank (NaN) lines."""
+    H, W, C = maps.shape
+    k = min(C, most)
+    rows = -(-k // min(cols, k))
+    cols = min(cols, k)
+    out = np.full((rows * (H + 1) - 1, cols * (W + 1) - 1), np.nan)
+    for c in range(k):
+        r, q = divmod(c, cols)
+        out[r * (H + 1):r * (H + 1) + H, q * (W + 1):q * (W + 1) + W] = maps[..., c]
+    return out
+
+
+def _signed(ax, values, title):
+    """Signed values on a diverging map, scaled by the panel's largest |value|."""
+    limit = np.nanmax(np.abs(values)) or 1.0
+    image = ax.imshow(values / limit, cmap="RdBu_r", vmin=-1, vmax=1)
+    ax.set_title(title, fontsize=7)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return image
+
+
 def plot_image_to_vector(model, image, label=None):
     """One image through a trained network: the pixels, the first layer's weights as
-    images (filters), each hidden layer's activations (feature maps for convolutions),
-    and the output probabilities. Signed values use a diverging map centred at 0."""
+    images (filters), each hidden layer's activations (up to 8 feature maps for
+    convolutions, a column of units for dense layers), and the output probabilities.
+    Signed values use a diverging map centred at 0, each panel divided by its own largest
+    absolute value (one colour bar serves all)."""
     X = np.asarray(image, dtype=model.dtype)[None]
     values, H = [], X
     for layer in model.layers:
         H = layer.forward(H, training=False)
         values.append((repr(layer), H[0]))
-    first = model.layers[0]
-    W = first.params["W"]
-    side = int(round(np.sqrt(W.shape[0]))) if W.ndim == 2 else None
-    panels = 1
+    W = model.layers[0].params["W"]
+    side = int(round(np.sqrt(W.shape[0])))
+    if W.ndim == 2 and side * side == W.shape[0]:
+        filters = W.T[:8].reshape(-1, side, side)       # a column of W is an image
+    elif W.ndim == 4:
+        filters = np.moveaxis(W[..., 0, :8], -1, 0)       # (kh, kw, in, out): input channel 0
+    else:
+        filters = []
+    hidden = [(name, v) for name, v in values[:-1] if "Flatten" not in name][:4]
     figure = new_figure(14, 6)
     grid = figure.add_gridspec(3, 8)
     ax = figure.add_subplot(grid[0:2, 0:2])
-    ax.imshow(np.asarray(image).reshape(side or image.shape[0], -1), cmap="gray_r")
+    pixels = np.asarray(image, dtype=float)
+    ax.imshow(pixels.reshape(pixels.shape[0], -1) if pixels.ndim == 3 else
+              pixels.reshape(side, -1) if pixels.ndim == 1 and side * side == pixels.size
+              else np.atleast_2d(pixels), cmap="gray_r")
     ax.set_title("pixels" + (f" (digit {label})" if label is not None else ""), fontsize=8)
     ax.axis("off")
-    filters = W.T[:8].reshape(-1, side, side) if side and W.ndim == 2 and \
-        side * side == W.shape[0] else np.moveaxis(W[..., 0, :8], -1, 0) if W.ndim == 4 else []
+    panels = 1
     for k, f in enumerate(filters):
-        ax = figure.add_subplot(grid[2, k])
-        limit = np.abs(f).max() or 1
-        ax.imshow(f, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        ax.set_title(f"filter {k + 1}", fontsize=7)
-        ax.axis("off")
+        _signed(figure.add_subplot(grid[2, k]), f, f"filter {k + 1}")
         panels += 1
-    hidden = [(name, v) for name, v in values[:-1] if "Flatten" not in name][:4]
     for k, (name, v) in enumerate(hidden):
         ax = figure.add_subplot(grid[0:2, 2 + k])
-        shown = v[..., 0] if v.ndim == 3 else v.reshape(-1, 1 if v.size < 8 else 8)
-        limit = np.abs(shown).max() or 1
-        im = ax.imshow(shown, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto")
-        ax.set_title(name, fontsize=7)
-        ax.set_xticks([])
+        if v.ndim == 3:
+            shown, name = _mosaic(v), f"{name}\n{min(v.shape[-1], 8)} of {v.shape[-1]} maps"
+        else:
+            shown = v.reshape(-1, 1 if v.size < 8 else 8)
+            name = f"{name}\n{v.size} units, 8 per row"
+        colours = _signed(ax, shown, name)
+        ax.set_aspect("equal" if v.ndim == 3 else "auto")
         panels += 1
-    figure.colorbar(im, ax=ax, shrink=0.6, label="value (0 = white)")
+    if hidden:
+        figure.colorbar(colours, ax=ax, shrink=0.6, label="value / panel's largest |value|")
     ax = figure.add_subplot(grid[0:2, 6:8])
     probabilities = values[-1][1]
     ax.bar(range(len(probabilities)), probabilities, color="#1f77b4")
@@ -167,7 +198,7 @@ def plot_image_to_vector(model, image, label=None):
     return Picture("From image to abstract vector", figure, panels,
                    data={"probabilities": probabilities.tolist()},
                    caption="Diverging colours: blue negative, red positive, white 0; each "
-                           "panel scaled to its own largest absolute value.")
+                           "panel divided by its own largest absolute value.")
 
 
 def time_loop_vs_matmul(batch_sizes=(1, 8, 32, 128), inputs=64, outputs=32, seed=0,
@@ -279,107 +310,140 @@ def plot_training(history, gradient_norms=None):
     return Picture("Training curves", figure, panels)
 
 
-def _mlp(widths, activation="relu", init="he_normal", dropout=0.0, seed=0, outputs=2):
+def _mlp(widths, activation="relu", init="he_normal", dropout=0.0, batchnorm=False, seed=0,
+         outputs=2):
     layers = []
     for k, w in enumerate(widths):
         layers.append(Dense(w, activation=activation, kernel_initializer=init,
                             input_dim=2 if k == 0 else None))
+        if batchnorm:
+            layers.append(BatchNorm())
         if dropout:
             layers.append(Dropout(dropout))
     layers.append(Dense(outputs, activation="softmax"))
     return Sequential(layers, seed=seed)
 
 
-def layer_statistics(init, depth=8, width=64, seed=0, scale=1.0):
-    """Std of activations and of weight gradients, layer by layer, for one initialisation
-    (scale multiplies the initial weights: 0.1 too small, 3 too large)."""
+def layer_statistics(init, depth=8, width=64, seed=0, scale=1.0, activation="tanh"):
+    """Std of the activations and of the weight gradients, hidden layer by hidden layer, for
+    one initialisation and activation, from one real forward and backward pass on a batch
+    of spirals (``scale`` multiplies the initial weights: 0.1 too small, 3 too large)."""
     X, y = datasets.make_spirals(256, arms=3, seed=seed)
-    model = _mlp([width] * depth, activation="tanh", init=init, seed=seed, outputs=3)
+    model = _mlp([width] * depth, activation=activation, init=init, seed=seed, outputs=3)
     model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
     model.build()
     model.flat_params *= scale
-    H, stds = X.astype(np.float32), []
-    for layer in model.layers:
-        H = layer.forward(H, training=True)
-        stds.append(float(H.std()))
-    model.loss.forward(model._logits(), model.loss.prepare(y, H.shape, H.dtype), logits=True)
-    model._backward_from_logits(model.loss.backward())
-    grads = [float(layer.grads["W"].std()) for layer in model.layers]
-    return stds[:-1], grads[:-1]
+    model.train_on_batch(X, y)                     # forward, backward (and one small step)
+    stds = [float(layer.Y.std()) for layer in model.layers[:-1]]
+    grads = [float(np.abs(layer.grads["W"]).mean()) for layer in model.layers[:-1]]
+    return stds, grads
+
+
+def _log_by_layer(ax, title, ylabel, runs):
+    for name, values in runs:
+        ax.plot(range(1, len(values) + 1), values, "o-", label=name, markersize=3)
+    ax.set_yscale("log")
+    ax.set_xlabel("hidden layer")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+
+
+def _training_curves(ax, title, runs, X, y, epochs, seed):
+    """Train the same 2-32-32-3 network once per run; solid: training loss, dashed:
+    validation loss (the last 20% of the data), on shared axes."""
+    for k, (name, make_optimizer, extra) in enumerate(runs):
+        model = _mlp([32, 32], seed=seed, outputs=3, **extra)
+        model.compile(make_optimizer(), "sparse_categorical_crossentropy")
+        history = model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0,
+                            validation_split=0.2).history
+        colour = CLASS_COLOURS[k]
+        ax.plot(history["loss"], color=colour, label=name)
+        ax.plot(history["val_loss"], color=colour, linestyle="--", linewidth=0.9)
+    ax.set_title(title + " (dashed: validation)", fontsize=9)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.legend(fontsize=7)
 
 
 def plot_choices(seed=0, epochs=40):
-    """The same network trained with different choices, curves on shared axes: learning
-    rates, optimisers, and dropout / L2; and activations and gradients layer by layer for
-    He, Xavier, too small and too large initial weights (seed 004)."""
+    """The same network under different choices (seed 004): He, Xavier, too small and too
+    large initial weights, and sigmoid / tanh / ReLU, seen as the activations and the
+    gradients of each layer (vanishing or exploding); learning rates, optimisers and
+    regularisation seen as training and validation curves on shared axes."""
     X, y = datasets.make_spirals(300, arms=3, seed=seed)
-    figure = new_figure(16, 3.4)
-
-    def curves(ax, title, runs):
-        for name, make_optimizer, dropout in runs:
-            model = _mlp([32, 32], dropout=dropout, seed=seed, outputs=3)
-            model.compile(make_optimizer(), "sparse_categorical_crossentropy")
-            history = model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
-            ax.plot(history.history["loss"], label=name)
-        ax.set_title(title, fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("training loss")
-        ax.legend(fontsize=7)
-    ax = figure.add_subplot(1, 4, 1)
-    init_runs = [("He", "he_normal", 1.0), ("Xavier", "glorot_normal", 1.0),
-                 ("too small (x0.1)", "glorot_normal", 0.1),
-                 ("too large (x3)", "glorot_normal", 3.0)]
-    for name, init, scale in init_runs:
-        stds, grads = layer_statistics(init, seed=seed, scale=scale)
-        ax.plot(range(1, len(stds) + 1), stds, "o-", label=name)
-    ax.set_yscale("log")
-    ax.set_xlabel("layer")
-    ax.set_title("activation std by layer (tanh, 8 layers)", fontsize=9)
-    ax.legend(fontsize=7)
-    curves(figure.add_subplot(1, 4, 2), "learning rate (Adam)",
-           [(f"lr = {lr}", (lambda lr=lr: optimizers.Adam(lr)), 0.0)
-            for lr in (1e-4, 1e-3, 1e-2, 1e-1)])
-    curves(figure.add_subplot(1, 4, 3), "optimiser",
-           [("SGD", lambda: optimizers.SGD(0.05), 0.0),
-            ("Momentum", lambda: optimizers.SGD(0.05, momentum=0.9), 0.0),
-            ("RMSprop", lambda: optimizers.RMSprop(0.005), 0.0),
-            ("Adam", lambda: optimizers.Adam(0.005), 0.0)])
-    curves(figure.add_subplot(1, 4, 4), "regularisation (Adam)",
-           [("none", lambda: optimizers.Adam(0.005), 0.0),
-            ("dropout 0.3", lambda: optimizers.Adam(0.005), 0.3),
-            ("L2 1e-3", lambda: optimizers.Adam(0.005, weight_decay=1e-3), 0.0)])
-    return Picture("Choices that decide training", figure, 4)
+    order = np.random.default_rng(seed).permutation(len(X))   # validation_split takes the
+    X, y = X[order], y[order]                                  # last rows: mix the arms
+    figure = new_figure(15, 7.2)
+    inits = [("He", "he_normal", 1.0), ("Xavier", "glorot_normal", 1.0),
+             ("too small (Xavier x0.1)", "glorot_normal", 0.1),
+             ("too large (Xavier x3)", "glorot_normal", 3.0)]
+    stats = {name: layer_statistics(init, seed=seed, scale=scale) for name, init, scale in inits}
+    _log_by_layer(figure.add_subplot(2, 3, 1), "initialisation: activations (tanh, 8 layers)",
+                  "std of the layer's output", [(n, a) for n, (a, _) in stats.items()])
+    _log_by_layer(figure.add_subplot(2, 3, 2), "initialisation: gradients",
+                  "mean |dL/dW|", [(n, g) for n, (_, g) in stats.items()])
+    _log_by_layer(figure.add_subplot(2, 3, 3), "activation: gradients (Xavier)",
+                  "mean |dL/dW|",
+                  [(name, layer_statistics("glorot_normal", seed=seed, activation=name)[1])
+                   for name in ("sigmoid", "tanh", "relu")])
+    _training_curves(figure.add_subplot(2, 3, 4), "learning rate (Adam)",
+                     [(f"lr = {lr}", (lambda lr=lr: optimizers.Adam(lr)), {})
+                      for lr in (1e-4, 1e-3, 1e-2, 1e-1)], X, y, epochs, seed)
+    _training_curves(figure.add_subplot(2, 3, 5), "optimiser",
+                     [("SGD", lambda: optimizers.SGD(0.05), {}),
+                      ("Momentum", lambda: optimizers.SGD(0.05, momentum=0.9), {}),
+                      ("RMSprop", lambda: optimizers.RMSprop(0.005), {}),
+                      ("Adam", lambda: optimizers.Adam(0.005), {})], X, y, epochs, seed)
+    _training_curves(figure.add_subplot(2, 3, 6), "regularisation (Adam)",
+                     [("none", lambda: optimizers.Adam(0.005), {}),
+                      ("dropout 0.3", lambda: optimizers.Adam(0.005), {"dropout": 0.3}),
+                      ("L2 1e-3", lambda: optimizers.Adam(0.005, weight_decay=1e-3), {}),
+                      ("batch norm", lambda: optimizers.Adam(0.005), {"batchnorm": True})],
+                     X, y, epochs, seed)
+    return Picture("Choices that decide training", figure, 6,
+                   data={"initialisation": stats},
+                   caption="Top: one forward and backward pass through 8 tanh layers of 64 "
+                           "units. Bottom: the same 2-32-32-3 network on three spirals.")
 
 
-def plot_universal_approximation(seed=0, epochs=300):
-    """A 1-D function fitted by one hidden layer of growing width, and by deeper networks;
-    the fits, and the error against the number of parameters (seeds 003, 004)."""
+def plot_universal_approximation(seed=0, epochs=600):
+    """A 1-D function fitted by one hidden layer of growing width, and by three hidden
+    layers with exactly the same number of parameters (widths w, w, w against one layer of
+    (2w^2 + 5w) / 3 units); the fits, and the error against the parameter count (seeds
+    003, 004)."""
     x = np.linspace(-3, 3, 200)[:, None]
     target = np.sin(2 * x) + 0.3 * x
-    figure = new_figure(10, 3.5)
-    ax_fit, ax_err = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
-    ax_fit.plot(x, target, "k", linewidth=2, label="target")
+    figure = new_figure(14, 3.6)
+    axes = [figure.add_subplot(1, 3, k) for k in (1, 2, 3)]
     results = {"one hidden layer": [], "three hidden layers": []}
-    for family, shapes in (("one hidden layer", [[2], [8], [32]]),
-                           ("three hidden layers", [[3, 3, 3], [6, 6, 6], [12, 12, 12]])):
-        for widths in shapes:
-            layers = [Dense(w, activation="tanh", input_dim=1 if k == 0 else None)
-                      for k, w in enumerate(widths)] + [Dense(1)]
+    for w in (2, 3, 5, 8):
+        one = (2 * w * w + 5 * w) // 3                 # 3u + 1 = 2w^2 + 5w + 1 parameters
+        for family, widths, ax in (("one hidden layer", [one], axes[0]),
+                                   ("three hidden layers", [w, w, w], axes[1])):
+            layers = [Dense(u, activation="tanh", input_dim=1 if k == 0 else None)
+                      for k, u in enumerate(widths)] + [Dense(1)]
             model = Sequential(layers, seed=seed)
-            model.compile(optimizers.Adam(0.01), "mse")
+            model.compile(optimizers.Adam(0.02), "mse")
             model.fit(x, target, epochs=epochs, batch_size=50, seed=seed, verbose=0)
-            error = model.evaluate(x, target)["loss"]
-            results[family].append((model.count_params(), error))
-            if family == "one hidden layer":
-                ax_fit.plot(x, model.predict(x), label=f"width {widths[0]}", linewidth=1)
-    ax_fit.legend(fontsize=7)
-    ax_fit.set_title("one hidden layer, growing width", fontsize=9)
+            results[family].append((model.count_params(), model.evaluate(x, target)["loss"]))
+            ax.plot(x, model.predict(x), linewidth=1,
+                    label=f"{'-'.join(map(str, widths))} ({model.count_params()} params)")
+    for ax, family in zip(axes, results):
+        ax.plot(x, target, "k", linewidth=2, alpha=0.35, label="target")
+        ax.legend(fontsize=7)
+        ax.set_title(f"{family} (tanh)", fontsize=9)
     for family, points in results.items():
-        ax_err.plot(*zip(*points), "o-", label=family)
-    ax_err.set_xscale("log")
-    ax_err.set_yscale("log")
-    ax_err.set_xlabel("parameters")
-    ax_err.set_ylabel("mean squared error")
-    ax_err.legend(fontsize=7)
-    ax_err.set_title("error against parameter count", fontsize=9)
-    return Picture("Universal approximation and depth", figure, 2, data=results)
+        axes[2].plot(*zip(*points), "o-", label=family)
+    axes[2].set_xscale("log")
+    axes[2].set_yscale("log")
+    counts = [count for count, _ in results["one hidden layer"]]
+    axes[2].set_xticks(counts, [str(c) for c in counts], minor=False)
+    axes[2].set_xticks([], minor=True)
+    axes[2].set_xlabel("parameters")
+    axes[2].set_ylabel("mean squared error")
+    axes[2].legend(fontsize=7)
+    axes[2].set_title("error against parameter count (same counts)", fontsize=9)
+    return Picture("Universal approximation and depth", figure, 3, data=results,
+                   caption=f"Fitted with Adam for {epochs} epochs; each deep network has "
+                           f"exactly as many parameters as the wide one beside it.")
