@@ -126,10 +126,15 @@ class ProgressBar(Callback):
 
     On a terminal the line is redrawn as batches finish; elsewhere (logs, CI) it is
     printed once at the end of the epoch. ``verbose=2`` prints only the end line.
+    ``every=k`` prints every k-th epoch (and the last) for long runs of short epochs.
     """
 
-    def __init__(self, epochs, steps, verbose=1, file=None, width=24):
+    def __init__(self, epochs, steps, verbose=1, file=None, width=24, every=1):
         self.epochs, self.steps, self.verbose, self.width = epochs, steps, verbose, width
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"ProgressBar: every must be a positive whole number of epochs "
+                             f"(1 prints every epoch), got {every!r}.")
+        self.every = every
         self.file = file or sys.stdout
         self.live = verbose == 1 and getattr(self.file, "isatty", lambda: False)()
 
@@ -154,6 +159,10 @@ class ProgressBar(Callback):
             self.file.flush()
 
     def on_epoch_end(self, epoch, logs):
+        if (epoch + 1) % self.every and epoch + 1 != self.epochs:
+            if self.live:
+                self.file.write("\r\033[K")            # clear the line being redrawn
+            return
         line = self._line(self.steps, logs)
         self.file.write(("\r" if self.live else "") + line + "\n")
         self.file.flush()

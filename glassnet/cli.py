@@ -144,12 +144,34 @@ def cmd_tour(args):
 
 
 PICTURES = ("warp", "warp-animation", "boundary", "boundary-animation", "bias", "matmul",
-            "loops", "explosion", "choices", "universal")
+            "loops", "explosion", "image", "training", "choices", "universal")
+
+
+def _digits_picture(name, args):
+    """Train ``--model`` (an MLP by default; a spec such as
+    8x8x1-conv:8:3:relu:same-maxpool:2-flatten-10:softmax for a CNN) on the digits and
+    draw one test image through it, or its training curves."""
+    from . import viz
+    X, y = datasets.load_digits()
+    X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, 0.2, seed=args.seed)
+    X_train, X_test = datasets.standardize(X_train, X_test)
+    model = load_spec(args.model or "64-64:relu-10:softmax", seed=args.seed)
+    shape = model.trace_shapes()[0][1:]
+    X_train, X_test = X_train.reshape(-1, *shape), X_test.reshape(-1, *shape)
+    model.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    norms = viz.GradientNorms()
+    history = model.fit(X_train, y_train, epochs=args.epochs, validation_split=0.1,
+                        seed=args.seed, verbose=0, callbacks=[norms])
+    if name == "training":
+        return viz.plot_training(history, norms)
+    return viz.plot_image_to_vector(model, X_test[0], y_test[0])
 
 
 def cmd_picture(args):
     from . import viz
     name, seed = args.name, args.seed
+    if args.epochs is None:
+        args.epochs = 20 if name in ("image", "training") else 300
     if name in ("warp", "warp-animation", "boundary", "boundary-animation"):
         X, y = datasets.GENERATED[args.data](n=args.samples, seed=seed)
         X = datasets.standardize(X)
@@ -167,6 +189,8 @@ def cmd_picture(args):
             model.fit(X, y, epochs=args.epochs, batch_size=32, seed=seed, verbose=0)
             picture = (viz.animate_warp if name.endswith("animation") else viz.plot_warp)(
                 model, X, y)
+    elif name in ("image", "training"):
+        picture = _digits_picture(name, args)
     else:
         picture = {"bias": viz.plot_bias_threshold, "matmul": viz.plot_colour_matmul,
                    "loops": lambda: viz.plot_loop_vs_matmul(viz.time_loop_vs_matmul(seed=seed)),
@@ -255,9 +279,12 @@ def build_parser():
     picture.add_argument("name", choices=PICTURES)
     picture.add_argument("--out", help="file to write (default NAME.png or NAME.gif)")
     picture.add_argument("--data", default="moons", choices=sorted(datasets.GENERATED))
-    picture.add_argument("--model", help="spec for warp/boundary pictures")
+    picture.add_argument("--model", help="model spec for the warp, boundary, image and "
+                         "training pictures (2-D data sets: 2-...; digits: 64-... or "
+                         "8x8x1-conv:...)")
     picture.add_argument("--samples", type=int, default=300)
-    picture.add_argument("--epochs", type=int, default=300)
+    picture.add_argument("--epochs", type=int,
+                         help="training epochs (default 300 on 2-D data, 20 on the digits)")
     picture.add_argument("--seed", type=int, default=0)
     picture.set_defaults(run=cmd_picture)
     return parser

@@ -15,8 +15,9 @@ padding with ``conv:F:K:act:same``), ``conv1d:F:K[:activation]``, ``maxpool:P``,
 token is the shape of one sample (``784``, ``8x8``, ``28x28x1``, or ``20`` tokens).
 Residual blocks need the JSON form.
 
-    20-embed:1000:32-lstm:64:seq-attention:4:16:causal-gap1d-2:softmax A JSON file holds what
-``model.get_config()`` returns. Only known layers and options are accepted, and
+    20-embed:1000:32-lstm:64:seq-attention:4:16:causal-gap1d-2:softmax
+
+A JSON file holds what ``model.get_config()`` returns. Only known layers and options are accepted, and
 nothing from a spec is ever evaluated or imported.
 """
 import json

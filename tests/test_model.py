@@ -116,6 +116,12 @@ def test_progress_bar_reports_loss_metrics_and_speed():
     silent = io.StringIO()
     _small_model().fit(X, y, epochs=1, verbose=0, file=silent)
     assert silent.getvalue() == ""
+    sparse = io.StringIO()
+    _small_model().fit(X, y, epochs=7, batch_size=50, verbose=0, callbacks=[
+        gn.callbacks.ProgressBar(7, 2, verbose=2, file=sparse, every=3)])
+    assert [line.split()[1] for line in sparse.getvalue().splitlines()] == ["3/7", "6/7", "7/7"]
+    with pytest.raises(ValueError, match="ProgressBar: every must be a positive whole number"):
+        gn.callbacks.ProgressBar(7, 2, every=0)
 
 
 # --- training reaches good accuracy (slow: seconds each) --------------------------------

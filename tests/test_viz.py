@@ -179,8 +179,17 @@ def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
     path = run_tour(str(tmp_path / "tour"), quick=True, file=log)
     text = log.getvalue()
     assert "139" in text and "held-out accuracy" in text and "Report:" in text
+    assert "9.99954600e-01" in text and "616,562,688" in text       # seed numbers
+    assert "Epoch 60/60" in text                                      # progress bars
     page_html = open(path, encoding="utf-8").read()
-    assert page_html.count("<section") == 9 and page_html.count("data:image/") >= 15
+    assert page_html.count("<section") == 11 and page_html.count("data:image/") >= 20
+    for title in ("Why matrices", "From neuron to layer", "z = Wx + b", "Shapes",
+                  "Geometry", "The bias", "The multi-layer chain", "Batching",
+                  "Parameter explosion", "From image to abstract vector", "Backpropagation"):
+        assert title in page_html
+    assert {p.name for p in (tmp_path / "tour").iterdir()} >= {
+        "warp.png", "warp_3d.png", "warp_animation.gif", "warp_3d_animation.gif",
+        "image_to_vector_cnn.png", "choices.png", "index.html"}
     assert "http://" not in page_html and "https://" not in page_html   # self-contained
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
@@ -211,3 +220,11 @@ def test_picture_command_writes_files(tmp_path, capsys):
                  "--out", str(gif)]) == 0
     assert Image.open(gif).n_frames > 1
     assert "Space warping, animated" in capsys.readouterr().out
+    cnn = tmp_path / "cnn.png"
+    assert main(["picture", "image", "--model",
+                 "8x8x1-conv:4:3:relu:same-maxpool:2-flatten-10:softmax", "--epochs", "1",
+                 "--out", str(cnn)]) == 0
+    assert _not_blank(np.asarray(Image.open(cnn).convert("RGB")))
+    assert main(["picture", "warp", "--model", "3-4:relu-2:softmax", "--epochs", "1",
+                 "--out", str(tmp_path / "bad.png")]) == 2
+    assert "expects inputs of shape (batch, 3)" in capsys.readouterr().err

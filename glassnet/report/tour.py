@@ -14,8 +14,11 @@ import time
 import numpy as np
 
 from .. import datasets, optimizers
+from ..activations import softmax
+from ..callbacks import ProgressBar
+from ..conv import Conv2D, MaxPool2D
 from ..inspect import compare_dense_conv, explain, summary, trace
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Flatten
 from ..model import Sequential
 from .. import viz
 from ..viz.picture import new_figure
@@ -83,8 +86,18 @@ class _Report:
         return "\n".join(out)
 
 
+def _train(model, X, y, epochs, file, every=1, **fit):
+    """fit with a progress bar printing every ``every``-th epoch (the tour's long runs of
+    tiny epochs would otherwise print hundreds of lines)."""
+    steps = -(-int(len(X) * (1 - fit.get("validation_split", 0.0))) // 32)
+    bar = ProgressBar(epochs, steps, verbose=1, file=file, every=every)
+    return model.fit(X, y, epochs=epochs, batch_size=32, verbose=0,
+                     callbacks=[bar] + fit.pop("callbacks", []), **fit)
+
+
 def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
-    """Run the whole tour; returns the path of the HTML report."""
+    """Run the whole tour; returns the path of the HTML report. ``quick`` trains for
+    fewer epochs (a smoke test); every random choice follows ``seed``."""
     file = file or sys.stdout
     say = lambda text="": print(text, file=file, flush=True)  # noqa: E731
     start = time.perf_counter()
@@ -99,49 +112,69 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
         report.add("picture", (picture, gif))
         say(f"  picture: {path}")
 
-    say("glassnet tour: the voyage of information through a network\n")
-    report.section("1. Why matrices", "Billions of parameters cannot be computed in Python "
-                   "loops. The same dense layer computed three ways on this machine: "
-                   "Python loops, NumPy one sample at a time, and one batched matrix product.")
+    def chapter(title, text):
+        report.section(title, text)
+        say(f"\n{title}\n{'-' * len(title)}")
+
+    say("glassnet tour: the voyage of information through a network")
+    chapter("1. Why matrices", "Billions of parameters cannot be computed in Python loops. "
+            "The same dense layer computed three ways on this machine: Python loops, NumPy "
+            "one sample at a time, and one batched matrix product (checked equal).")
     rows = viz.time_loop_vs_matmul(batch_sizes=(1, 8, 32) if quick else (1, 8, 32, 128),
                                    seed=seed)
-    say("1. Loops against one matrix product (64 inputs -> 32 outputs), best of 3:")
+    say("Loops against one matrix product (64 inputs -> 32 outputs), best of 3:")
     for batch, loop, sample, batched in rows:
         say(f"   batch {batch:>4}: loops {loop * 1e3:8.3f} ms   per sample {sample * 1e3:7.3f} "
             f"ms   batched {batched * 1e3:7.3f} ms   ({loop / batched:,.0f}x)")
     keep("loop_vs_matmul", viz.plot_loop_vs_matmul(rows))
 
-    report.section("2. From neuron to layer: z = Wx + b", "A neuron is a weighted sum plus "
-                   "an activation; neurons side by side form a layer whose weight vectors "
-                   "stack into W. Seed 001: Dense(2, input_dim=3) has 6 weights + 2 biases.")
-    report.add("equation", EQUATIONS["affine"])
+    chapter("2. From neuron to layer", "A neuron is a weighted sum of its inputs plus a bias, "
+            "then an activation. Neurons side by side form a layer: their weight vectors are "
+            "the columns of W. Seed 001: Dense(2, input_dim=3) holds 3 x 2 weights + 2 "
+            "biases = 8 parameters.")
     seed_layer = Sequential([Dense(2, activation="softmax", input_dim=3)], seed=seed,
                             dtype="float64").build()
     seed_layer.set_weights([np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
                             np.array([0.5, -0.5])])
-    text = str(explain(seed_layer, [1.0, 2.0, 3.0]))
-    say("\n2. Seed 001, one layer written out:\n" + text)
-    report.add("pre", str(summary(seed_layer, 1)) + "\n\n" + text)
+    layer_summary = str(summary(seed_layer, 1))
+    say(layer_summary)
+    report.add("pre", layer_summary)
     keep("colour_matmul", viz.plot_colour_matmul())
-    report.add("equation", EQUATIONS["softmax"])
 
-    report.section("3. Shapes, layer by layer", "X(m x n) x W(n x j) + B(m x j) = Y(m x j): "
-                   "the inner dimension vanishes, the batch stays, the bias is broadcast.")
+    chapter("3. z = Wx + b", "The layer written out with real numbers, then softmax turning "
+            "scores into probabilities (computed stably, subtracting the row's maximum).")
+    report.add("equation", EQUATIONS["affine"])
+    text = str(explain(seed_layer, [1.0, 2.0, 3.0]))
+    say(text)
+    report.add("pre", text)
+    report.add("equation", EQUATIONS["softmax"])
+    table = np.array([[1, 2, 0], [-1, 0, 1], [-10, 0, 10]], dtype=np.float64)
+    rows_text = "\n".join("   [" + ", ".join(f"{v:.8e}" for v in row) + "]"
+                          for row in softmax(table))
+    softmax_text = ("softmax([[1, 2, 0], [-1, 0, 1], [-10, 0, 10]]) (seed 003) =\n"
+                    + rows_text)
+    say(softmax_text)
+    report.add("pre", softmax_text)
+
+    chapter("4. Shapes, layer by layer", "X(m x n) x W(n x j) + B(m x j) = Y(m x j): the "
+            "inner dimension vanishes, the batch stays, the bias is broadcast; activations "
+            "do not change shapes.")
     report.add("equation", EQUATIONS["batch"])
     mlp = Sequential([Dense(8, activation="relu", input_dim=4), Dense(8, activation="relu"),
                       Dense(3, activation="softmax")], seed=seed)
     mnist = Sequential([Dense(256, activation="relu", input_dim=784),
                         Dense(10, activation="softmax")], seed=seed)
-    for title, model, batch in (("the 4-8-8-3 model of seed 001 (139 parameters)", mlp, 1),
-                                ("the MNIST layer of seed 000", mnist, 64)):
+    for title, model, batch in (("The 4-8-8-3 model of seed 001 (139 parameters)", mlp, 1),
+                                ("The MNIST layer of seed 000", mnist, 64)):
         s, t = summary(model, batch), trace(model, batch)
-        say(f"\n3. {title}:\n{s}\n\n{t}")
-        report.add("html", s.to_html() + t.to_html())
+        say(f"{title}:\n{s}\n\n{t}\n")
+        report.add("html", f"<h3>{html.escape(title)}</h3>" + s.to_html() + t.to_html())
 
-    report.section("4. Geometry: rotate, scale, shift, fold", "A 2-D data set and a grid "
-                   "pushed through a trained network of 2-unit layers: W x rotates and scales "
-                   "the plane, + b shifts it, the activation folds it, until the classes are "
-                   "linearly separable.")
+    chapter("5. Geometry: rotate, scale, shift, fold", "2-D data and a grid pushed through "
+            "trained networks: W x rotates and scales the plane, + b shifts it, the "
+            "activation folds it, until the classes are linearly separable. Two circles "
+            "cannot be pulled apart in the plane, but a hidden layer of 3 units lifts the "
+            "inner one out (a 3-D view).")
     X, y = datasets.make_moons(300, noise=0.08, seed=seed)
     X = datasets.standardize(X)
     warp_model = Sequential([Dense(2, activation="tanh", input_dim=2),
@@ -149,13 +182,25 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
                              Dense(2, activation="softmax")], seed=seed)
     warp_model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy",
                        ["accuracy"])
-    say("\n4. Training a 2-2-2-2-2 tanh network on the moons:")
-    warp_model.fit(X, y, epochs=60 if quick else 300, batch_size=32, seed=seed,
-                   verbose=2 if not quick else 0, file=file)
+    epochs = 60 if quick else 300
+    say("Training a 2-2-2-2-2 tanh network on the moons:")
+    _train(warp_model, X, y, epochs, file, every=epochs // 5, seed=seed)
     say(f"   accuracy on the moons: {warp_model.evaluate(X, y)['accuracy']:.3f}")
     keep("warp", viz.plot_warp(warp_model, X, y))
     keep("warp_animation", viz.animate_warp(warp_model, X, y,
                                             frames_per_step=3 if quick else 6), gif=True)
+    Xc, yc = datasets.make_circles(300, seed=seed)
+    Xc = datasets.standardize(Xc)
+    lift = Sequential([Dense(3, activation="tanh", input_dim=2),
+                       Dense(2, activation="softmax")], seed=seed)
+    lift.compile(optimizers.Adam(0.03), "sparse_categorical_crossentropy", ["accuracy"])
+    epochs = 40 if quick else 150
+    say("Training a 2-3-2 tanh network on two circles:")
+    _train(lift, Xc, yc, epochs, file, every=epochs // 5, seed=seed)
+    say(f"   accuracy on the circles: {lift.evaluate(Xc, yc)['accuracy']:.3f}")
+    keep("warp_3d", viz.plot_warp(lift, Xc, yc))
+    keep("warp_3d_animation", viz.animate_warp(lift, Xc, yc,
+                                               frames_per_step=3 if quick else 6), gif=True)
     boundary_model = Sequential([Dense(16, activation="relu", input_dim=2),
                                  Dense(16, activation="relu"),
                                  Dense(2, activation="softmax")], seed=seed)
@@ -165,15 +210,23 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
         seed=seed))
     keep("boundary_training_animation", pictures["boundary_training"], gif=True)
 
-    report.section("5. The bias as a threshold", "y = f(w x + b): w sets the slope, b "
-                   "shifts the curve; b > 0 fires more easily.")
+    chapter("6. The bias as a threshold", "y = f(w x + b): w sets the slope, b shifts the "
+            "curve; b > 0 fires more easily (shifts left), b < 0 less easily (right).")
     report.add("equation", EQUATIONS["bias"])
     keep("bias_threshold", viz.plot_bias_threshold())
 
-    report.section("6. The multi-layer chain and batching", "Each layer's output is the "
-                   "next one's input; a whole batch goes through as one matrix per layer.")
+    chapter("7. The multi-layer chain", "Each layer's output is the next one's input. With "
+            "non-linear activations between them, the chain can approximate any continuous "
+            "function (universal approximation); depth needs far fewer parameters than "
+            "width.")
     report.add("equation", EQUATIONS["chain"])
-    say("\n6. Training an MLP on the 8x8 digits (1,797 images, 20% held out):")
+    keep("universal_approximation", viz.plot_universal_approximation(
+        seed=seed, epochs=60 if quick else 600))
+
+    chapter("8. Batching", "A whole batch goes through as one matrix per layer: the digits "
+            "network below trains on batches of 32 images, each layer one (32, I) @ (I, O) "
+            "product.")
+    say("Training an MLP on the 8x8 digits (1,797 images, 20% held out):")
     Xd, yd = datasets.load_digits()
     X_train, X_test, y_train, y_test = datasets.train_test_split(Xd, yd, 0.2, seed=seed)
     X_train, X_test = datasets.standardize(X_train, X_test)
@@ -181,37 +234,49 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
                          Dense(64, activation="relu"), Dense(10, activation="softmax")],
                         seed=seed)
     digits.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
-    digits.summary(print_fn=lambda text: say(text))
+    batch_trace = trace(digits, 32)
+    report.add("html", batch_trace.to_html())
     norms = viz.GradientNorms()
-    history = digits.fit(X_train, y_train, epochs=8 if quick else 40, batch_size=32,
-                         validation_split=0.1, seed=seed, callbacks=[norms],
-                         verbose=0 if quick else 2, file=file)
+    epochs = 8 if quick else 40
+    history = _train(digits, X_train, y_train, epochs, file, every=1 if quick else 4,
+                     validation_split=0.1, seed=seed, callbacks=[norms])
     accuracy = digits.evaluate(X_test, y_test)["accuracy"]
     say(f"   held-out accuracy: {100 * accuracy:.2f}%")
     report.add("p", f"Held-out accuracy on the digits: {100 * accuracy:.2f}%.")
     keep("training", viz.plot_training(history, norms))
 
-    report.section("7. Parameter explosion", "A dense layer from a 224x224x3 image to 4,096 "
-                   "units needs 616,562,688 weights; a 3x3x3 convolution with 64 output "
-                   "channels needs 1,728.")
+    chapter("9. Parameter explosion", "A dense layer from a 224x224x3 image to 4,096 units "
+            "needs 616,562,688 weights; a 3x3x3 convolution with 64 output channels needs "
+            "1,728.")
     explosion = compare_dense_conv()
+    say(str(explosion))
     report.add("pre", str(explosion))
     keep("parameter_explosion", viz.plot_parameter_explosion(explosion))
 
-    report.section("8. From image to abstract vector", "One digit through the trained "
-                   "network: pixels, the first layer's weights as images, each hidden "
-                   "layer's activations, and the output probabilities.")
+    chapter("10. From image to abstract vector", "One digit through the trained networks: "
+            "pixels, the first layer's weights as images (filters), each hidden layer's "
+            "activations (feature maps for a convolution), and the output probabilities.")
     keep("image_to_vector", viz.plot_image_to_vector(digits, X_test[0], y_test[0]))
     report.add("pre", str(explain(digits, X_test[0])))
+    images = lambda A: A.reshape(-1, 8, 8, 1)  # noqa: E731
+    cnn = Sequential([Conv2D(8, 3, activation="relu", padding="same"), MaxPool2D(2),
+                      Flatten(), Dense(32, activation="relu"),
+                      Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=seed)
+    cnn.compile(optimizers.Adam(2e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    epochs = 2 if quick else 10
+    say("Training a small CNN on the same digits:")
+    _train(cnn, images(X_train), y_train, epochs, file, every=1 if quick else 2, seed=seed)
+    say(f"   held-out accuracy: {100 * cnn.evaluate(images(X_test), y_test)['accuracy']:.2f}%")
+    keep("image_to_vector_cnn", viz.plot_image_to_vector(cnn, images(X_test)[0], y_test[0]))
 
-    report.section("9. Backpropagation", "Gradients flow from the loss back through each "
-                   "layer as explicit matrix formulas; the forward values are kept, so "
-                   "training needs more memory than inference.")
+    chapter("11. Backpropagation", "Gradients flow from the loss back through each layer as "
+            "explicit matrix formulas; the forward values are kept, so training needs more "
+            "memory than inference. How the weights start, which activation, learning rate, "
+            "optimiser and regulariser decide whether the gradients vanish, explode or "
+            "train well.")
     report.add("equation", EQUATIONS["backprop"])
     report.add("html", trace(mlp, 32, backward=True).to_html())
     keep("choices", viz.plot_choices(seed=seed, epochs=10 if quick else 40))
-    keep("universal_approximation", viz.plot_universal_approximation(
-        seed=seed, epochs=60 if quick else 300))
 
     path = os.path.join(out_dir, "index.html")
     with open(path, "w", encoding="utf-8") as f:
