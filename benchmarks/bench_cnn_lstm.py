@@ -11,10 +11,9 @@ import statistics
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 import glassnet as gn
-from bench_mlp import timed
+from bench_mlp import timed, training_steps
 
 
 def cnn_pair():
@@ -51,16 +50,8 @@ def lstm_pair():
 
 def bench(make, rounds):
     model, net, X, X_t, y = make()
-    y_t = torch.from_numpy(y)
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
-
-    def gn_step():
-        model.train_on_batch(X, y)
-
-    def torch_step():
-        opt.zero_grad()
-        F.cross_entropy(net(X_t), y_t).backward()
-        opt.step()
+    gn_step, torch_step = training_steps(model, net, opt, X, y, X_t)
 
     repeat = 20
     timed(gn_step, repeat, settle=0), timed(torch_step, repeat, settle=0)

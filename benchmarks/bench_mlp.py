@@ -44,6 +44,22 @@ def timed(fn, repeat, settle=0.25):
     return (time.perf_counter() - start) / repeat
 
 
+def training_steps(model, net, opt, X, y, X_t=None):
+    """One training step of each library on the same batch: (glassnet, PyTorch).
+    ``X_t``: the batch in PyTorch's layout, where it differs (NCHW images)."""
+    X_t = torch.from_numpy(X) if X_t is None else X_t
+    y_t = torch.from_numpy(y)
+
+    def gn_step():
+        model.train_on_batch(X, y)
+
+    def torch_step():
+        opt.zero_grad()
+        F.cross_entropy(net(X_t), y_t).backward()
+        opt.step()
+    return gn_step, torch_step
+
+
 def make_pair(seed=0):
     model = gn.Sequential([gn.Dense(256, activation="relu", input_dim=784),
                            gn.Dense(128, activation="relu"),
@@ -64,18 +80,11 @@ def bench(batch, rounds):
     rng = np.random.default_rng(batch)
     X = rng.standard_normal((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
-    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    X_t = torch.from_numpy(X)
     model, net, opt = make_pair()
     Ws = [layer.params["W"] for layer in model.layers]
     bs = [layer.params["b"] for layer in model.layers]
-
-    def gn_step():
-        model.train_on_batch(X, y)
-
-    def torch_step():
-        opt.zero_grad()
-        F.cross_entropy(net(X_t), y_t).backward()
-        opt.step()
+    gn_step, torch_step = training_steps(model, net, opt, X, y)
 
     def gn_forward():
         model.forward(X)

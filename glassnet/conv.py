@@ -19,7 +19,7 @@ import numpy as np
 from . import initializers
 from .activations import Activation
 from .errors import ShapeError, describe_shape
-from .layers import _check_positive_int, column_sum, where
+from .layers import _check_positive_int, column_sum, init_weights, weight_options, where
 
 
 def channels_first(X):
@@ -231,13 +231,7 @@ class Conv2D:
         return ops + self.activation.ops(out, "Z")
 
     def build(self, in_shape, rng, dtype=np.float32):
-        out = self.output_shape(in_shape)
-        shapes = self.param_shapes(in_shape)
-        self.params = {"W": initializers.get(self.kernel_initializer)(shapes["W"], rng, dtype)}
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(shapes["b"], rng, dtype)
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        return out
+        return init_weights(self, in_shape, rng, dtype)
 
     def forward(self, X, training=False):
         W = self.params["W"]
@@ -271,13 +265,7 @@ class Conv2D:
         config = {"type": "Conv2D", "filters": self.filters, "kernel_size": list(w.kernel),
                   "strides": list(w.strides), "padding": w.padding,
                   "dilation_rate": list(w.dilation), "activation": self.activation.name}
-        if not self.use_bias:
-            config["use_bias"] = False
-        if self.kernel_initializer != "glorot_uniform":
-            config["kernel_initializer"] = self.kernel_initializer
-        if self.bias_initializer != "zeros":
-            config["bias_initializer"] = self.bias_initializer
-        return config
+        return weight_options(self, config)
 
     def __repr__(self):
         k = self.window.kernel
@@ -324,15 +312,7 @@ class Conv1D:
         return ops
 
     def build(self, in_shape, rng, dtype=np.float32):
-        out = self.output_shape(in_shape)
-        shapes = self.param_shapes(in_shape)
-        self.params["W"] = initializers.get(self.conv.kernel_initializer)(shapes["W"], rng,
-                                                                            dtype)
-        if self.conv.use_bias:
-            self.params["b"] = initializers.get(self.conv.bias_initializer)(shapes["b"], rng,
-                                                                              dtype)
-        self.grads.update({k: np.zeros_like(v) for k, v in self.params.items()})
-        return out
+        return init_weights(self, in_shape, rng, dtype, options=self.conv)
 
     def _sync(self):
         """The inner Conv2D sees W as (1, k, C, F): a view of the same memory."""

@@ -43,6 +43,32 @@ def where(layer):
     return repr(layer) if position is None else f"{layer!r} at layer {position}"
 
 
+def init_weights(layer, in_shape, rng, dtype, options=None):
+    """Build a layer with W and b: check ``in_shape`` (output_shape refuses a bad one), draw
+    W from the kernel_initializer and, with use_bias, b from the bias_initializer of
+    ``options`` (the layer itself unless given), zero the gradients; returns the output
+    shape (Dense, Conv2D, Conv1D)."""
+    out = layer.output_shape(in_shape)
+    shapes = layer.param_shapes(in_shape)
+    options = options or layer
+    layer.params = {"W": initializers.get(options.kernel_initializer)(shapes["W"], rng, dtype)}
+    if options.use_bias:
+        layer.params["b"] = initializers.get(options.bias_initializer)(shapes["b"], rng, dtype)
+    layer.grads = {k: np.zeros_like(v) for k, v in layer.params.items()}
+    return out
+
+
+def weight_options(layer, config):
+    """Add to ``config`` the weight options that differ from Keras's defaults."""
+    if not layer.use_bias:
+        config["use_bias"] = False
+    if layer.kernel_initializer != "glorot_uniform":
+        config["kernel_initializer"] = layer.kernel_initializer
+    if layer.bias_initializer != "zeros":
+        config["bias_initializer"] = layer.bias_initializer
+    return config
+
+
 def _check_input(layer, X, expected):
     """Refuse an input whose non-batch shape differs from ``expected``."""
     if X.shape[1:] != tuple(expected):
@@ -139,13 +165,7 @@ class Dense:
         return sum(int(np.prod(s)) for s in self.param_shapes(in_shape).values())
 
     def build(self, in_shape, rng, dtype=np.float32):
-        out_shape = self.output_shape(in_shape)
-        shapes = self.param_shapes(in_shape)
-        self.params = {"W": initializers.get(self.kernel_initializer)(shapes["W"], rng, dtype)}
-        if self.use_bias:
-            self.params["b"] = initializers.get(self.bias_initializer)(shapes["b"], rng, dtype)
-        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
-        return out_shape
+        return init_weights(self, in_shape, rng, dtype)
 
     def forward(self, X, training=False):
         W = self.params["W"]
@@ -186,13 +206,7 @@ class Dense:
             config["alpha"] = self.activation.alpha
         if self.input_dim is not None:
             config["input_dim"] = self.input_dim
-        if not self.use_bias:
-            config["use_bias"] = False
-        if self.kernel_initializer != "glorot_uniform":
-            config["kernel_initializer"] = self.kernel_initializer
-        if self.bias_initializer != "zeros":
-            config["bias_initializer"] = self.bias_initializer
-        return config
+        return weight_options(self, config)
 
     def __repr__(self):
         act = "" if self.activation.name == "linear" else f", {self.activation.name}"

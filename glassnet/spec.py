@@ -17,8 +17,8 @@ Residual blocks need the JSON form.
 
     20-embed:1000:32-lstm:64:seq-attention:4:16:causal-gap1d-2:softmax
 
-A JSON file holds what ``model.get_config()`` returns. Only known layers and options are accepted, and
-nothing from a spec is ever evaluated or imported.
+A JSON file holds what ``model.get_config()`` returns. Only known layers and options are
+accepted, and nothing from a spec is ever evaluated or imported.
 """
 import json
 import os

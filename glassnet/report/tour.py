@@ -175,32 +175,26 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
             "activation folds it, until the classes are linearly separable. Two circles "
             "cannot be pulled apart in the plane, but a hidden layer of 3 units lifts the "
             "inner one out (a 3-D view).")
-    X, y = datasets.make_moons(300, noise=0.08, seed=seed)
-    X = datasets.standardize(X)
-    warp_model = Sequential([Dense(2, activation="tanh", input_dim=2),
-                             Dense(2, activation="tanh"), Dense(2, activation="tanh"),
-                             Dense(2, activation="softmax")], seed=seed)
-    warp_model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy",
-                       ["accuracy"])
-    epochs = 60 if quick else 300
-    say("Training a 2-2-2-2-2 tanh network on the moons:")
-    _train(warp_model, X, y, epochs, file, every=epochs // 5, seed=seed)
-    say(f"   accuracy on the moons: {warp_model.evaluate(X, y)['accuracy']:.3f}")
-    keep("warp", viz.plot_warp(warp_model, X, y))
-    keep("warp_animation", viz.animate_warp(warp_model, X, y,
-                                            frames_per_step=3 if quick else 6), gif=True)
-    Xc, yc = datasets.make_circles(300, seed=seed)
-    Xc = datasets.standardize(Xc)
-    lift = Sequential([Dense(3, activation="tanh", input_dim=2),
-                       Dense(2, activation="softmax")], seed=seed)
-    lift.compile(optimizers.Adam(0.03), "sparse_categorical_crossentropy", ["accuracy"])
-    epochs = 40 if quick else 150
-    say("Training a 2-3-2 tanh network on two circles:")
-    _train(lift, Xc, yc, epochs, file, every=epochs // 5, seed=seed)
-    say(f"   accuracy on the circles: {lift.evaluate(Xc, yc)['accuracy']:.3f}")
-    keep("warp_3d", viz.plot_warp(lift, Xc, yc))
-    keep("warp_3d_animation", viz.animate_warp(lift, Xc, yc,
-                                               frames_per_step=3 if quick else 6), gif=True)
+    def warp(name, what, data, layers, lr, epochs):
+        X, y = data
+        X = datasets.standardize(X)
+        model = Sequential(layers, seed=seed)
+        model.compile(optimizers.Adam(lr), "sparse_categorical_crossentropy", ["accuracy"])
+        say(f"Training a {what}:")
+        _train(model, X, y, epochs, file, every=epochs // 5, seed=seed)
+        say(f"   accuracy: {model.evaluate(X, y)['accuracy']:.3f}")
+        keep(name, viz.plot_warp(model, X, y))
+        keep(f"{name}_animation", viz.animate_warp(model, X, y,
+                                                   frames_per_step=3 if quick else 6), gif=True)
+        return X, y
+    X, y = warp("warp", "2-2-2-2-2 tanh network on the moons",
+                datasets.make_moons(300, noise=0.08, seed=seed),
+                [Dense(2, activation="tanh", input_dim=2), Dense(2, activation="tanh"),
+                 Dense(2, activation="tanh"), Dense(2, activation="softmax")],
+                0.02, 60 if quick else 300)
+    warp("warp_3d", "2-3-2 tanh network on two circles", datasets.make_circles(300, seed=seed),
+         [Dense(3, activation="tanh", input_dim=2), Dense(2, activation="softmax")],
+         0.03, 40 if quick else 150)
     boundary_model = Sequential([Dense(16, activation="relu", input_dim=2),
                                  Dense(16, activation="relu"),
                                  Dense(2, activation="softmax")], seed=seed)

@@ -286,18 +286,14 @@ def plot_training(history, gradient_norms=None):
     h = history.history
     panels = 2 + (gradient_norms is not None)
     figure = new_figure(4.2 * panels, 3.2)
-    ax = figure.add_subplot(1, panels, 1)
-    for key in ("loss", "val_loss"):
-        if key in h:
-            ax.plot(h[key], label=key)
-    ax.set_title("loss", fontsize=9)
-    ax.legend(fontsize=7)
-    ax = figure.add_subplot(1, panels, 2)
-    for key in ("accuracy", "val_accuracy"):
-        if key in h:
-            ax.plot(h[key], label=key)
-    ax.set_title("accuracy", fontsize=9)
-    ax.legend(fontsize=7)
+    for k, metric in enumerate(("loss", "accuracy")):
+        ax = figure.add_subplot(1, panels, k + 1)
+        for key in (metric, f"val_{metric}"):
+            if key in h:
+                ax.plot(h[key], label=key)
+        ax.set_title(metric, fontsize=9)
+        ax.set_xlabel("epoch")
+        ax.legend(fontsize=7)
     if gradient_norms is not None:
         ax = figure.add_subplot(1, panels, 3)
         norms = np.asarray(gradient_norms.norms)
