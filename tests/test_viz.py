@@ -58,6 +58,14 @@ def _cnn_digits_model(seed=0):
     return model, X[0], y[0]
 
 
+def _boundary_training(seed):
+    X, y = gn.datasets.make_moons(200, noise=0.08, seed=seed)
+    model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2),
+                           gn.Dense(2, activation="softmax")], seed=seed)
+    model.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
+    return viz.boundary_through_training(model, X, y, epochs=12, every=4, seed=seed)
+
+
 def _not_blank(pixels):
     return pixels.ndim == 3 and pixels.std() > 5.0
 
@@ -68,7 +76,10 @@ PICTURES = {
     "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 1),
     "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 8),      # 7 steps + zoom
     "warp3d": (lambda seed: viz.plot_warp(*_circles_model(seed)), 5),  # 4 steps + zoom
+    "warp_animation": (lambda seed: viz.animate_warp(*_moons_model(seed), frames_per_step=2),
+                       1),
     "boundary": (lambda seed: viz.plot_decision_boundary(*_moons_model(seed)), 1),
+    "boundary_training": (lambda seed: _boundary_training(seed), 3),
     "image": (lambda seed: viz.plot_image_to_vector(_digits_model(seed)[0],
                                                     gn.datasets.load_digits()[0][0] / 16, 0),
               11),
@@ -86,7 +97,15 @@ def test_pictures_are_deterministic_and_not_blank(name):
     assert first.panels == panels
     assert _not_blank(first.pixels())
     assert np.array_equal(first.pixels(), second.pixels())
+    assert len(first.frames) == len(second.frames)              # animations: every frame
+    assert all(np.array_equal(a, b) for a, b in zip(first.frames, second.frames))
     assert first.png()[:8] == b"\x89PNG\r\n\x1a\n"
+    if first.frames:
+        assert first.gif()[:6] == b"GIF89a"
+    if first.figure is None:                        # an animation plays in Jupyter
+        assert 'src="data:image/gif;base64,' in first._repr_html_()
+    else:
+        assert first._repr_html_() is None and first._repr_png_() == first.png()
 
 
 def test_choices_show_vanishing_and_exploding_layer_by_layer():
@@ -145,6 +164,8 @@ def test_width_three_is_drawn_in_3d_and_wider_through_one_fixed_projection():
     np.testing.assert_allclose(seen[3][1], padded[3][1] @ basis)     # one basis, every step
     picture = viz.plot_warp(wide, X, y)
     assert picture.data["dims"] == 2 and "PCA projection" in picture.caption
+    drawn = picture.figure.axes[0].collections[0].get_offsets()    # the input panel: the
+    np.testing.assert_allclose(drawn, X, rtol=1e-6)                  # plane, not projected
 
 
 def test_warp_refuses_data_that_is_not_2d_points():
@@ -154,6 +175,10 @@ def test_warp_refuses_data_that_is_not_2d_points():
         viz.plot_warp(model, np.c_[X, X[:, :1]], y)
     with pytest.raises(ValueError, match="X has 200 points but y has 199 labels"):
         viz.animate_warp(model, X, y[:-1])
+    flat = gn.Sequential([gn.Dense(2, activation="softmax", input_dim=2)], seed=0)
+    with pytest.raises(ValueError, match="animate_warp: the model has no hidden layer.*Add a "
+                                         "hidden layer"):
+        viz.animate_warp(flat, X, y)
 
 
 def test_animations_have_their_frames():

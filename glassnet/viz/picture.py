@@ -3,6 +3,7 @@
 Matplotlib lives only in glassnet.viz; figures use the Agg canvas directly (no pyplot
 state, no display needed)."""
 import base64
+import html
 import io
 
 import numpy as np
@@ -70,8 +71,13 @@ class Picture:
         return self._pixels
 
     def png(self):
+        """PNG bytes: the figure, or an animation's last frame."""
         buffer = io.BytesIO()
-        self.figure.savefig(buffer, format="png", metadata={"Software": None})
+        if self.figure is None:
+            from PIL import Image
+            Image.fromarray(self.frames[-1]).save(buffer, format="PNG")
+        else:
+            self.figure.savefig(buffer, format="png", metadata={"Software": None})
         return buffer.getvalue()
 
     def gif(self, duration_ms=120):
@@ -97,4 +103,14 @@ class Picture:
         return f"data:image/{kind};base64," + base64.b64encode(data).decode("ascii")
 
     def _repr_png_(self):
-        return self.png() if self.figure is not None else None
+        return self.png()
+
+    def _repr_html_(self):
+        """Jupyter plays an animation as a GIF; figures fall back to PNG (None here)."""
+        if self.figure is not None:
+            return None
+        return f'<img alt="{html.escape(self.title)}" src="{self.data_uri()}">'
+
+    def __repr__(self):
+        kind = f"{len(self.frames)} frames" if self.figure is None else f"{self.panels} panels"
+        return f"Picture({self.title!r}, {kind})"

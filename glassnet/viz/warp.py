@@ -182,7 +182,7 @@ def plot_warp(model, X, y):
     zoomed to its own axes, shaded by the output layer's decision, with its separator."""
     X = _check_plane(model, X, y, "plot_warp")
     steps, _ = hidden_steps(model, X)
-    seen, _, _ = views(steps)
+    seen, _, basis = views(steps)
     dims = seen[0][1].shape[-1]
     limits = _shared_limits(seen)
     panels = len(seen) + (len(seen) > 1)
@@ -192,13 +192,15 @@ def plot_warp(model, X, y):
     weights = {f"layer {i}: W x": layer.params["W"] for i, layer in enumerate(model.layers, 1)
                if isinstance(layer, Dense)}
     for k, (name, P, G) in enumerate(seen):
-        if k == 0:                                        # the input plane, shaded
+        if k == 0:              # the input plane as it is, shaded by the model's decision
+            _, P, G = steps[0]                            # (not projected: always 2-D)
+            own = _limits(P) if len(basis) > 3 else limits[:2]
             ax = _axes(figure, rows, cols, 1, 2)
             _draw(ax, "input: shaded by the model's decision\n(lighter = less sure)",
-                  P[:, :2], G[..., :2], y, limits)
-            ax.imshow(confidence_image(model_probabilities(model), *limits[:2], 200),
+                  P, G, y, own)
+            ax.imshow(confidence_image(model_probabilities(model), *own, 200),
                       origin="lower", alpha=0.5, aspect="auto", zorder=0,
-                      extent=(*limits[0], *limits[1]))
+                      extent=(*own[0], *own[1]))
         else:
             _draw(_axes(figure, rows, cols, k + 1, dims), name, P, G, y, limits,
                   weights.get(name))
@@ -249,6 +251,10 @@ def animate_warp(model, X, y, frames_per_step=6):
     fixed axes (3-D where the widest hidden space has 3 units)."""
     X = _check_plane(model, X, y, "animate_warp")
     steps, _ = hidden_steps(model, X)
+    if len(steps) == 1:
+        raise ValueError("animate_warp: the model has no hidden layer, so nothing warps the "
+                         "plane before the output layer. Add a hidden layer (for example "
+                         "Dense(3, activation='tanh') first), or draw plot_decision_boundary.")
     seen, padded, basis = views(steps)
     dims = seen[0][1].shape[-1]
     limits = _shared_limits(seen)
