@@ -123,6 +123,15 @@ def test_universal_approximation_compares_equal_parameter_counts():
     assert [n for n, _ in data["three hidden layers"]] == [19, 34, 76, 169]
 
 
+def test_colour_matmul_draws_any_small_layer_and_refuses_mismatched_shapes():
+    picture = viz.plot_colour_matmul([1, -2, 0.5, 4], [[1, 2, 3], [0, 1, 0], [2, 2, 2], [-1, 0, 1]])
+    assert picture.data["y"] == [-2.0, 1.0, 8.0] and _not_blank(picture.pixels())
+    assert viz.plot_colour_matmul().data["y"] == pytest.approx([1.4, 3.2])   # seed 001
+    with pytest.raises(ValueError, match=r"plot_colour_matmul: needs x of n values and W of "
+                                         r"shape \(n, m\).*got x \(2,\) and W \(3, 2\)"):
+        viz.plot_colour_matmul([1, 2], [[1, 2], [3, 4], [5, 6]])
+
+
 def test_loop_vs_matmul_computes_the_same_and_is_drawn():
     rows = viz.time_loop_vs_matmul(batch_sizes=(1, 4), inputs=8, outputs=3, repeats=1)
     assert [r[0] for r in rows] == [1, 4] and all(t > 0 for r in rows for t in r[1:])

@@ -5,6 +5,7 @@ that decide training, and universal approximation. Each takes explicit seeds."""
 import time
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
 from .. import datasets, optimizers
 from ..activations import Activation
@@ -93,31 +94,68 @@ def plot_bias_threshold():
                    caption="b > 0 shifts the curve left (fires more easily), b < 0 right.")
 
 
+def _cell(ax, x, y, text, colour="#ffffff", edge="#555555"):
+    ax.add_patch(Rectangle((x - 0.5, y - 0.4), 1.0, 0.8, facecolor=colour, edgecolor=edge,
+                           zorder=2))                     # arrows pass behind the cells
+    ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=3)
+
+
+def _tint(colour, amount=0.25):
+    rgb_ = np.array([int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)])
+    return tuple(rgb_ * amount + (1 - amount))
+
+
 def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))):
-    """x (3) x W (3 x 2) -> y (2), each input's colour carried to the row of W it meets,
-    each column of W one output neuron's filter, one output written out (seed 000, 001)."""
+    """x (n) times W (n x m) -> y (m), drawn: input x_i's colour carried to row i of W,
+    arrows of every colour summing into each output, each column of W boxed as one output
+    neuron's filter, and y1's dot product written out with the real numbers (seed 000,
+    slide 06; seed 001)."""
     x, W = np.asarray(x, float), np.asarray(W, float)
+    if x.ndim != 1 or W.ndim != 2 or W.shape[0] != len(x) or len(x) > 10:
+        raise ValueError(f"plot_colour_matmul: needs x of n values and W of shape (n, m) "
+                         f"with n <= 10; got x {x.shape} and W {W.shape}. Give W one row per "
+                         f"input, such as x=(1, 2, 3), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6)).")
     y = x @ W
-    colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b"]
-    figure = new_figure(8, 4)
-    ax = figure.add_subplot(1, 1, 1)
     n, m = W.shape
+    figure = new_figure(2.2 + 1.3 * m + 2.5, 1.6 + 0.75 * n)
+    ax = figure.add_subplot(1, 1, 1)
+    left, right = 2.4, 2.4 + 1.2 * (m - 1)
+    out_x = right + 2.6
+    out_y = [(n - 1) / 2 + (m - 1) / 2 * 1.2 - 1.2 * j for j in range(m)]
     for i in range(n):
-        ax.text(0.05, 0.8 - i * 0.22, f"x{i + 1} = {x[i]:g}", color=colours[i], fontsize=11)
+        row, colour = n - 1 - i, CLASS_COLOURS[i]
+        _cell(ax, 0, row, f"{x[i]:g}", _tint(colour, 0.45))
+        ax.annotate("", xy=(left - 0.55, row), xytext=(0.55, row),
+                    arrowprops={"arrowstyle": "->", "color": colour})
         for j in range(m):
-            ax.text(0.3 + j * 0.15, 0.8 - i * 0.22, f"{W[i, j]:g}", color=colours[i],
-                    fontsize=11)
-            ax.annotate("", xy=(0.72, 0.75 - j * 0.3), xytext=(0.36 + j * 0.15, 0.8 - i * 0.22),
-                        arrowprops={"arrowstyle": "->", "color": colours[i], "alpha": 0.5})
+            _cell(ax, left + 1.2 * j, row, f"{W[i, j]:g}", _tint(colour))
+            ax.annotate("", xy=(out_x - 0.55, out_y[j]), xytext=(left + 1.2 * j + 0.5, row),
+                        arrowprops={"arrowstyle": "->", "color": colour, "alpha": 0.55,
+                                    "shrinkA": 0, "shrinkB": 2}, zorder=1)
     for j in range(m):
-        ax.text(0.73, 0.73 - j * 0.3, f"y{j + 1} = {y[j]:g}", fontsize=11)
-        ax.text(0.28 + j * 0.15, 0.93, f"column {j + 1}\n(filter {j + 1})", fontsize=7)
+        ax.add_patch(Rectangle((left + 1.2 * j - 0.56, -0.5), 1.12, n, fill=False,
+                               linestyle="--", edgecolor="#333333"))
+        ax.text(left + 1.2 * j, n - 0.35, f"column {j + 1}\nneuron {j + 1}'s\nfilter",
+                ha="center", va="bottom", fontsize=7)
+        _cell(ax, out_x, out_y[j], f"{y[j]:g}", "#eeeeee")
+        ax.text(out_x + 0.6, out_y[j], f"y{j + 1}", va="center", fontsize=9)
+    for i in range(n):
+        ax.text(-0.65, n - 1 - i, f"x{i + 1}", ha="right", va="center", fontsize=9,
+                color=CLASS_COLOURS[i])
+    ax.text(0, n - 0.35, f"x ({n})", ha="center", va="bottom", fontsize=9)
+    ax.text(out_x, n - 0.35, f"y ({m})", ha="center", va="bottom", fontsize=9)
     terms = " + ".join(f"({x[i]:g})({W[i, 0]:g})" for i in range(n))
-    ax.text(0.05, 0.05, f"y1 = x1 w11 + x2 w21 + x3 w31 = {terms} = {y[0]:g}", fontsize=9)
+    names = " + ".join(f"x{i + 1} w{i + 1}1" for i in range(n))
+    ax.text(-0.9, -1.1, f"y1 = {names} = {terms} = {y[0]:g}", fontsize=9)
+    ax.set_xlim(-1.4, out_x + 1.2)
+    ax.set_ylim(-1.5, n + 0.9)
+    ax.set_aspect("equal")
     ax.axis("off")
+    ax.set_title(f"x ({n}) x W ({n} x {m}) -> y ({m}): each input's colour meets its row of "
+                 f"W; each column of W is one output neuron", fontsize=9)
     return Picture("Colour-coded matrix product", figure, 1, data={"y": y.tolist()},
-                   caption="Input x_i meets row i of W; arrows of one colour sum into each "
-                           "output; each column of W is one neuron's filter.")
+                   caption="Input x_i meets row i of W; arrows of every colour sum into each "
+                           "output; each column of W (dashed) is one neuron's filter.")
 
 
 def _mosaic(maps, cols=2, most=8):
