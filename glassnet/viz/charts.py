@@ -81,14 +81,17 @@ def plot_bias_threshold():
         ax = figure.add_subplot(1, 3, k + 1)
         f = Activation(name).apply
         for b, colour in ((0.0, "black"), (2.0, "#2ca02c"), (-2.0, "#d62728")):
-            ax.plot(x, f(1.0 * x + b), color=colour, label=f"b = {b:+.0f}")
+            ax.plot(x, f(1.0 * x + b), color=colour,
+                    label=f"b = {b:+.0f}: threshold at x = -b/w = {-b:+.0f}")
             ax.axvline(-b / 1.0, color=colour, linestyle=":", linewidth=1)
         ax.set_title(f"{name}(w x + b), w = 1: the threshold moves to x = -b/w", fontsize=8)
+        ax.set_xlabel("x")
         ax.legend(fontsize=7)
     ax = figure.add_subplot(1, 3, 3)
     for w in (0.5, 1.0, 3.0):
         ax.plot(x, Activation("sigmoid").apply(w * x), label=f"w = {w}")
     ax.set_title("sigmoid(w x): w sets the slope", fontsize=8)
+    ax.set_xlabel("x")
     ax.legend(fontsize=7)
     return Picture("The bias as a threshold", figure, 3,
                    caption="b > 0 shifts the curve left (fires more easily), b < 0 right.")
