@@ -73,7 +73,7 @@ def _not_blank(pixels):
 PICTURES = {
     "bias": (lambda seed: viz.plot_bias_threshold(), 3),
     "matmul": (lambda seed: viz.plot_colour_matmul(), 1),
-    "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 1),
+    "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 2),
     "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 8),      # 7 steps + zoom
     "warp3d": (lambda seed: viz.plot_warp(*_circles_model(seed)), 5),  # 4 steps + zoom
     "warp_animation": (lambda seed: viz.animate_warp(*_moons_model(seed), frames_per_step=2),
@@ -130,6 +130,11 @@ def test_colour_matmul_draws_any_small_layer_and_refuses_mismatched_shapes():
     with pytest.raises(ValueError, match=r"plot_colour_matmul: needs x of n values and W of "
                                          r"shape \(n, m\).*got x \(2,\) and W \(3, 2\)"):
         viz.plot_colour_matmul([1, 2], [[1, 2], [3, 4], [5, 6]])
+
+
+def test_parameter_explosion_draws_the_seed_numbers():
+    picture = viz.plot_parameter_explosion(compare_dense_conv())
+    assert picture.data["counts"] == [616_562_688, 1_728]
 
 
 def test_loop_vs_matmul_computes_the_same_and_is_drawn():

@@ -295,19 +295,39 @@ def plot_loop_vs_matmul(rows):
 
 
 def plot_parameter_explosion(report):
+    """Dense against convolution (seed 000, slide 13): the parameters of both layers for
+    the report's image, and how each grows with the image's side (dense with the number of
+    pixels, convolution not at all). ``report`` comes from ``compare_dense_conv``."""
+    from ..inspect import compare_dense_conv
     data = report.data
-    figure = new_figure(5, 3.5)
-    ax = figure.add_subplot(1, 1, 1)
-    counts = [data["dense"]["weights"] + data["dense"]["biases"],
-              data["conv"]["weights"] + data["conv"]["biases"]]
-    ax.bar(["Dense 4,096 units", "Conv 3x3, 64 channels"], counts,
+    h, w, c = data["input_shape"]
+    units, filters = data["dense"]["biases"], data["conv"]["biases"]
+    kernel = int(round((data["conv"]["weights"] / (c * filters)) ** 0.5))
+    figure = new_figure(10, 3.6)
+    ax = figure.add_subplot(1, 2, 1)
+    counts = [data["dense"]["weights"], data["conv"]["weights"]]
+    ax.bar([f"Dense {units:,} units", f"Conv {kernel}x{kernel}, {filters} channels"], counts,
            color=["#d62728", "#2ca02c"])
     ax.set_yscale("log")
-    for k, c in enumerate(counts):
-        ax.text(k, c, f"{c:,}", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel("parameters (log scale)")
-    ax.set_title(f"224x224x3 input: dense needs {data['ratio']:,.0f}x more", fontsize=9)
-    return Picture("Parameter explosion", figure, 1, data={"counts": counts})
+    for k, n in enumerate(counts):
+        ax.text(k, n, f"{n:,} weights", ha="center", va="bottom", fontsize=8)
+    ax.set_ylabel(f"weights (log scale; + {units:,} and {filters} biases)")
+    ax.set_title(f"{h}x{w}x{c} input: dense needs {data['ratio']:,.0f}x more", fontsize=9)
+    ax = figure.add_subplot(1, 2, 2)
+    sides = sorted({8, 16, 32, 64, 128, 224, 512, h})
+    grown = [compare_dense_conv((side, side, c), units, kernel, filters).data for side in sides]
+    for key, colour, name in (("dense", "#d62728", f"Dense({units:,})"),
+                              ("conv", "#2ca02c", f"Conv2D({filters}, {kernel}x{kernel})")):
+        ax.plot(sides, [g[key]["weights"] for g in grown], "o-", color=colour, label=name)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"image side (side x side x {c})")
+    ax.set_ylabel("weights")
+    ax.legend(fontsize=7)
+    ax.set_title("dense grows with the pixels; a convolution does not", fontsize=9)
+    return Picture("Parameter explosion", figure, 2, data={"counts": counts, "sides": sides},
+                   caption="A dense layer connects every pixel to every unit; a convolution "
+                           "shares one small filter across all positions.")
 
 
 class GradientNorms(Callback):
