@@ -132,6 +132,17 @@ def test_colour_matmul_draws_any_small_layer_and_refuses_mismatched_shapes():
         viz.plot_colour_matmul([1, 2], [[1, 2], [3, 4], [5, 6]])
 
 
+def test_gradient_norms_name_the_layers_they_follow():
+    X, y = gn.datasets.make_moons(64, seed=0)
+    model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2), gn.Dropout(0.1),
+                           gn.Dense(2, activation="softmax")], seed=0)
+    model.compile("sgd", "sparse_categorical_crossentropy")
+    norms = viz.GradientNorms()
+    model.fit(X, y, epochs=2, batch_size=16, verbose=0, callbacks=[norms])
+    assert norms.names == ["layer 1: Dense(8, relu)", "layer 3: Dense(2, softmax)"]
+    assert np.asarray(norms.norms).shape == (8, 2) and np.all(np.asarray(norms.norms) > 0)
+
+
 def test_parameter_explosion_draws_the_seed_numbers():
     picture = viz.plot_parameter_explosion(compare_dense_conv())
     assert picture.data["counts"] == [616_562_688, 1_728]

@@ -331,19 +331,24 @@ def plot_parameter_explosion(report):
 
 
 class GradientNorms(Callback):
-    """Records the norm of each layer's weight gradient after every batch."""
+    """Records the norm of each weighted layer's gradient ||dW|| after every batch;
+    ``names`` says which layer each column is ("layer 3: Dense(64, relu)")."""
 
     def __init__(self):
-        self.norms = []
+        self.norms, self.names = [], []
 
     def on_batch_end(self, batch, logs):
-        self.norms.append([float(np.linalg.norm(layer.grads["W"]))
-                           for layer in self.model.layers if "W" in layer.grads])
+        layers = [(i, layer) for i, layer in enumerate(self.model.layers, 1)
+                  if "W" in layer.grads]
+        if not self.names:
+            self.names = [f"layer {i}: {layer!r}" for i, layer in layers]
+        self.norms.append([float(np.linalg.norm(layer.grads["W"])) for _, layer in layers])
 
 
 def plot_training(history, gradient_norms=None):
     """Loss and accuracy (train and validation) by epoch, and each layer's gradient norm
-    by batch (the backward pass made visible)."""
+    by batch, thin, with its moving average over 20 batches, thick (the backward pass made
+    visible: vanishing or exploding gradients show up here)."""
     h = history.history
     panels = 2 + (gradient_norms is not None)
     figure = new_figure(4.2 * panels, 3.2)
@@ -351,20 +356,26 @@ def plot_training(history, gradient_norms=None):
         ax = figure.add_subplot(1, panels, k + 1)
         for key in (metric, f"val_{metric}"):
             if key in h:
-                ax.plot(h[key], label=key)
+                ax.plot(range(1, len(h[key]) + 1), h[key], "o-", markersize=3, label=key)
         ax.set_title(metric, fontsize=9)
         ax.set_xlabel("epoch")
         ax.legend(fontsize=7)
     if gradient_norms is not None:
         ax = figure.add_subplot(1, panels, 3)
         norms = np.asarray(gradient_norms.norms)
+        window = min(20, len(norms))
         for k in range(norms.shape[1]):
-            ax.plot(norms[:, k], label=f"layer {k + 1}", linewidth=0.8)
+            smooth = np.convolve(norms[:, k], np.ones(window) / window, mode="valid")
+            line, = ax.plot(norms[:, k], linewidth=0.5, alpha=0.4)
+            ax.plot(np.arange(window - 1, len(norms)), smooth, color=line.get_color(),
+                    linewidth=1.6, label=gradient_norms.names[k])
         ax.set_yscale("log")
         ax.set_xlabel("batch")
         ax.set_title("||dW|| per layer", fontsize=9)
         ax.legend(fontsize=7)
-    return Picture("Training curves", figure, panels)
+    return Picture("Training curves", figure, panels,
+                   caption="Left: loss and accuracy by epoch. Right: the norm of each "
+                           "layer's weight gradient, batch by batch.")
 
 
 def _mlp(widths, activation="relu", init="he_normal", dropout=0.0, batchnorm=False, seed=0,
