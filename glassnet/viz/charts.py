@@ -291,7 +291,11 @@ def plot_loop_vs_matmul(rows):
     ax.set_ylabel("time (ms, best of 3)")
     ax.legend(fontsize=7)
     ax.set_title("Loop vs vectorised vs batched (same results)", fontsize=9)
-    return Picture("Loop vs matrix product", figure, 1, data={"rows": rows})
+    batch, loop, sample, batched = rows[-1]
+    return Picture("Loop vs matrix product", figure, 1, data={"rows": rows},
+                   caption=f"Measured on this machine: at batch {batch} one batched product "
+                           f"is {loop / batched:,.0f}x faster than Python loops and "
+                           f"{sample / batched:,.0f}x faster than NumPy one sample at a time.")
 
 
 def plot_parameter_explosion(report):
