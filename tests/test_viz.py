@@ -179,6 +179,7 @@ def test_width_three_is_drawn_in_3d_and_wider_through_one_fixed_projection():
     np.testing.assert_array_equal(picture.data["final_points"], H)
     animation = viz.animate_warp(model, X, y, frames_per_step=2)
     assert animation.data["dims"] == 3 and len(animation.frames) == 3 * 2
+    np.testing.assert_array_equal(animation.data["last_frame_points"], H)  # drawn, in 3-D
     assert _not_blank(animation.frames[-1])
     wide = gn.Sequential([gn.Dense(5, activation="relu", input_dim=2),
                           gn.Dense(4, activation="relu"), gn.Dense(2, activation="softmax")],
@@ -213,6 +214,8 @@ def test_animations_have_their_frames():
     assert all(_not_blank(frame) for frame in animation.frames[::5])
     np.testing.assert_array_equal(animation.data["final_points"],
                                   viz.plot_warp(model, X, y).data["final_points"])
+    np.testing.assert_array_equal(animation.data["last_frame_points"],
+                                  animation.data["final_points"])   # the last frame drawn
     gif = Image.open(io.BytesIO(animation.gif()))
     assert gif.n_frames == 18
     training = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2),

@@ -265,14 +265,16 @@ def animate_warp(model, X, y, frames_per_step=6):
         (_, P0, G0), (name, P1, G1) = padded[k - 1], padded[k]
         for t in np.linspace(0, 1, frames_per_step):
             P, G = (1 - t) * P0 + t * P1, (1 - t) * G0 + t * G1
+            shown = P @ basis                             # what this frame draws
             ax.clear()
-            _draw(ax, f"{name}  (t = {t:.2f})", P @ basis, G @ basis, y, limits)
+            _draw(ax, f"{name}  (t = {t:.2f})", shown, G @ basis, y, limits)
             if dims == 3:
                 ax.view_init(elev=22, azim=-58 + 40 * (len(frames) / max(1, (len(padded) - 1)
                                                                      * frames_per_step)))
             frames.append(rgb(figure))
             names.append(name)
     return Picture("Space warping, animated", None, 1, frames,
-                   data={"frame_steps": names, "final_points": steps[-1][1], "dims": dims},
+                   data={"frame_steps": names, "final_points": steps[-1][1], "dims": dims,
+                         "last_frame_points": shown},
                    caption="Each step interpolated from its input to its output, on fixed "
                            "axes" + (" (the 3-D view turns slowly)." if dims == 3 else "."))
