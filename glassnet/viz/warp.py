@@ -123,14 +123,13 @@ def _draw(ax, name, P, G, y, limits, W=None):
     for axis, (low, high) in zip("xyz", limits[:dims]):
         getattr(ax, f"set_{axis}lim")(low, high)
     title = name
-    if W is not None and W.shape[0] == W.shape[1]:
-        singular = np.linalg.svd(W, compute_uv=False)
-        title += (f"\ndet W = {np.linalg.det(W):.2f}, singular values "
-                  f"{', '.join(f'{s:.2f}' for s in singular)}")
-    elif W is not None:
-        singular = np.linalg.svd(W, compute_uv=False)
-        title += (f"\nW is {W.shape[0]}x{W.shape[1]}, singular values "
-                  f"{', '.join(f'{s:.2f}' for s in singular)}")
+    if W is not None:                                     # how W scales (and flips) space
+        size = (f"det W = {np.linalg.det(W):.2f}" if W.shape[0] == W.shape[1] else
+                f"W is {W.shape[0]}x{W.shape[1]}")
+        values = np.linalg.svd(W, compute_uv=False)
+        singular = ", ".join(f"{s:.2f}" for s in values[:3]) + (", ..." if len(values) > 3
+                                                                 else "")
+        title += f"\n{size}, singular values {singular}"
     ax.set_title(title, fontsize=8)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -162,10 +161,8 @@ def _draw_separator(ax, layer, limits):
     axes = np.meshgrid(*[np.linspace(*limits[i], 20) for i in others])
     solved = -(c + sum(w[i] * a for i, a in zip(others, axes))) / w[k]
     solved[(solved < limits[k][0]) | (solved > limits[k][1])] = np.nan   # stay in the box
-    coords = [None] * len(w)
-    coords[k] = solved
-    for i, a in zip(others, axes):
-        coords[i] = a
+    coords = list(axes)
+    coords.insert(k, solved)                               # back in axis order
     if len(w) == 2:
         ax.plot(coords[0][0], coords[1][0], "k--", linewidth=1.2, zorder=3)
         ax.set_xlim(*limits[0])
