@@ -353,6 +353,31 @@ def test_invalid_optimizer_hyperparameters(make, message):
         make()
 
 
+@pytest.mark.parametrize("make", [lambda: gn.optimizers.Adam(0.01),
+                                  lambda: gn.optimizers.SGD(0.01, momentum=0.9),
+                                  lambda: gn.optimizers.RMSprop(0.01, momentum=0.9)])
+def test_optimizer_state_never_stays_subnormal(make):
+    """Dead units (gradient 0) make a decaying slot sink into subnormal floats, which CPUs
+    compute many times slower; the optimiser flushes them to 0 every FLUSH_EVERY steps."""
+    tiny = np.finfo(np.float32).tiny
+    p = np.ones(6, np.float32)
+    g = np.array([0, 0, 0, 1e-3, -2e-3, 0], np.float32)      # three dead units
+    optimizer = make()
+    optimizer.step(p, g)
+    g[:] = 0
+    for _ in range(3 * gn.optimizers.FLUSH_EVERY):               # decays far below tiny
+        optimizer.step(p, g)
+        for a in optimizer.state.values():
+            a[:3] = np.float32(tiny / 4)                       # a subnormal, on purpose
+    optimizer.step(p, g)                                 # not a flush step: still subnormal
+    assert all(np.all((a[:3] != 0) & (np.abs(a[:3]) < tiny)) for a in optimizer.state.values())
+    while optimizer.iterations % gn.optimizers.FLUSH_EVERY:
+        optimizer.step(p, g)
+    for a in optimizer.state.values():
+        assert not np.any((a != 0) & (np.abs(a) < tiny)), "subnormal state survived a flush"
+        assert np.all(a[:3] == 0)
+
+
 def test_fit_argument_errors():
     X, y = D.make_moons(20, seed=0)
     model = _small_model()
