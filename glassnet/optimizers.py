@@ -198,18 +198,22 @@ class Adam(Optimizer):
         if self.decoupled_weight_decay and self.weight_decay:
             p *= 1 - lr * self.weight_decay                     # AdamW: p *= 1 - lr wd
         m, v = self._slot("m", p), self._slot("v", p)
-        np.subtract(g, m, out=scratch)
-        scratch *= 1 - b1
+        # Every pass reads or writes at most two arrays (a third array in one pass costs
+        # as much as three passes here: the working set leaves the cache).
+        np.multiply(g, 1 - b1, out=scratch)
+        m *= b1
         m += scratch                                            # m = b1 m + (1 - b1) g
-        np.multiply(g, g, out=scratch)
-        v *= b2
+        np.square(g, out=scratch)
         scratch *= 1 - b2
+        v *= b2
         v += scratch                                            # v = b2 v + (1 - b2) g^2
+        # m_hat / (sqrt(v_hat) + eps) = c m_hat / (sqrt(v) + eps c), c = sqrt(1 - b2^t):
+        # the bias correction of v moves into the step size (one pass fewer).
+        c = math.sqrt(1 - b2 ** t)
         np.sqrt(v, out=scratch)
-        scratch *= 1 / math.sqrt(1 - b2 ** t)
-        scratch += self.epsilon                                 # sqrt(v_hat) + eps
+        scratch += self.epsilon * c
         np.divide(m, scratch, out=scratch)
-        scratch *= lr / (1 - b1 ** t)                           # lr m_hat / (sqrt(v_hat) + eps)
+        scratch *= lr * c / (1 - b1 ** t)                       # lr m_hat / (sqrt(v_hat) + eps)
         p -= scratch
 
     def get_config(self):
