@@ -133,7 +133,8 @@ class SGD(Optimizer):
             buf *= self.momentum
             buf += g                                            # buf = momentum buf + g
             if self.nesterov:
-                g = np.add(g, self.momentum * buf, out=scratch)  # d = g + momentum buf
+                np.multiply(buf, self.momentum, out=scratch)
+                g = np.add(scratch, g, out=scratch)             # d = g + momentum buf
             else:
                 g = buf
         np.multiply(g, lr, out=scratch)
@@ -159,7 +160,7 @@ class RMSprop(Optimizer):
     def _update(self, p, g, lr, scratch):
         s = self._slot("square_avg", p)
         s *= self.rho
-        np.multiply(g, g, out=scratch)
+        np.square(g, out=scratch)
         scratch *= 1 - self.rho
         s += scratch                                            # s = rho s + (1 - rho) g^2
         np.sqrt(s, out=scratch)
