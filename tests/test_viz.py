@@ -79,7 +79,7 @@ PICTURES = {
     "warp_animation": (lambda seed: viz.animate_warp(*_moons_model(seed), frames_per_step=2),
                        1),
     "boundary": (lambda seed: viz.plot_decision_boundary(*_moons_model(seed)), 1),
-    "boundary_training": (lambda seed: _boundary_training(seed), 3),
+    "boundary_training": (lambda seed: _boundary_training(seed), 4),
     "image": (lambda seed: viz.plot_image_to_vector(_digits_model(seed)[0],
                                                     gn.datasets.load_digits()[0][0] / 16, 0),
               11),
@@ -222,8 +222,10 @@ def test_animations_have_their_frames():
                               gn.Dense(2, activation="softmax")], seed=0)
     training.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
     through = viz.boundary_through_training(training, X, y, epochs=12, every=4)
-    assert through.data["epochs"] == [1, 5, 9] and len(through.frames) == 3
-    assert through.panels == 3
+    assert through.data["epochs"] == [0, 4, 8, 12] and len(through.frames) == 4
+    assert through.panels == 4                         # before training, every 4th, the last
+    odd = viz.boundary_through_training(training, X, y, epochs=5, every=2)
+    assert odd.data["epochs"] == [0, 2, 4, 5]
 
 
 def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):

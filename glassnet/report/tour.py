@@ -79,7 +79,9 @@ class _Report:
                     picture, animated = value
                     out.append(f'<figure><img alt="{html.escape(picture.title)}" '
                                f'src="{picture.data_uri(animated)}"><figcaption>'
-                               f'{html.escape(picture.title)}. {html.escape(picture.caption)}'
+                               f'{html.escape(picture.title)}'
+                               f'{" (animated)" if animated else ""}. '
+                               f'{html.escape(picture.caption)}'
                                f'</figcaption></figure>')
             out.append("</section>")
         out.append("</body></html>")

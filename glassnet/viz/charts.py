@@ -38,18 +38,23 @@ def plot_decision_boundary(model, X, y, title="Decision boundary"):
 
 
 class _Snapshots(Callback):
-    def __init__(self, every):
-        self.every, self.weights = every, []
+    """The weights before training, after every ``every``-th epoch and after the last."""
+
+    def __init__(self, every, epochs):
+        self.every, self.epochs, self.weights = every, epochs, []
+
+    def on_train_begin(self, logs):
+        self.weights.append((0, self.model.get_weights()))
 
     def on_epoch_end(self, epoch, logs):
-        if epoch % self.every == 0:
+        if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
             self.weights.append((epoch + 1, self.model.get_weights()))
 
 
 def boundary_through_training(model, X, y, epochs=60, every=10, batch_size=32, seed=0):
-    """Train ``model`` (compiled) and show its decision boundary every ``every`` epochs:
-    a figure of panels and an animation of frames."""
-    snapshots = _Snapshots(every)
+    """Train ``model`` (compiled) and show its decision boundary before training, every
+    ``every`` epochs and at the end: a figure of panels and an animation of frames."""
+    snapshots = _Snapshots(every, epochs)
     model.fit(X, y, epochs=epochs, batch_size=batch_size, seed=seed, verbose=0,
               callbacks=[snapshots])
     final = model.get_weights()
@@ -62,10 +67,11 @@ def boundary_through_training(model, X, y, epochs=60, every=10, batch_size=32, s
     for k, (epoch, weights) in enumerate(snapshots.weights):
         model.set_weights(weights)
         _boundary(figure.add_subplot(rows, cols, k + 1), model, X, y)
-        figure.axes[-1].set_title(f"after epoch {epoch}", fontsize=8)
+        title = f"after epoch {epoch}" if epoch else "before training"
+        figure.axes[-1].set_title(title, fontsize=8)
         frame_ax.clear()
         _boundary(frame_ax, model, X, y)
-        frame_ax.set_title(f"after epoch {epoch}", fontsize=8)
+        frame_ax.set_title(title, fontsize=8)
         frames.append(rgb(frame_figure))
     model.set_weights(final)
     return Picture("Decision boundary through training", figure, len(snapshots.weights),
@@ -82,7 +88,7 @@ def plot_bias_threshold():
         f = Activation(name).apply
         for b, colour in ((0.0, "black"), (2.0, "#2ca02c"), (-2.0, "#d62728")):
             ax.plot(x, f(1.0 * x + b), color=colour,
-                    label=f"b = {b:+.0f}: threshold at x = -b/w = {-b:+.0f}")
+                    label=f"b = {b:+.0f}: threshold at x = -b/w = {0.0 - b:+.0f}")
             ax.axvline(-b / 1.0, color=colour, linestyle=":", linewidth=1)
         ax.set_title(f"{name}(w x + b), w = 1: the threshold moves to x = -b/w", fontsize=8)
         ax.set_xlabel("x")
