@@ -153,8 +153,8 @@ def _digits_picture(name, args):
     draw one test image through it, or its training curves."""
     from . import viz
     X, y = datasets.load_digits()
-    X_train, X_test, y_train, y_test = datasets.train_test_split(X, y, 0.2, seed=args.seed)
-    X_train, X_test = datasets.standardize(X_train, X_test)
+    X_train, raw_test, y_train, y_test = datasets.train_test_split(X, y, 0.2, seed=args.seed)
+    X_train, X_test = datasets.standardize(X_train, raw_test)
     model = load_spec(args.model or "64-64:relu-10:softmax", seed=args.seed)
     shape = model.trace_shapes()[0][1:]
     X_train, X_test = X_train.reshape(-1, *shape), X_test.reshape(-1, *shape)
@@ -164,7 +164,7 @@ def _digits_picture(name, args):
                         seed=args.seed, verbose=0, callbacks=[norms])
     if name == "training":
         return viz.plot_training(history, norms)
-    return viz.plot_image_to_vector(model, X_test[0], y_test[0])
+    return viz.plot_image_to_vector(model, X_test[0], y_test[0], pixels=raw_test[0])
 
 
 def cmd_picture(args):

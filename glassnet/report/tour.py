@@ -224,8 +224,8 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
             "product.")
     say("Training an MLP on the 8x8 digits (1,797 images, 20% held out):")
     Xd, yd = datasets.load_digits()
-    X_train, X_test, y_train, y_test = datasets.train_test_split(Xd, yd, 0.2, seed=seed)
-    X_train, X_test = datasets.standardize(X_train, X_test)
+    X_train, raw_test, y_train, y_test = datasets.train_test_split(Xd, yd, 0.2, seed=seed)
+    X_train, X_test = datasets.standardize(X_train, raw_test)
     digits = Sequential([Dense(128, activation="relu", input_dim=64), Dropout(0.2),
                          Dense(64, activation="relu"), Dense(10, activation="softmax")],
                         seed=seed)
@@ -252,7 +252,8 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
     chapter("10. From image to abstract vector", "One digit through the trained networks: "
             "pixels, the first layer's weights as images (filters), each hidden layer's "
             "activations (feature maps for a convolution), and the output probabilities.")
-    keep("image_to_vector", viz.plot_image_to_vector(digits, X_test[0], y_test[0]))
+    keep("image_to_vector", viz.plot_image_to_vector(digits, X_test[0], y_test[0],
+                                                      pixels=raw_test[0]))
     report.add("pre", str(explain(digits, X_test[0])))
     images = lambda A: A.reshape(-1, 8, 8, 1)  # noqa: E731
     cnn = Sequential([Conv2D(8, 3, activation="relu", padding="same"), MaxPool2D(2),
@@ -263,7 +264,8 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
     say("Training a small CNN on the same digits:")
     _train(cnn, images(X_train), y_train, epochs, file, every=1 if quick else 2, seed=seed)
     say(f"   held-out accuracy: {100 * cnn.evaluate(images(X_test), y_test)['accuracy']:.2f}%")
-    keep("image_to_vector_cnn", viz.plot_image_to_vector(cnn, images(X_test)[0], y_test[0]))
+    keep("image_to_vector_cnn", viz.plot_image_to_vector(cnn, images(X_test)[0], y_test[0],
+                                                          pixels=raw_test[0]))
 
     chapter("11. Backpropagation", "Gradients flow from the loss back through each layer as "
             "explicit matrix formulas; the forward values are kept, so training needs more "

@@ -2,6 +2,7 @@
 threshold, the colour-coded matrix product, an image becoming a vector, loops against
 matrix products, the parameter explosion, training curves and gradient norms, the choices
 that decide training, and universal approximation. Each takes explicit seeds."""
+import math
 import time
 
 import numpy as np
@@ -191,12 +192,13 @@ def _signed(ax, values, title):
     return image
 
 
-def plot_image_to_vector(model, image, label=None):
+def plot_image_to_vector(model, image, label=None, pixels=None):
     """One image through a trained network: the pixels, the first layer's weights as
     images (filters), each hidden layer's activations (up to 8 feature maps for
     convolutions, a column of units for dense layers), and the output probabilities.
     Signed values use a diverging map centred at 0, each panel divided by its own largest
-    absolute value (one colour bar serves all)."""
+    absolute value (one colour bar serves all). ``pixels``: the image as a person sees it
+    (before standardisation), drawn in the first panel instead of ``image``."""
     X = np.asarray(image, dtype=model.dtype)[None]
     values, H = [], X
     for layer in model.layers:
@@ -214,11 +216,14 @@ def plot_image_to_vector(model, image, label=None):
     figure = new_figure(14, 6)
     grid = figure.add_gridspec(3, 8)
     ax = figure.add_subplot(grid[0:2, 0:2])
-    pixels = np.asarray(image, dtype=float)
+    shown_as_given = pixels is not None
+    pixels = np.asarray(image if pixels is None else pixels, dtype=float)
+    square = math.isqrt(pixels.size)
     ax.imshow(pixels.reshape(pixels.shape[0], -1) if pixels.ndim == 3 else
-              pixels.reshape(side, -1) if pixels.ndim == 1 and side * side == pixels.size
+              pixels.reshape(square, square) if pixels.ndim == 1 and square ** 2 == pixels.size
               else np.atleast_2d(pixels), cmap="gray_r")
-    ax.set_title("pixels" + (f" (digit {label})" if label is not None else ""), fontsize=8)
+    ax.set_title("pixels" + (f" (digit {label})" if label is not None else "")
+                 + ("" if shown_as_given else "\nas the network receives them"), fontsize=8)
     ax.axis("off")
     panels = 1
     for k, f in enumerate(filters):
