@@ -132,6 +132,17 @@ def test_colour_matmul_draws_any_small_layer_and_refuses_mismatched_shapes():
         viz.plot_colour_matmul([1, 2], [[1, 2], [3, 4], [5, 6]])
 
 
+def test_image_to_vector_draws_the_pixels_a_person_sees():
+    model, image, label = _cnn_digits_model()
+    raw = gn.datasets.load_digits()[0][0]
+    picture = viz.plot_image_to_vector(model, image, label, pixels=raw)
+    drawn = picture.figure.axes[0].images[0].get_array()
+    np.testing.assert_array_equal(drawn, raw.reshape(8, 8))
+    assert "as the network receives" not in picture.figure.axes[0].get_title()
+    assert picture.data["probabilities"] == pytest.approx(
+        model.predict(image[None])[0].tolist(), rel=1e-6)
+
+
 def test_gradient_norms_name_the_layers_they_follow():
     X, y = gn.datasets.make_moons(64, seed=0)
     model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2), gn.Dropout(0.1),
