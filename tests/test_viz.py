@@ -11,6 +11,7 @@ from glassnet import viz
 from glassnet.cli import main
 from glassnet.inspect import compare_dense_conv
 from glassnet.report import run_tour
+from glassnet.report.tour import l2_backprop_example
 
 
 def _moons_model(seed=0, epochs=60):
@@ -239,6 +240,21 @@ def test_animations_have_their_frames():
     assert odd.data["epochs"] == [0, 2, 4, 5]
 
 
+def test_seed_002_l2_example_is_backpropagated_by_a_dense_layer():
+    text, v = l2_backprop_example()
+    np.testing.assert_allclose(v["q"], [0.22, 0.26])
+    assert v["f"] == pytest.approx(0.116)
+    np.testing.assert_allclose(v["dW"], [[0.088, 0.176], [0.104, 0.208]])   # 2q x^T
+    np.testing.assert_allclose(v["dx"], [-0.112, 0.636])                    # W^T 2q
+    np.testing.assert_allclose(v["numeric_dW"], v["dW"], rtol=1e-6)
+    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
+    rng = np.random.default_rng(0)                                      # any W, x
+    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
+    _, v = l2_backprop_example(W, x)
+    np.testing.assert_allclose(v["dW"], np.outer(2 * W @ x, x), rtol=1e-12)
+    np.testing.assert_allclose(v["dx"], W.T @ (2 * W @ x), rtol=1e-12)
+
+
 def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
     from playwright.sync_api import sync_playwright
     log = io.StringIO()
@@ -246,6 +262,7 @@ def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
     text = log.getvalue()
     assert "139" in text and "held-out accuracy" in text and "Report:" in text
     assert "9.99954600e-01" in text and "616,562,688" in text       # seed numbers
+    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
     assert "Epoch 60/60" in text                                      # progress bars
     page_html = open(path, encoding="utf-8").read()
     assert page_html.count("<section") == 11 and page_html.count("data:image/") >= 20

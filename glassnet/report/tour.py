@@ -88,6 +88,38 @@ class _Report:
         return "\n".join(out)
 
 
+def l2_backprop_example(W=((0.1, 0.5), (-0.3, 0.8)), x=(0.2, 0.4)):
+    """Seed 002's worked example, f(x; W) = ||W x||^2, backpropagated by a glassnet Dense
+    layer (no bias, no activation): q = W x, df/dq = 2q, dW = 2q x^T, dx = W^T 2q. The
+    default numbers are those of the CS231n slide the seed follows. Glassnet stores W as
+    (in, out), the transpose of the seed's W, so its dW is (2q x^T)^T. Returns (text, values)
+    with a finite-difference check of dW."""
+    W, x = np.asarray(W, np.float64), np.asarray(x, np.float64)
+    layer = Sequential([Dense(W.shape[0], use_bias=False, input_dim=W.shape[1])],
+                       dtype="float64").build()
+    layer.set_weights([W.T])
+    q = layer.forward(x[None])[0]                                 # q = W x (as x W^T)
+    f = float(q @ q)
+    dx = layer.layers[0].backward((2 * q)[None])[0]               # dx = W^T 2q
+    dW = layer.layers[0].grads["W"].T                             # back to the seed's layout
+    eps, numeric = 1e-6, np.empty_like(W)
+    for i, j in np.ndindex(*W.shape):
+        up, down = W.copy(), W.copy()
+        up[i, j] += eps
+        down[i, j] -= eps
+        numeric[i, j] = (np.sum((up @ x) ** 2) - np.sum((down @ x) ** 2)) / (2 * eps)
+
+    def fmt(a):
+        return str(np.round(a, 6).tolist())
+    text = (f"Seed 002: f(x; W) = ||W x||^2 with W = {fmt(W)}, x = {fmt(x)}\n"
+            f"forward:  q = W x = {fmt(q)};  f = q1^2 + q2^2 = {f:.6g}\n"
+            f"backward: df/dq = 2q = {fmt(2 * q)}\n"
+            f"          dW = 2q x^T = {fmt(dW)}   (finite differences: {fmt(numeric)})\n"
+            f"          dx = W^T 2q = {fmt(dx)}\n"
+            f"computed by a Dense layer's backward: dW = X.T @ dZ, dX = dZ @ W.T")
+    return text, {"q": q, "f": f, "dW": dW, "dx": dx, "numeric_dW": numeric}
+
+
 def _train(model, X, y, epochs, file, every=1, **fit):
     """fit with a progress bar printing every ``every``-th epoch (the tour's long runs of
     tiny epochs would otherwise print hundreds of lines)."""
@@ -216,6 +248,12 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
             "function (universal approximation); depth needs far fewer parameters than "
             "width.")
     report.add("equation", EQUATIONS["chain"])
+    chain = Sequential([Dense(5, activation="relu", input_dim=4), Dense(6, activation="relu"),
+                        Dense(4, activation="relu"), Dense(3, activation="softmax")], seed=seed)
+    chain_summary = summary(chain, 1)
+    say(f"Seed 002's network of widths 4, 5, 6, 4, 3:\n{chain_summary}\n")
+    report.add("html", "<h3>Seed 002's network of widths 4, 5, 6, 4, 3</h3>"
+               + chain_summary.to_html())
     keep("universal_approximation", viz.plot_universal_approximation(
         seed=seed, epochs=60 if quick else 600))
 
@@ -273,6 +311,9 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
             "optimiser and regulariser decide whether the gradients vanish, explode or "
             "train well.")
     report.add("equation", EQUATIONS["backprop"])
+    example, _ = l2_backprop_example()
+    say(example)
+    report.add("pre", example)
     report.add("html", trace(mlp, 32, backward=True).to_html())
     keep("choices", viz.plot_choices(seed=seed, epochs=10 if quick else 40))
 
