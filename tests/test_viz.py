@@ -11,7 +11,7 @@ from glassnet import viz
 from glassnet.cli import main
 from glassnet.inspect import compare_dense_conv
 from glassnet.report import run_tour
-from glassnet.report.tour import l2_backprop_example
+from glassnet.report.tour import l2_backprop_example, linear_collapse
 
 
 def _moons_model(seed=0, epochs=60):
@@ -238,6 +238,11 @@ def test_animations_have_their_frames():
     assert through.panels == 4                         # before training, every 4th, the last
     odd = viz.boundary_through_training(training, X, y, epochs=5, every=2)
     assert odd.data["epochs"] == [0, 2, 4, 5]
+
+
+def test_linear_layers_without_activation_collapse_into_one():
+    text, gap = linear_collapse()
+    assert gap < 1e-12 and "depth adds nothing" in text
 
 
 def test_seed_002_l2_example_is_backpropagated_by_a_dense_layer():

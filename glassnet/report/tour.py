@@ -88,6 +88,21 @@ class _Report:
         return "\n".join(out)
 
 
+def linear_collapse(seed=0):
+    """Two Dense layers with no activation between them are one Dense layer:
+    (x W1 + b1) W2 + b2 = x (W1 W2) + (b1 W2 + b2). Returns (text, largest difference)."""
+    two = Sequential([Dense(5, input_dim=3), Dense(2)], seed=seed, dtype="float64").build()
+    (W1, b1), (W2, b2) = [(layer.params["W"], layer.params["b"]) for layer in two.layers]
+    one = Sequential([Dense(2, input_dim=3)], dtype="float64").build()
+    one.set_weights([W1 @ W2, b1 @ W2 + b2])
+    X = np.random.default_rng(seed).normal(size=(100, 3))
+    gap = float(np.abs(two.predict(X) - one.predict(X)).max())
+    text = (f"Without an activation, depth adds nothing: Dense(5) then Dense(2), both linear, "
+            f"equal one Dense(2) with W = W1 W2 (3 x 2) and b = b1 W2 + b2 -- on 100 random "
+            f"inputs the outputs differ by at most {gap:.1e}.")
+    return text, gap
+
+
 def l2_backprop_example(W=((0.1, 0.5), (-0.3, 0.8)), x=(0.2, 0.4)):
     """Seed 002's worked example, f(x; W) = ||W x||^2, backpropagated by a glassnet Dense
     layer (no bias, no activation): q = W x, df/dq = 2q, dW = 2q x^T, dx = W^T 2q. The
@@ -170,7 +185,8 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
                             dtype="float64").build()
     seed_layer.set_weights([np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]),
                             np.array([0.5, -0.5])])
-    layer_summary = str(summary(seed_layer, 1))
+    layer_summary = str(summary(seed_layer, 4))
+    say("A batch of 4 samples is a (4, 3) matrix; the layer still has 8 parameters:")
     say(layer_summary)
     report.add("pre", layer_summary)
     keep("colour_matmul", viz.plot_colour_matmul())
@@ -189,6 +205,9 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
                     + rows_text)
     say(softmax_text)
     report.add("pre", softmax_text)
+    collapse, _ = linear_collapse(seed)
+    say(collapse)
+    report.add("p", collapse)
 
     chapter("4. Shapes, layer by layer", "X(m x n) x W(n x j) + B(m x j) = Y(m x j): the "
             "inner dimension vanishes, the batch stays, the bias is broadcast; activations "
@@ -289,7 +308,9 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
 
     chapter("10. From image to abstract vector", "One digit through the trained networks: "
             "pixels, the first layer's weights as images (filters), each hidden layer's "
-            "activations (feature maps for a convolution), and the output probabilities.")
+            "activations (feature maps for a convolution), and the output probabilities. "
+            "After the first hidden layer each layer is narrower (128, 64, 10): the image is "
+            "distilled into fewer, denser numbers until ten of them mean 'which digit'.")
     keep("image_to_vector", viz.plot_image_to_vector(digits, X_test[0], y_test[0],
                                                       pixels=raw_test[0]))
     report.add("pre", str(explain(digits, X_test[0])))
