@@ -17,7 +17,6 @@ Backward walks the steps in reverse (BPTT); dW = X.T @ dZ and dU = H_prev.T @ dZ
 again single GEMMs over all steps, once every step's dZ is known.
 """
 import numpy as np
-from scipy.special import expit
 
 from . import initializers
 from .errors import ShapeError, describe_shape
@@ -165,6 +164,16 @@ class SimpleRNN(_Recurrent):
         return dZ, dZ
 
 
+def _sigmoid(Z):
+    """sigmoid(Z) = 0.5 tanh(Z / 2) + 0.5, in place on a temporary Z (np.tanh is
+    vectorised; scipy's expit is ~10x slower on these small arrays)."""
+    Z *= 0.5
+    np.tanh(Z, out=Z)
+    Z *= 0.5
+    Z += 0.5
+    return Z
+
+
 class LSTM(_Recurrent):
     """Long short-term memory: gates i, f, g (cell candidate), o, in Keras's order.
 
@@ -177,23 +186,32 @@ class LSTM(_Recurrent):
         self.params["b"][self.units:2 * self.units] = 1.0
 
     def run(self, XW):
-        H, U, u = self.H, self.params["U"], self.units
+        H, u = self.H, self.units
         time, batch, _ = XW.shape
+        # All four gates with one tanh over the whole row: sigmoid(z) = 0.5 tanh(z / 2) + 0.5,
+        # so the i, f, o columns are halved before (folded into XW and U) and mapped back
+        # after; g is tanh(z) as it is. (scipy's expit is ~10x slower than np.tanh here.)
+        half = np.full(4 * u, 0.5, XW.dtype)
+        half[2 * u:3 * u] = 1.0
+        shift = np.where(half == 0.5, 0.5, 0.0).astype(XW.dtype)
         XW += self.params["b"]
+        XW *= half
+        U = self.params["U"] * half
         self.C = np.zeros((time + 1, batch, u), XW.dtype)       # cell states, C[:, 0] = 0
         self.G = np.empty((time, batch, 4 * u), XW.dtype)       # activated gates i, f, g, o
         self.TC = np.empty((time, batch, u), XW.dtype)          # tanh(c_t)
+        ig = np.empty((batch, u), XW.dtype)
         for t in range(time):
             z = self.G[t]
             np.matmul(H[t], U, out=z)
-            z += XW[t]                                        # z = x_t W + h_(t-1) U + b
-            expit(z[:, :2 * u], out=z[:, :2 * u])                # i, f
-            np.tanh(z[:, 2 * u:3 * u], out=z[:, 2 * u:3 * u])    # g
-            expit(z[:, 3 * u:], out=z[:, 3 * u:])                # o
+            z += XW[t]                                # z = (x_t W + h_(t-1) U + b) * half
+            np.tanh(z, out=z)
+            z *= half
+            z += shift                                           # i, f, o: sigmoid; g: tanh
             i, f, g, o = z[:, :u], z[:, u:2 * u], z[:, 2 * u:3 * u], z[:, 3 * u:]
             c = self.C[t + 1]
             np.multiply(f, self.C[t], out=c)
-            c += i * g                                           # c_t = f c_(t-1) + i g
+            c += np.multiply(i, g, out=ig)                       # c_t = f c_(t-1) + i g
             np.tanh(c, out=self.TC[t])
             np.multiply(o, self.TC[t], out=H[t + 1])       # h_t = o tanh(c_t)
 
@@ -209,6 +227,7 @@ class LSTM(_Recurrent):
                                  i * (1 - g * g)], axis=-1)   # dz_g / dc
         gate_o = TC * slope[..., 3 * u:]                      # dz_o / dh
         time, batch, _ = dH.shape
+        UT = np.ascontiguousarray(U.T)                        # (a transposed view is slower)
         dZ = np.empty((time, batch, 4 * u), dH.dtype)
         dh_next = np.zeros((batch, u), dH.dtype)
         dc_next = np.zeros((batch, u), dH.dtype)
@@ -221,7 +240,7 @@ class LSTM(_Recurrent):
                         out=dz[:, :3 * u].reshape(batch, 3, u))     # di, df, dg through z
             np.multiply(dh, gate_o[t], out=dz[:, 3 * u:])           # do through z
             dc_next = dc * f[t]
-            dh_next = dz @ U.T
+            dh_next = dz @ UT
         return dZ, dZ
 
 
@@ -247,7 +266,7 @@ class GRU(_Recurrent):
             np.matmul(H[t], U, out=hu)
             hu += b[1]
             gates = self.Gates[t]
-            gates[:, :2 * u] = expit(XW[t][:, :2 * u] + hu[:, :2 * u])           # z, r
+            gates[:, :2 * u] = _sigmoid(XW[t][:, :2 * u] + hu[:, :2 * u])        # z, r
             r = gates[:, u:2 * u]
             gates[:, 2 * u:] = np.tanh(XW[t][:, 2 * u:] + r * hu[:, 2 * u:])     # n
             z, n = gates[:, :u], gates[:, 2 * u:]
@@ -259,6 +278,7 @@ class GRU(_Recurrent):
         dZ_x = np.empty((time, batch, 3 * u), dH.dtype)
         dZ_h = np.empty((time, batch, 3 * u), dH.dtype)
         dh_next = np.zeros((batch, u), dH.dtype)
+        UT = np.ascontiguousarray(U.T)
         for t in reversed(range(time)):
             gates = self.Gates[t]
             z, r, n = gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:]
@@ -269,7 +289,7 @@ class GRU(_Recurrent):
             dr = dn * hu_n * r * (1 - r)
             dZ_x[t, :, :u], dZ_x[t, :, u:2 * u], dZ_x[t, :, 2 * u:] = dz, dr, dn
             dZ_h[t, :, :u], dZ_h[t, :, u:2 * u], dZ_h[t, :, 2 * u:] = dz, dr, dn * r
-            dh_next = dh * z + dZ_h[t] @ U.T
+            dh_next = dh * z + dZ_h[t] @ UT
         return dZ_x, dZ_h
 
     def bias_grad(self, dZ_x, dZ_h):
