@@ -14,6 +14,7 @@ A MODEL is a spec string (784-256:relu-10:softmax), a JSON config file, or a sav
 .glassnet file. Reports print as text, or with --format markdown, json or html.
 """
 import argparse
+import os
 import sys
 
 import numpy as np
@@ -172,6 +173,10 @@ def cmd_picture(args):
     name, seed = args.name, args.seed
     if args.epochs is None:
         args.epochs = 20 if name in ("image", "training") else 300
+    allowed = (".gif",) if name.endswith("animation") else (".png", ".svg", ".pdf")
+    if args.out and os.path.splitext(args.out)[1].lower() not in allowed:
+        raise ValueError(f"--out {args.out}: the {name} picture is written as "
+                         f"{' or '.join(allowed)}; give a file name ending in one of them.")
     if name in ("warp", "warp-animation", "boundary", "boundary-animation"):
         X, y = datasets.GENERATED[args.data](n=args.samples, seed=seed)
         X = datasets.standardize(X)

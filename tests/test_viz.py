@@ -144,6 +144,23 @@ def test_image_to_vector_draws_the_pixels_a_person_sees():
         model.predict(image[None])[0].tolist(), rel=1e-6)
 
 
+def test_pictures_save_as_png_svg_pdf_or_gif_and_refuse_the_rest(tmp_path):
+    figure = viz.plot_bias_threshold()
+    assert figure.save(tmp_path / "b.png").read_bytes()[:4] == b"\x89PNG"
+    assert b"<svg" in figure.save(tmp_path / "b.svg").read_bytes()
+    figure.save(tmp_path / "b.pdf")
+    assert (tmp_path / "b.pdf").read_bytes()[:5] == b"%PDF-"
+    with pytest.raises(ValueError, match="has no animation frames, so it cannot be a .gif"):
+        figure.save(tmp_path / "b.gif")
+    with pytest.raises(ValueError, match=r"cannot write \.jpg .*use \.png, \.svg, \.pdf"):
+        figure.save(tmp_path / "b.jpg")
+    model, X, y = _moons_model(epochs=1)
+    animation = viz.animate_warp(model, X, y, frames_per_step=1)
+    assert animation.save(tmp_path / "w.gif").read_bytes()[:6] == b"GIF89a"
+    with pytest.raises(ValueError, match="is an animation, so it has no vector form"):
+        animation.save(tmp_path / "w.svg")
+
+
 def test_gradient_norms_name_the_layers_they_follow():
     X, y = gn.datasets.make_moons(64, seed=0)
     model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2), gn.Dropout(0.1),
@@ -316,3 +333,7 @@ def test_picture_command_writes_files(tmp_path, capsys):
     assert main(["picture", "warp", "--model", "3-4:relu-2:softmax", "--epochs", "1",
                  "--out", str(tmp_path / "bad.png")]) == 2
     assert "expects inputs of shape (batch, 3)" in capsys.readouterr().err
+    assert main(["picture", "warp", "--out", str(tmp_path / "w.jpg")]) == 2   # before training
+    assert "written as .png or .svg or .pdf" in capsys.readouterr().err
+    assert main(["picture", "matmul", "--out", str(tmp_path / "m.svg")]) == 0
+    assert b"<svg" in (tmp_path / "m.svg").read_bytes()

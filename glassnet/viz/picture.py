@@ -5,6 +5,7 @@ state, no display needed)."""
 import base64
 import html
 import io
+import os
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -89,8 +90,23 @@ class Picture:
         return buffer.getvalue()
 
     def save(self, path):
-        """Write a .png (figure) or .gif (animation)."""
-        data = self.gif() if str(path).endswith(".gif") else self.png()
+        """Write the picture: .png (a figure, or an animation's last frame), .svg or .pdf
+        (a figure, as vectors) or .gif (an animation)."""
+        suffix = os.path.splitext(str(path))[1].lower()
+        if suffix == ".gif" and not self.frames:
+            raise ValueError(f"Picture.save: {self.title!r} has no animation frames, so it "
+                             f"cannot be a .gif; save it as .png, .svg or .pdf.")
+        if suffix in (".svg", ".pdf") and self.figure is None:
+            raise ValueError(f"Picture.save: {self.title!r} is an animation, so it has no "
+                             f"vector form; save it as .gif (or .png for its last frame).")
+        if suffix not in (".png", ".gif", ".svg", ".pdf"):
+            raise ValueError(f"Picture.save: cannot write {suffix or 'a file without a suffix'}"
+                             f" ({path}); use .png, .svg, .pdf or, for animations, .gif.")
+        if suffix in (".svg", ".pdf"):
+            self.figure.savefig(path, format=suffix[1:], metadata={"Creator": None}
+                                if suffix == ".svg" else {"Creator": None, "Producer": None})
+            return path
+        data = self.gif() if suffix == ".gif" else self.png()
         with open(path, "wb") as f:
             f.write(data)
         return path
