@@ -2,7 +2,7 @@
 
 An optimiser works on two flat arrays, ``params`` and ``grads`` (a model keeps all
 its parameters as views into one buffer, so one optimiser step is a handful of
-vectorised passes). The formulas are PyTorch's, so one step matches it exactly:
+vectorised passes). The formulas are PyTorch's, so one step matches it to rounding:
 
     L2 weight decay (SGD, RMSprop, Adam): g = g + weight_decay * p
     SGD:      buf = momentum * buf + g;  d = g + momentum * buf (Nesterov) or buf;  p -= lr d
