@@ -1,7 +1,8 @@
 """Callbacks: code that runs at the edges of epochs and batches during ``fit``.
 
-Hooks: ``on_train_begin(logs)``, ``on_epoch_begin(epoch)``, ``on_batch_end(batch, logs)``,
-``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``; ``self.model`` is the model.
+Hooks: ``on_train_begin(logs)`` (logs: epochs, steps per epoch, samples),
+``on_epoch_begin(epoch)``, ``on_batch_end(batch, logs)``, ``on_epoch_end(epoch, logs)``,
+``on_train_end(logs)``; ``self.model`` is the model.
 A callback stops training by setting ``model.stop_training = True``.
 """
 import math
@@ -129,7 +130,7 @@ class ProgressBar(Callback):
     ``every=k`` prints every k-th epoch (and the last) for long runs of short epochs.
     """
 
-    def __init__(self, epochs, steps, verbose=1, file=None, width=24, every=1):
+    def __init__(self, epochs=None, steps=None, verbose=1, file=None, width=24, every=1):
         self.epochs, self.steps, self.verbose, self.width = epochs, steps, verbose, width
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"ProgressBar: every must be a positive whole number of epochs "
@@ -137,6 +138,12 @@ class ProgressBar(Callback):
         self.every = every
         self.file = file or sys.stdout
         self.live = verbose == 1 and getattr(self.file, "isatty", lambda: False)()
+
+    def on_train_begin(self, logs):
+        """``fit`` says how many epochs and steps per epoch; ProgressBar(every=5) in
+        ``callbacks`` needs nothing else."""
+        self.epochs = self.epochs or logs.get("epochs")
+        self.steps = self.steps or logs.get("steps")
 
     def on_epoch_begin(self, epoch):
         self.epoch, self.start, self.last_draw, self.samples = epoch, time.perf_counter(), 0.0, 0

@@ -380,7 +380,7 @@ class Sequential:
             cbs.append(callbacks_module.ProgressBar(epochs, steps, verbose, file))
         for cb in cbs:
             cb.set_model(self)
-            cb.on_train_begin({})
+            cb.on_train_begin({"epochs": epochs, "steps": steps, "samples": n})
         self.stop_training = False
         last_good = self.flat_params.copy() if terminate_on_nan else None
         metric_keys = ["accuracy" if m == "acc" else m for m in self.metrics]

@@ -138,8 +138,7 @@ def l2_backprop_example(W=((0.1, 0.5), (-0.3, 0.8)), x=(0.2, 0.4)):
 def _train(model, X, y, epochs, file, every=1, **fit):
     """fit with a progress bar printing every ``every``-th epoch (the tour's long runs of
     tiny epochs would otherwise print hundreds of lines)."""
-    steps = -(-int(len(X) * (1 - fit.get("validation_split", 0.0))) // 32)
-    bar = ProgressBar(epochs, steps, verbose=1, file=file, every=every)
+    bar = ProgressBar(file=file, every=every)
     return model.fit(X, y, epochs=epochs, batch_size=32, verbose=0,
                      callbacks=[bar] + fit.pop("callbacks", []), **fit)
 
