@@ -19,7 +19,8 @@ import numpy as np
 from . import initializers
 from .activations import Activation
 from .errors import ShapeError, describe_shape
-from .layers import _check_positive_int, column_sum, init_weights, weight_options, where
+from .layers import (GlobalAverage, _check_positive_int, column_sum, init_weights,
+                     weight_options, where)
 
 
 def channels_first(X):
@@ -440,44 +441,13 @@ class AvgPool2D(_Pool2D):
     mode = "avg"
 
 
-class GlobalAveragePooling2D:
+class GlobalAveragePooling2D(GlobalAverage):
     """The mean over height and width: (batch, H, W, C) -> (batch, C).
     Backward: dX = dY / (H * W) at every position."""
+    axes = (1, 2)
 
-    def __init__(self):
-        self.params, self.grads, self.state = {}, {}, {}
-        self.position = None
-
-    def output_shape(self, in_shape):
-        _check_image(self, in_shape)
-        return (in_shape[0], in_shape[3])
-
-    def param_shapes(self, in_shape):
-        return {}
-
-    def ops(self, in_shape):
-        return [{"op": "pool", "mode": "global average", "out": "Y", "a": "X",
-                 "a_shape": tuple(in_shape), "window": tuple(in_shape[1:3]),
-                 "strides": (1, 1), "shape": self.output_shape(in_shape), "stored": 0}]
-
-    def build(self, in_shape, rng=None, dtype=np.float32):
-        return self.output_shape(in_shape)
-
-    def forward(self, X, training=False):
-        if X.ndim != 4:
-            _check_image(self, X.shape)
-        self.in_shape = X.shape
-        return X.mean(axis=(1, 2))
-
-    def backward(self, dY, need_dX=True):
-        h, w = self.in_shape[1:3]
-        return np.broadcast_to((dY / (h * w))[:, None, None, :], self.in_shape).copy()
-
-    def get_config(self):
-        return {"type": "GlobalAveragePooling2D"}
-
-    def __repr__(self):
-        return "GlobalAveragePooling2D()"
+    def _check(self, shape):
+        _check_image(self, shape)
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

@@ -14,6 +14,8 @@ Every layer has the same small anatomy (no base class, no registration magic):
 
 Shapes use ``None`` for the batch dimension: ``(None, 784)``.
 """
+import math
+
 import numpy as np
 
 from . import initializers
@@ -211,6 +213,52 @@ class Dense:
     def __repr__(self):
         act = "" if self.activation.name == "linear" else f", {self.activation.name}"
         return f"Dense({self.units}{act})"
+
+
+class GlobalAverage:
+    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
+    Backward: dX = dY / n at every averaged position (n positions). Subclasses name the
+    axes and check their input's shape."""
+    axes = ()
+
+    def __init__(self):
+        self.params, self.grads, self.state = {}, {}, {}
+        self.position = None
+
+    def _check(self, shape):
+        raise NotImplementedError
+
+    def output_shape(self, in_shape):
+        self._check(in_shape)
+        return tuple(d for i, d in enumerate(in_shape) if i not in self.axes)
+
+    def param_shapes(self, in_shape):
+        return {}
+
+    def ops(self, in_shape):
+        return [{"op": "pool", "mode": "global average", "out": "Y", "a": "X",
+                 "a_shape": tuple(in_shape), "window": tuple(in_shape[a] for a in self.axes),
+                 "strides": (1,) * len(self.axes), "shape": self.output_shape(in_shape),
+                 "stored": 0}]
+
+    def build(self, in_shape, rng=None, dtype=np.float32):
+        return self.output_shape(in_shape)
+
+    def forward(self, X, training=False):
+        if X.ndim != len(self.axes) + 2:
+            self._check(X.shape)
+        self.in_shape = X.shape
+        return X.mean(axis=self.axes)
+
+    def backward(self, dY, need_dX=True):
+        n = math.prod(self.in_shape[a] for a in self.axes)
+        return np.broadcast_to(np.expand_dims(dY / n, self.axes), self.in_shape).copy()
+
+    def get_config(self):
+        return {"type": type(self).__name__}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
 
 
 class Dropout:

@@ -20,7 +20,7 @@ import numpy as np
 
 from . import initializers
 from .errors import ShapeError, describe_shape
-from .layers import _check_positive_int, column_sum, where
+from .layers import GlobalAverage, _check_positive_int, column_sum, where
 
 
 def _check_sequence(layer, in_shape):
@@ -423,41 +423,13 @@ class LayerNorm:
         return "LayerNorm()"
 
 
-class GlobalAveragePooling1D:
+class GlobalAveragePooling1D(GlobalAverage):
     """The mean over time: (batch, time, features) -> (batch, features);
     backward: dX = dY / time at every step."""
+    axes = (1,)
 
-    def __init__(self):
-        self.params, self.grads, self.state = {}, {}, {}
-        self.position = None
-
-    def output_shape(self, in_shape):
-        _check_sequence(self, in_shape)
-        return (in_shape[0], in_shape[2])
-
-    def param_shapes(self, in_shape):
-        return {}
-
-    def ops(self, in_shape):
-        return [{"op": "pool", "mode": "global average", "out": "Y", "a": "X",
-                 "a_shape": tuple(in_shape), "window": (in_shape[1],), "strides": (1,),
-                 "shape": self.output_shape(in_shape), "stored": 0}]
-
-    def build(self, in_shape, rng=None, dtype=np.float32):
-        return self.output_shape(in_shape)
-
-    def forward(self, X, training=False):
-        self.in_shape = X.shape
-        return X.mean(axis=1)
-
-    def backward(self, dY, need_dX=True):
-        return np.broadcast_to((dY / self.in_shape[1])[:, None, :], self.in_shape).copy()
-
-    def get_config(self):
-        return {"type": "GlobalAveragePooling1D"}
-
-    def __repr__(self):
-        return "GlobalAveragePooling1D()"
+    def _check(self, shape):
+        _check_sequence(self, shape)
 
 
 LayerNormalization = LayerNorm
