@@ -4,22 +4,28 @@ Forward propagation is matrix multiplication (Y = X @ W + b on the whole batch),
 backpropagation is explicit matrix formulas written in each layer, and every
 step can be inspected.
 """
-from . import callbacks, datasets, initializers, losses, optimizers, schedules
+from . import callbacks, datasets, initializers, losses, metrics, ops, optimizers, schedules
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
-from .attention import MultiHeadAttention, Residual
+from .attention import MultiHeadAttention
+from .base import InputSpec, Layer
 from .callbacks import EarlyStopping, History, ModelCheckpoint
+from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
+                   GlobalAveragePooling2D, MaxPool2D, MaxPooling2D)
 from .errors import ModelFileError, ShapeError
+from .inspect.check import check_layer
 from .io import load_model, save_model
-from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling2D,
-                   MaxPool2D, MaxPooling2D)
-from .layers import BatchNorm, BatchNormalization, Dense, Dropout, Flatten
-from .model import NonFiniteLossWarning, Sequential
-from .recurrent import (GRU, LSTM, Embedding, GlobalAveragePooling1D, LayerNorm,
-                        LayerNormalization, SimpleRNN)
+from .layers import Dense, Dropout, Embedding, Flatten
+from .model import Sequential
+from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
+from .recurrent import GRU, LSTM, SimpleRNN
+from .registry import register_layer
+from .residual import Residual
+from .training import NonFiniteLossWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Layer", "InputSpec", "register_layer", "check_layer",
     "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
     "Conv1D", "Conv2D", "MaxPool2D", "MaxPooling2D", "AvgPool2D", "AveragePooling2D",
     "GlobalAveragePooling2D", "SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNorm",
@@ -27,5 +33,6 @@ __all__ = [
     "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "softmax",
     "Sequential", "load_model", "save_model", "ModelFileError", "ShapeError",
     "NonFiniteLossWarning", "EarlyStopping", "History", "ModelCheckpoint",
-    "callbacks", "datasets", "initializers", "losses", "optimizers", "schedules",
+    "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
+    "schedules",
 ]

@@ -3,23 +3,45 @@ constructors take. Nothing named in a config is ever imported or evaluated."""
 import inspect
 
 
-def from_config(config, types, noun, where=None):
-    """``types[config["type"]](**options)``, refusing unknown types and options.
+def accepted_options(cls):
+    """The option names ``cls(...)`` takes: its own parameters and, when it passes
+    ``**options`` on, those of the base class that finally receives them (a layer's
+    ``name``, ``trainable`` and ``input_shape``)."""
+    def parameters(klass):
+        return list(inspect.signature(klass.__init__).parameters.values())[1:]
+    own = parameters(cls)
+    names = [p.name for p in own if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+    if any(p.kind == p.VAR_KEYWORD for p in own):
+        root = next(k for k in cls.__mro__[1:]
+                    if "__init__" in vars(k) and k is not object
+                    and not any(p.kind == p.VAR_KEYWORD for p in parameters(k)))
+        names += [p.name for p in parameters(root) if p.name not in names]
+    return names
 
-    ``noun`` names the kind of object ("layer", "loss", ...) in messages, ``where``
-    says where the config came from ("layer 2").
-    """
+
+def check_config(config, types, noun, where=None):
+    """(cls, options) for a config ``{"type": name, option: value, ...}``, refusing
+    unknown types and options. ``noun`` names the kind of object ("layer", "loss", ...)
+    in messages, ``where`` says where the config came from ("layer 2")."""
     prefix = f"{where or noun}: "
     if not isinstance(config, dict) or not isinstance(config.get("type"), str):
-        raise ValueError(f"{prefix}expected an object with a 'type' field, got {config!r}.")
+        shown = repr(config)
+        shown = shown if len(shown) <= 200 else shown[:200] + "..."
+        raise ValueError(f"{prefix}expected an object with a 'type' field, got {shown}.")
     kind = config["type"]
     if kind not in types:
-        raise ValueError(f"{prefix}unknown {noun} type {kind!r}. Known types: "
+        raise ValueError(f"{prefix}unknown {noun} type {kind[:100]!r}. Known types: "
                          f"{', '.join(types)}.")
     options = {k: v for k, v in config.items() if k != "type"}
-    allowed = list(inspect.signature(types[kind]).parameters)
+    allowed = accepted_options(types[kind])
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        raise ValueError(f"{prefix}{kind} has no option {unknown[0]!r}. Its options are: "
+        raise ValueError(f"{prefix}{kind} has no option {unknown[0][:100]!r}. Its options are: "
                          f"{', '.join(allowed) or 'none'}.")
-    return types[kind](**options)
+    return types[kind], options
+
+
+def from_config(config, types, noun, where=None):
+    """``types[config["type"]](**options)``, refusing unknown types and options."""
+    cls, options = check_config(config, types, noun, where)
+    return cls(**options)

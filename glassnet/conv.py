@@ -11,16 +11,22 @@ built from k*k strided slice copies, so that a convolution is one GEMM:
 Backward:
     dW = P.T @ dZ      (k*k*C, F);   db = dZ.sum over positions (F,)
     dP = dZ @ W.T      then ``fold`` adds every row back onto the patch it came from (dX).
+
+A 1-D convolution is the same computation on a (batch, 1, length, channels) view, and a
+1-D global average the same reduction over one axis instead of two.
 """
 import math
 
 import numpy as np
 
-from . import initializers
-from .activations import Activation
+from .activations import column_sum
+from .base import Layer, where
 from .errors import ShapeError, describe_shape
-from .layers import (GlobalAverage, _check_positive_int, column_sum, init_weights,
-                     weight_options, where)
+from .layers import Weighted
+from .ops import BiasAdd, MatMul, Pool, Reshape, Unfold
+from .validate import whole_number
+
+MAX_WINDOW = 4096       # largest kernel, stride, dilation or padding a layer accepts
 
 
 def channels_first(X):
@@ -44,10 +50,16 @@ def kernel_from_pytorch(weight):
 
 
 def _pair(value, what, owner):
-    values = (value, value) if isinstance(value, (int, np.integer)) else tuple(value)
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        values = (value, value)
+    else:
+        try:
+            values = tuple(value)
+        except TypeError:
+            values = ()
     if len(values) != 2:
         raise ValueError(f"{owner}: {what} must be a number or a pair, got {value!r}.")
-    return tuple(_check_positive_int(v, what, owner) for v in values)
+    return tuple(whole_number(v, what, owner, maximum=MAX_WINDOW) for v in values)
 
 
 def _check_padding(padding, owner, allowed=("valid", "same")):
@@ -56,9 +68,10 @@ def _check_padding(padding, owner, allowed=("valid", "same")):
             raise ValueError(f"{owner}: padding must be one of {', '.join(allowed)} or a "
                              f"number of zeros per side, got {padding!r}.")
         return padding
-    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-        raise ValueError(f"{owner}: padding must be 'valid', 'same' or a whole number >= 0, "
-                         f"got {padding!r}.")
+    if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0 \
+            or padding > MAX_WINDOW:
+        raise ValueError(f"{owner}: padding must be {', '.join(map(repr, allowed))} or a whole "
+                         f"number of zeros per side in [0, {MAX_WINDOW:,}], got {padding!r}.")
     return int(padding)
 
 
@@ -67,6 +80,8 @@ def padding_amounts(padding, size, k, stride, dilation):
     outputs, with the odd zero after (as Keras and TensorFlow)."""
     if padding == "valid":
         return (0, 0)
+    if padding == "causal":                               # all zeros before: y_t sees x_<=t
+        return (dilation * (k - 1), 0)
     if padding == "same":
         out = -(-size // stride)
         total = max((out - 1) * stride + dilation * (k - 1) + 1 - size, 0)
@@ -111,17 +126,20 @@ def fold(dP, padded_shape, strides, dilation):
     return dXp
 
 
-class _Window:
-    """Geometry shared by convolutions and pooling: kernel, strides, dilation, padding."""
+class Window:
+    """Geometry shared by convolutions and pooling: kernel, strides, dilation and padding
+    over (height, width); a 1-D layer uses height 1."""
 
-    def __init__(self, owner, kernel, strides, dilation, padding):
+    def __init__(self, owner, kernel, strides, dilation, padding, rank=2):
         self.kernel, self.strides = kernel, strides
         self.dilation, self.padding = dilation, padding
         self.owner = owner
+        self.axis_padding = (padding, padding) if rank == 2 else ("valid", padding)
 
     def pads(self, hw):
-        return [padding_amounts(self.padding, n, k, s, d)
-                for n, k, s, d in zip(hw, self.kernel, self.strides, self.dilation)]
+        """((top, bottom), (left, right)) zeros for an input of height and width ``hw``."""
+        return [padding_amounts(p, n, k, s, d) for p, n, k, s, d in
+                zip(self.axis_padding, hw, self.kernel, self.strides, self.dilation)]
 
     def out_hw(self, hw):
         out = tuple(out_size(n, k, s, d, p) for n, k, s, d, p in
@@ -133,12 +151,16 @@ class _Window:
                 f"be {out[0]}x{out[1]}. Use padding='same', a smaller kernel, or a larger input.")
         return out
 
-    def patches(self, X, fill=0.0):
-        """X (B, H, W, C) -> padded copy shape, P (B, H', W', kh, kw, C), pads."""
+    def pad(self, X, fill=0.0):
+        """X (B, H, W, C) with its zeros (or ``fill``) added, and the pads."""
         pads = self.pads(X.shape[1:3])
-        Xp = X
         if any(p for pair in pads for p in pair):
-            Xp = np.pad(X, [(0, 0), *pads, (0, 0)], constant_values=fill)
+            X = np.pad(X, [(0, 0), *pads, (0, 0)], constant_values=fill)
+        return X, pads
+
+    def patches(self, X):
+        """X (B, H, W, C) -> padded copy shape, P (B, H', W', kh, kw, C), pads."""
+        Xp, pads = self.pad(X)
         P = unfold(Xp, self.kernel, self.strides, self.dilation, self.out_hw(X.shape[1:3]))
         return Xp.shape, P, pads
 
@@ -159,14 +181,109 @@ class _Window:
         return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
 
 
-def _check_image(layer, in_shape, rank=4):
-    if len(in_shape) != rank:
-        what = "(batch, height, width, channels)" if rank == 4 else "(batch, length, channels)"
-        raise ShapeError(f"{where(layer)} expects inputs of shape {what} (channels last) but "
-                         f"received {describe_shape(in_shape)}.")
+class _Convolution(Weighted):
+    """A convolution over (batch, H, W, C) images; Conv1D sees its sequences as images of
+    height 1 (``image`` and ``kernel`` give those views of the same memory)."""
+    keeps = ("P", "Z", "Y", "padded_shape", "pads")
+    paddings, rank = ("valid", "same"), 2
+
+    def __init__(self, filters, kernel, strides, padding, dilation, activation, use_bias,
+                 kernel_initializer, bias_initializer, alpha, **options):
+        name = type(self).__name__
+        self.filters = whole_number(filters, "filters", name)
+        owner = f"{name}({self.filters})"
+        super().__init__(activation, use_bias, kernel_initializer, bias_initializer, alpha,
+                         owner, **options)
+        self.window = Window(self, _pair(kernel, "kernel_size", owner),
+                             _pair(strides, "strides", owner),
+                             _pair(dilation, "dilation_rate", owner),
+                             _check_padding(padding, owner, self.paddings), self.rank)
+
+    def image_shape(self, in_shape):
+        return tuple(in_shape)
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        image = self.image_shape(in_shape)
+        out = (image[0], *self.window.out_hw(image[1:3]), self.filters)
+        return out if len(in_shape) == 4 else (out[0], out[2], out[3])
+
+    def param_shapes(self, in_shape):
+        shapes = {"W": (*self.window.kernel[2 - self.rank:], in_shape[-1], self.filters)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
+    def ops(self, in_shape):
+        out, image = self.output_shape(in_shape), self.image_shape(in_shape)
+        out_image = (image[0], *self.window.out_hw(image[1:3]), self.filters)
+        positions = out_image[1] * out_image[2]
+        patch = math.prod(self.window.kernel) * in_shape[-1]
+        rows = (None if out[0] is None else out[0] * positions, patch)
+        w = self.window
+        return [Unfold(a_shape=tuple(in_shape), shape=(out[0], positions, patch), rows=rows,
+                       kernel=w.kernel, strides=w.strides, dilation=w.dilation,
+                       padding=w.padding, stored=1),
+                MatMul(out="Z", a="P", b="W", a_shape=(out[0], positions, patch),
+                       b_shape=(patch, self.filters), shape=(out[0], positions, self.filters),
+                       stored=1),
+                Reshape(out="Z", a="Z", a_shape=(out[0], positions, self.filters), shape=out),
+                *([BiasAdd(a_shape=out, b_shape=(self.filters,), shape=out)]
+                  if self.use_bias else []),
+                *self.activation.ops(out)]
+
+    def image(self, X):
+        return X
+
+    def kernel(self):
+        return self.params["W"]
+
+    def forward(self, X, training=False):
+        W = self.kernel()
+        if X.ndim != self.input_spec.ndim or X.shape[-1] != W.shape[2]:
+            self.check_input_shape(X.shape)
+            raise ShapeError(f"{where(self)} expects {W.shape[2]} input channels but received "
+                             f"{describe_shape(X.shape)} ({X.shape[-1]} channels).")
+        padded_shape, P, pads = self.window.patches(self.image(X))
+        batch, oh, ow = P.shape[:3]
+        P = P.reshape(batch * oh * ow, -1)                        # (B*H'*W', kh*kw*C)
+        Z = (P @ W.reshape(-1, self.filters)).reshape(batch, oh, ow, self.filters)  # one GEMM
+        if self.use_bias:
+            Z += self.params["b"]
+        if self.rank == 1:
+            Z = Z[:, 0]                                           # (B, L', F)
+        Y = self.activation.apply(Z)
+        self.cache.update(P=P, Z=Z, Y=Y, padded_shape=padded_shape, pads=pads)
+        return Y
+
+    def backward(self, dY):
+        return self.backward_from_logits(
+            self.activation.derivative(dY, self.cache["Z"], self.cache["Y"]))
+
+    def backward_from_logits(self, dZ):
+        P, padded_shape, pads = self.cache["P"], self.cache["padded_shape"], self.cache["pads"]
+        W = self.kernel()
+        dZ2 = dZ.reshape(-1, self.filters)
+        np.matmul(P.T, dZ2, out=self.grads["W"].reshape(-1, self.filters))   # dW = P.T @ dZ
+        if self.use_bias:
+            column_sum(dZ2, out=self.grads["b"])                               # db
+        if not self.need_dX:
+            return None
+        dX = self.window.unpatch_product(self.image(dZ), W, padded_shape, pads)  # fold(dP)
+        return dX[:, 0] if self.rank == 1 else dX
+
+    def get_config(self):
+        w, axes = self.window, slice(2 - self.rank, 2)
+        config = {**super().get_config(), "filters": self.filters,
+                  "kernel_size": list(w.kernel[axes]), "strides": list(w.strides[axes]),
+                  "padding": w.padding, "dilation_rate": list(w.dilation[axes])}
+        if self.rank == 1:
+            config.update({k: v[0] for k, v in config.items()
+                           if k in ("kernel_size", "strides", "dilation_rate")})
+        return config
 
 
-class Conv2D:
+class Conv2D(_Convolution):
     """A 2-D convolution, Y = f(W * X + b), computed as one matrix product over patches.
 
     Shapes:
@@ -177,96 +294,20 @@ class Conv2D:
     Backward (dZ = dY * f'(Z)):
         dW = P.T @ dZ;  db = dZ summed over batch and positions;  dX = fold(dZ @ W.T)
 
-    Args:
+    Args (Keras's order; the rest by keyword):
         filters: number of output channels, each one kernel of kh x kw x C weights.
         kernel_size, strides, dilation_rate: a number or a (height, width) pair.
         padding: 'valid' (none), 'same' (output size ceil(input / stride)) or a number
             of zeros on each side.
     """
+    input_ndim = 4
+    input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", *, dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros"):
-        self.filters = _check_positive_int(filters, "filters", "Conv2D")
-        owner = f"Conv2D({self.filters})"
-        self.window = _Window(self, _pair(kernel_size, "kernel_size", owner),
-                              _pair(strides, "strides", owner),
-                              _pair(dilation_rate, "dilation_rate", owner),
-                              _check_padding(padding, owner))
-        self.activation = Activation(activation)
-        self.use_bias = bool(use_bias)
-        initializers.get(kernel_initializer, owner)
-        initializers.get(bias_initializer, owner)
-        self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
-        self.params, self.grads, self.state = {}, {}, {}
-        self.position = None
-
-    def output_shape(self, in_shape):
-        _check_image(self, in_shape)
-        return (in_shape[0], *self.window.out_hw(in_shape[1:3]), self.filters)
-
-    def param_shapes(self, in_shape):
-        shapes = {"W": (*self.window.kernel, in_shape[-1], self.filters)}
-        if self.use_bias:
-            shapes["b"] = (self.filters,)
-        return shapes
-
-    def ops(self, in_shape):
-        out = self.output_shape(in_shape)
-        positions, patch = out[1] * out[2], math.prod(self.window.kernel) * in_shape[-1]
-        rows = (None if out[0] is None else out[0] * positions, patch)
-        ops = [{"op": "im2col", "out": "P", "a": "X", "a_shape": tuple(in_shape),
-                "shape": (out[0], positions, patch), "rows": rows, "kernel": self.window.kernel,
-                "strides": self.window.strides, "dilation": self.window.dilation,
-                "padding": self.window.padding, "stored": 1},
-               {"op": "matmul", "out": "Z", "a": "P", "b": "W", "a_shape": (out[0], positions,
-                                                                            patch),
-                "b_shape": (patch, self.filters), "shape": (out[0], positions, self.filters),
-                "stored": 1},
-               {"op": "reshape", "out": "Z", "a": "Z", "a_shape": (out[0], positions,
-                                                                 self.filters),
-                "shape": out, "stored": 0}]
-        if self.use_bias:
-            ops.append({"op": "bias", "out": "Z", "a": "Z", "b": "b", "a_shape": out,
-                        "b_shape": (self.filters,), "shape": out, "stored": 0})
-        return ops + self.activation.ops(out, "Z")
-
-    def build(self, in_shape, rng, dtype=np.float32):
-        return init_weights(self, in_shape, rng, dtype)
-
-    def forward(self, X, training=False):
-        W = self.params["W"]
-        if X.ndim != 4 or X.shape[3] != W.shape[2]:
-            _check_image(self, X.shape)
-            raise ShapeError(f"{where(self)} expects {W.shape[2]} input channels but received "
-                             f"{describe_shape(X.shape)} ({X.shape[3]} channels).")
-        self.padded_shape, P, self.pads = self.window.patches(X)
-        batch, oh, ow = P.shape[:3]
-        self.P = P.reshape(batch * oh * ow, -1)                   # (B*H'*W', kh*kw*C)
-        Z = self.P @ W.reshape(-1, self.filters)                  # one GEMM
-        Z = Z.reshape(batch, oh, ow, self.filters)
-        if self.use_bias:
-            Z += self.params["b"]
-        self.Z, self.Y = Z, self.activation.apply(Z)
-        return self.Y
-
-    def backward(self, dY, need_dX=True):
-        dZ = self.activation.derivative(dY, self.Z, self.Y).reshape(-1, self.filters)
-        W2 = self.params["W"].reshape(-1, self.filters)
-        np.matmul(self.P.T, dZ, out=self.grads["W"].reshape(W2.shape))      # dW = P.T @ dZ
-        if self.use_bias:
-            column_sum(dZ, out=self.grads["b"])                               # db
-        if not need_dX:
-            return None
-        return self.window.unpatch_product(dZ.reshape(self.Z.shape), self.params["W"],
-                                           self.padded_shape, self.pads)     # dX = fold(dP)
-
-    def get_config(self):
-        w = self.window
-        config = {"type": "Conv2D", "filters": self.filters, "kernel_size": list(w.kernel),
-                  "strides": list(w.strides), "padding": w.padding,
-                  "dilation_rate": list(w.dilation), "activation": self.activation.name}
-        return weight_options(self, config)
+                 bias_initializer="zeros", alpha=0.2, **options):
+        super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation,
+                         use_bias, kernel_initializer, bias_initializer, alpha, **options)
 
     def __repr__(self):
         k = self.window.kernel
@@ -274,102 +315,67 @@ class Conv2D:
         return f"Conv2D({self.filters}, {k[0]}x{k[1]}{act})"
 
 
-class Conv1D:
+class Conv1D(_Convolution):
     """A 1-D convolution over sequences (batch, length, channels): the Conv2D computation
-    on a (batch, 1, length, channels) view, with kernel W (k, C, filters) as Keras."""
+    on a (batch, 1, length, channels) view, with kernel W (k, C, filters) as Keras.
 
-    def __init__(self, filters, kernel_size, strides=1, padding="valid", dilation_rate=1,
+    ``padding='causal'`` puts all dilation * (k - 1) zeros before the sequence, so output t
+    sees inputs up to t only (as Keras; for time series and WaveNet-style stacks)."""
+    input_ndim = 3
+    input_describe = "inputs of shape (batch, length, channels) (channels last)"
+    paddings, rank = ("valid", "same", "causal"), 1
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", *, dilation_rate=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros"):
+                 bias_initializer="zeros", alpha=0.2, **options):
         owner = f"Conv1D({filters})"
-        for name, value in (("kernel_size", kernel_size), ("strides", strides),
-                            ("dilation_rate", dilation_rate)):
-            _check_positive_int(value, name, owner)
-        self.conv = Conv2D(filters, (1, kernel_size), (1, strides), padding,
-                           (1, dilation_rate), activation, use_bias, kernel_initializer,
-                           bias_initializer)
-        self.conv.window.owner = self
-        self.filters = self.conv.filters
-        self.params, self.grads, self.state = self.conv.params, self.conv.grads, {}
-        self.position = None
+        one = [whole_number(v, name, owner, maximum=MAX_WINDOW) for name, v in
+               (("kernel_size", kernel_size), ("strides", strides),
+                ("dilation_rate", dilation_rate))]
+        super().__init__(filters, (1, one[0]), (1, one[1]), padding, (1, one[2]), activation,
+                         use_bias, kernel_initializer, bias_initializer, alpha, **options)
 
-    def output_shape(self, in_shape):
-        _check_image(self, in_shape, rank=3)
-        out = self.conv.output_shape((in_shape[0], 1, *in_shape[1:]))
-        return (out[0], out[2], out[3])
+    def image_shape(self, in_shape):
+        return (in_shape[0], 1, *in_shape[1:])
 
-    def param_shapes(self, in_shape):
-        shapes = self.conv.param_shapes((in_shape[0], 1, *in_shape[1:]))
-        shapes["W"] = shapes["W"][1:]
-        return shapes
+    def image(self, X):
+        return X[:, None]
 
-    def ops(self, in_shape):
-        ops = self.conv.ops((in_shape[0], 1, *in_shape[1:]))
-        ops[0]["a_shape"] = tuple(in_shape)
-        for op in ops[2:]:
-            op["shape"] = self.output_shape(in_shape)
-            if "a_shape" in op and op["op"] != "reshape":
-                op["a_shape"] = op["shape"]
-        return ops
-
-    def build(self, in_shape, rng, dtype=np.float32):
-        return init_weights(self, in_shape, rng, dtype, options=self.conv)
-
-    def _sync(self):
-        """The inner Conv2D sees W as (1, k, C, F): a view of the same memory."""
-        self.conv.params = {k: (v[None] if k == "W" else v) for k, v in self.params.items()}
-        self.conv.grads = {k: (v[None] if k == "W" else v) for k, v in self.grads.items()}
-
-    def forward(self, X, training=False):
-        if X.ndim != 3:
-            _check_image(self, X.shape, rank=3)
-        self._sync()
-        return self.conv.forward(X[:, None], training)[:, 0]
-
-    def backward(self, dY, need_dX=True):
-        dX = self.conv.backward(dY[:, None], need_dX)
-        return None if dX is None else dX[:, 0]
-
-    def get_config(self):
-        config = self.conv.get_config()
-        config.update(type="Conv1D", kernel_size=config["kernel_size"][1],
-                      strides=config["strides"][1], dilation_rate=config["dilation_rate"][1])
-        return config
+    def kernel(self):
+        return self.params["W"][None]            # (1, k, C, F): a view of the same memory
 
     def __repr__(self):
-        act = "" if self.conv.activation.name == "linear" else f", {self.conv.activation.name}"
-        return f"Conv1D({self.filters}, {self.conv.window.kernel[1]}{act})"
+        act = "" if self.activation.name == "linear" else f", {self.activation.name}"
+        return f"Conv1D({self.filters}, {self.window.kernel[1]}{act})"
 
 
-class _Pool2D:
+class _Pool2D(Layer):
     """Max or average over each window, channel by channel (no parameters), computed as
-    element-wise max / sum over the window's kh*kw strided slices of the input."""
-    mode = "max"
+    element-wise max / sum over the window's kh*kw strided slices of the input.
 
-    def __init__(self, pool_size=2, strides=None, padding="valid"):
+    Average pooling with padding='same' averages only the input values each window covers
+    (not the zeros around the image), as Keras does."""
+    mode = "max"
+    keeps = ("Xp", "pads", "cuts", "Y", "count")
+    input_ndim = 4
+    input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", **options):
+        super().__init__(**options)
         owner = f"{type(self).__name__}({pool_size})"
         pool = _pair(pool_size, "pool_size", owner)
-        allowed = ("valid", "same") if self.mode == "max" else ("valid",)
-        self.window = _Window(self, pool, _pair(strides or pool, "strides", owner), (1, 1),
-                              _check_padding(padding, owner, allowed))
-        self.params, self.grads, self.state = {}, {}, {}
-        self.position = None
+        self.window = Window(self, pool, _pair(pool if strides is None else strides,
+                                               "strides", owner), (1, 1),
+                             _check_padding(padding, owner, ("valid", "same")))
 
     def output_shape(self, in_shape):
-        _check_image(self, in_shape)
+        self.check_input_shape(in_shape)
         return (in_shape[0], *self.window.out_hw(in_shape[1:3]), in_shape[3])
 
-    def param_shapes(self, in_shape):
-        return {}
-
     def ops(self, in_shape):
-        return [{"op": "pool", "mode": self.mode, "out": "Y", "a": "X",
-                 "a_shape": tuple(in_shape), "window": self.window.kernel,
-                 "strides": self.window.strides, "shape": self.output_shape(in_shape),
-                 "stored": 2 if self.mode == "max" else 0}]
-
-    def build(self, in_shape, rng=None, dtype=np.float32):
-        return self.output_shape(in_shape)
+        return [Pool(mode=self.mode, a_shape=tuple(in_shape), window=self.window.kernel,
+                     strides=self.window.strides, shape=self.output_shape(in_shape),
+                     stored=2 if self.mode == "max" else 0)]
 
     def _slices(self, out_hw):
         """For each window position (i, j), in row-major order, the strided slice that
@@ -378,49 +384,54 @@ class _Pool2D:
         return [(slice(i, i + sh * (oh - 1) + 1, sh), slice(j, j + sw * (ow - 1) + 1, sw))
                 for i in range(kh) for j in range(kw)]
 
+    def _counts(self, hw, cuts, dtype):
+        """How many input values (not padding) each window covers: (1, H', W', 1)."""
+        inside, pads = self.window.pad(np.ones((1, *hw, 1), dtype))
+        if not any(p for pair in pads for p in pair):
+            return len(cuts)
+        return sum(inside[:, rows, cols, :] for rows, cols in cuts)
+
     def forward(self, X, training=False):
         if X.ndim != 4:
-            _check_image(self, X.shape)
-        pads = self.window.pads(X.shape[1:3])
-        Xp = X
-        if any(p for pair in pads for p in pair):
-            Xp = np.pad(X, [(0, 0), *pads, (0, 0)],
-                        constant_values=-np.inf if self.mode == "max" else 0.0)
-        self.Xp, self.pads = Xp, pads
-        self.cuts = self._slices(self.window.out_hw(X.shape[1:3]))
-        Y = Xp[:, self.cuts[0][0], self.cuts[0][1], :].copy()
-        for rows, cols in self.cuts[1:]:                   # one pass per window element
+            self.check_input_shape(X.shape)
+        Xp, pads = self.window.pad(X, -np.inf if self.mode == "max" else 0.0)
+        cuts = self._slices(self.window.out_hw(X.shape[1:3]))
+        Y = Xp[:, cuts[0][0], cuts[0][1], :].copy()
+        for rows, cols in cuts[1:]:                        # one pass per window element
             if self.mode == "max":
                 np.maximum(Y, Xp[:, rows, cols, :], out=Y)
             else:
                 Y += Xp[:, rows, cols, :]
+        count = None
         if self.mode == "avg":
-            Y /= len(self.cuts)
-        self.Y = Y
+            count = self._counts(X.shape[1:3], cuts, X.dtype)
+            Y /= count
+        self.cache.update(Xp=Xp, pads=pads, cuts=cuts, Y=Y, count=count)
         return Y
 
-    def backward(self, dY, need_dX=True):
-        dXp = np.zeros(self.Xp.shape, dY.dtype)
+    def backward(self, dY):
+        Xp, pads, cuts, Y, count = (self.cache[k] for k in self.keeps)
+        dXp = np.zeros(Xp.shape, dY.dtype)
         if self.mode == "avg":                             # each input gets dY / window
-            share = dY / len(self.cuts)
-            for rows, cols in self.cuts:
+            share = dY / count
+            for rows, cols in cuts:
                 dXp[:, rows, cols, :] += share
         else:               # only the first maximum of each window gets dY (as PyTorch)
             overlap = any(s < k for s, k in zip(self.window.strides, self.window.kernel))
             unclaimed = np.ones(dY.shape, bool)
-            for rows, cols in self.cuts:
-                hit = self.Xp[:, rows, cols, :] == self.Y
+            for rows, cols in cuts:
+                hit = Xp[:, rows, cols, :] == Y
                 hit &= unclaimed
                 unclaimed ^= hit
                 if overlap:
                     dXp[:, rows, cols, :] += dY * hit
                 else:                                      # each input in one window only
                     np.multiply(dY, hit, out=dXp[:, rows, cols, :])
-        (top, bottom), (left, right) = self.pads
+        (top, bottom), (left, right) = pads
         return dXp[:, top:dXp.shape[1] - bottom, left:dXp.shape[2] - right, :]
 
     def get_config(self):
-        return {"type": type(self).__name__, "pool_size": list(self.window.kernel),
+        return {**super().get_config(), "pool_size": list(self.window.kernel),
                 "strides": list(self.window.strides), "padding": self.window.padding}
 
     def __repr__(self):
@@ -437,17 +448,55 @@ class MaxPool2D(_Pool2D):
 
 
 class AvgPool2D(_Pool2D):
-    """Y = the mean of each window; backward gives each input dY / (window size)."""
+    """Y = the mean of each window; backward gives each input dY / (values in the window)."""
     mode = "avg"
 
 
-class GlobalAveragePooling2D(GlobalAverage):
+class _GlobalAverage(Layer):
+    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
+    Backward: dX = dY / n at every averaged position (n positions)."""
+    axes = ()
+    keeps = ("in_shape",)
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        return tuple(d for i, d in enumerate(in_shape) if i not in self.axes)
+
+    def ops(self, in_shape):
+        return [Pool(mode="global average", a_shape=tuple(in_shape),
+                     window=tuple(in_shape[a] for a in self.axes),
+                     strides=(1,) * len(self.axes), shape=self.output_shape(in_shape),
+                     stored=0)]
+
+    def forward(self, X, training=False):
+        if X.ndim != len(self.axes) + 2:
+            self.check_input_shape(X.shape)
+        self.cache["in_shape"] = X.shape
+        return X.mean(axis=self.axes)
+
+    def backward(self, dY):
+        in_shape = self.cache["in_shape"]
+        n = math.prod(in_shape[a] for a in self.axes)
+        return np.broadcast_to(np.expand_dims(dY / n, self.axes), in_shape).copy()
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class GlobalAveragePooling2D(_GlobalAverage):
     """The mean over height and width: (batch, H, W, C) -> (batch, C).
     Backward: dX = dY / (H * W) at every position."""
     axes = (1, 2)
+    input_ndim = 4
+    input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
 
-    def _check(self, shape):
-        _check_image(self, shape)
+
+class GlobalAveragePooling1D(_GlobalAverage):
+    """The mean over time: (batch, time, features) -> (batch, features);
+    backward: dX = dY / time at every step."""
+    axes = (1,)
+    input_ndim = 3
+    input_describe = "sequences of shape (batch, time, features)"
 
 
 MaxPooling2D, AveragePooling2D = MaxPool2D, AvgPool2D

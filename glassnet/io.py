@@ -29,15 +29,14 @@ _DTYPES = {"float32": "F32", "float64": "F64"}
 
 
 def _rng_of(layer):
-    rng = getattr(layer, "rng", None)
-    return rng.bit_generator.state if rng is not None else None
+    return layer.rng.bit_generator.state if layer.rng is not None else None
 
 
 def _all_layers(layers, prefix=""):
     """(path, layer) for every layer, nested ones too: '3' and then '3.1', '3.2', ..."""
     for i, layer in enumerate(layers, 1):
         yield f"{prefix}{i}", layer
-        yield from _all_layers(getattr(layer, "layers", []), f"{prefix}{i}.")
+        yield from _all_layers(layer.sublayers(), f"{prefix}{i}.")
 
 
 def save_model(model, path):
@@ -106,8 +105,7 @@ def _expected_tensors(model, meta, optimizer):
     shapes = model.trace_shapes()
     code = _DTYPES[model.dtype.name]
     for i, layer in enumerate(model.layers, 1):
-        named = dict(layer.param_shapes(shapes[i - 1]))
-        named.update(getattr(layer, "state_shapes", lambda s: {})(shapes[i - 1]))
+        named = {**layer.param_shapes(shapes[i - 1]), **layer.state_shapes(shapes[i - 1])}
         for k, shape in named.items():
             expected[f"layers.{i}.{k}"] = (code, list(shape))
     if optimizer is not None and meta["training"]["iterations"] > 0:
@@ -182,7 +180,7 @@ def load_model(path):
             if key not in layers:
                 raise ValueError(f"random generator state for unknown layer {key!r}")
             layer = layers[key]
-            if not _check_rng_state(state) or getattr(layer, "rng", None) is None:
+            if not _check_rng_state(state) or layer.rng is None:
                 raise ValueError(f"bad random generator state for layer {key}")
             layer.rng.bit_generator.state = state
         training = meta["training"]

@@ -64,7 +64,18 @@ def _check_label_smoothing(value, name):
     return float(value)
 
 
-class MeanSquaredError:
+class Loss:
+    """What every loss declares: ``targets`` -- 'values' (regression), 'binary'
+    (independent probabilities) or 'categorical' (one class per sample), which tells
+    'accuracy' what to count; ``from_logits``; and ``output_activation``, the final
+    activation whose fused form it has (None: it has none)."""
+    targets, from_logits, output_activation = "values", False, None
+
+    def get_config(self):
+        return {"type": type(self).__name__}
+
+
+class MeanSquaredError(Loss):
     """L = mean((Y - T)^2);  dY = 2 (Y - T) / size."""
     name = "mean_squared_error"
 
@@ -84,9 +95,6 @@ class MeanSquaredError:
     def backward(self):
         return self.D * (2.0 / self.D.size)
 
-    def get_config(self):
-        return {"type": type(self).__name__}
-
 
 class MeanAbsoluteError(MeanSquaredError):
     """L = mean(|Y - T|);  dY = sign(Y - T) / size."""
@@ -100,7 +108,7 @@ class MeanAbsoluteError(MeanSquaredError):
         return np.sign(self.D) * (1.0 / self.D.size)
 
 
-class BinaryCrossentropy:
+class BinaryCrossentropy(Loss):
     """Binary cross-entropy for targets in [0, 1], one independent probability per output.
 
     On probabilities p (clipped to [1e-7, 1 - 1e-7]):
@@ -109,7 +117,7 @@ class BinaryCrossentropy:
         L = mean(max(z, 0) - z T + log1p(exp(-|z|))),  dz = (sigmoid(z) - T) / size
     """
     name = "binary_crossentropy"
-    output_activation = "sigmoid"
+    targets, output_activation = "binary", "sigmoid"
 
     def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = bool(from_logits)
@@ -146,7 +154,7 @@ class BinaryCrossentropy:
                 "label_smoothing": self.label_smoothing}
 
 
-class CategoricalCrossentropy:
+class CategoricalCrossentropy(Loss):
     """Cross-entropy against one-hot (or soft) targets T of shape (batch, classes).
 
     With label smoothing s: T <- T (1 - s) + s / classes.
@@ -156,7 +164,7 @@ class CategoricalCrossentropy:
         L = -sum(T log_softmax(Z)) / N,  dZ = (softmax(Z) sum(T, row) - T) / N
     """
     name = "categorical_crossentropy"
-    output_activation = "softmax"
+    targets, output_activation = "categorical", "softmax"
 
     def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = bool(from_logits)
@@ -305,8 +313,9 @@ def get(loss):
             raise ValueError(f"compile: unknown loss {loss!r}. Use one of: "
                              f"{', '.join(sorted(LOSS_NAMES))}, or a loss object.")
         return LOSS_NAMES[loss]()
-    if not all(hasattr(loss, m) for m in ("prepare", "forward", "backward")):
-        raise TypeError(f"compile: loss must be a name or a glassnet loss object, got {loss!r}.")
+    if not isinstance(loss, Loss):
+        raise TypeError(f"compile: loss must be a name or a glassnet loss object (a subclass "
+                        f"of glassnet.losses.Loss), got {loss!r}.")
     return loss
 
 

@@ -25,10 +25,12 @@ import os
 
 from .activations import ACTIVATION_NAMES, Activation
 from .attention import MultiHeadAttention
-from .conv import AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling2D, MaxPool2D
-from .layers import BatchNorm, Dense, Dropout, Flatten
+from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+                   MaxPool2D)
+from .layers import Dense, Dropout, Embedding, Flatten
 from .model import Sequential
-from .recurrent import GRU, LSTM, Embedding, GlobalAveragePooling1D, LayerNorm, SimpleRNN
+from .normalization import BatchNorm, LayerNorm
+from .recurrent import GRU, LSTM, SimpleRNN
 
 
 def _refuse(spec, index, token, problem):

@@ -3,44 +3,23 @@ import pytest
 
 import glassnet as gn
 from cases import INTEGER_INPUTS, LAYER_CASES, built, sample_input
-from gradcheck import assert_close, numeric_gradient
-
-
-def _forward_fn(layer, training):
-    """forward(X) that replays the same dropout mask on every call."""
-    rng = getattr(layer, "rng", None)
-    saved = rng.bit_generator.state if rng is not None else None
-
-    def forward(X):
-        if saved is not None:
-            layer.rng.bit_generator.state = saved
-        return layer.forward(X, training=training)
-    return forward
+from gradcheck import assert_close
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_CASES))
 def test_gradients_match_finite_differences(name):
-    layer, in_shape, training = built(name)
-    rng = np.random.default_rng(1)
-    X = sample_input(name, in_shape, rng)
-    forward = _forward_fn(layer, training)
-    Y = forward(X)
-    G = rng.normal(size=Y.shape)                 # a random upstream gradient
-    dX = layer.backward(G)
-    analytic = {k: g.copy() for k, g in layer.grads.items()}
-
-    def loss():
-        return float(np.sum(forward(X) * G))
-
-    if name in INTEGER_INPUTS:
-        assert dX is None                        # token ids have no gradient
-    else:
-        assert dX.shape == X.shape
-        assert_close(dX, numeric_gradient(loss, X), rtol=1e-6, atol=1e-7, what=f"{name} dX")
-    for k, param in layer.params.items():
-        assert analytic[k].shape == param.shape
-        assert_close(analytic[k], numeric_gradient(loss, param), rtol=1e-6, atol=1e-7,
-                     what=f"{name} d{k}")
+    """The public gradient check, gn.check_layer, on every registered layer: float64,
+    random parameters, state, input and upstream gradient; dX and every parameter."""
+    factory, in_shape, training = LAYER_CASES[name]
+    report = gn.check_layer(factory(), in_shape[1:], batch_size=in_shape[0],
+                            training=training, seed=1)
+    assert report.ok, report.to_text()
+    checked = [row[0] for row in report.sections[0].rows]
+    layer = factory()
+    expected = [f"d{k}" for k in layer.build((None, *in_shape[1:]), np.random.default_rng(0),
+                                             np.float64) and layer.params]
+    assert checked[0] == "output" and checked[1:] == \
+        ([] if name in INTEGER_INPUTS else ["dX"]) + expected
 
 
 @pytest.mark.parametrize("name", sorted(LAYER_CASES))
@@ -106,7 +85,7 @@ def test_dropout_masks_are_seeded_inverted_and_off_at_inference():
     assert set(np.unique(Y)) == {0.0, 1 / 0.75}
     assert abs((Y == 0).mean() - 0.25) < 0.01
     assert abs(Y.mean() - 1.0) < 0.02                       # expectation preserved
-    assert np.array_equal(layer.backward(np.ones_like(X)), layer.mask)
+    assert np.array_equal(layer.backward(np.ones_like(X)), layer.cache["mask"])
     assert np.array_equal(gn.Dropout(0.25, seed=7).forward(X, training=True), Y)
     assert layer.forward(X, training=False) is X
 
@@ -215,8 +194,9 @@ def test_conv2d_is_one_matrix_product_over_patches():
     layer.params["W"][...] = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(2, 2, 1, 1)
     X = np.arange(9.0).reshape(1, 3, 3, 1)
     Y = layer.forward(X)
-    assert layer.P.tolist() == [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
-    assert Y.ravel().tolist() == (layer.P @ [1, 2, 3, 4]).tolist() == [27, 37, 57, 67]
+    P = layer.cache["P"]                            # what forward keeps for backward
+    assert P.tolist() == [[0, 1, 3, 4], [1, 2, 4, 5], [3, 4, 6, 7], [4, 5, 7, 8]]
+    assert Y.ravel().tolist() == (P @ [1, 2, 3, 4]).tolist() == [27, 37, 57, 67]
 
 
 def test_maxpool_routes_the_gradient_to_the_maximum():
@@ -231,7 +211,10 @@ def test_maxpool_routes_the_gradient_to_the_maximum():
     (lambda: gn.Conv2D(4, 0), r"Conv2D\(4\): kernel_size must be a positive whole number"),
     (lambda: gn.Conv2D(4, 3, padding="full"), r"Conv2D\(4\): padding must be one of valid, "
                                               r"same or a number of zeros per side"),
-    (lambda: gn.AvgPool2D(2, padding="same"), r"AvgPool2D\(2\): padding must be one of valid"),
+    (lambda: gn.AvgPool2D(2, padding="causal"), r"AvgPool2D\(2\): padding must be one of "
+                                                r"valid, same"),
+    (lambda: gn.Conv2D(4, 3, padding="causal"), r"Conv2D\(4\): padding must be one of valid, "
+                                                r"same or"),
     (lambda: gn.Conv2D(4, (3, 3, 3)), r"kernel_size must be a number or a pair"),
 ])
 def test_invalid_convolution_hyperparameters(make, message):
@@ -262,8 +245,9 @@ def test_conv_backward_is_fold_of_dz_times_w_transposed():
     W = layer.params["W"]
     dP = (dZ.reshape(-1, W.shape[3]) @ W.reshape(-1, W.shape[3]).T).reshape(
         *Y.shape[:3], *W.shape[:3])
-    (top, bottom), (left, right) = layer.pads
-    dXp = fold(dP, layer.padded_shape, layer.window.strides, layer.window.dilation)
+    pads, padded_shape = layer.cache["pads"], layer.cache["padded_shape"]
+    (top, bottom), (left, right) = pads
+    dXp = fold(dP, padded_shape, layer.window.strides, layer.window.dilation)
     expected = dXp[:, top:dXp.shape[1] - bottom, left:dXp.shape[2] - right, :]
-    actual = layer.window.unpatch_product(dZ, W, layer.padded_shape, layer.pads)
+    actual = layer.window.unpatch_product(dZ, W, padded_shape, pads)
     assert_close(actual, expected, rtol=1e-12, atol=1e-12, what="dX")

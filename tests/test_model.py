@@ -60,10 +60,11 @@ def test_train_on_batch_is_exactly_one_step():
     before = model.get_weights()
     # the same step written out: forward, fused loss, backward, update
     twin = _small_model(dtype="float64")
-    Y = twin.forward(twin._check_X(X, "test"), training=True)
+    Y = twin.forward(twin.check_input(X, "test"), training=True)
     T = twin.loss.prepare(y, Y.shape)
-    expected_loss = twin.loss.forward(twin._logits(), T, logits=True)
-    twin._backward_from_logits(twin.loss.backward())
+    assert twin.fused_loss                     # softmax + cross-entropy: from the logits
+    expected_loss = twin.loss.forward(twin.output_layer.logits(), T, logits=True)
+    twin.backward_from_logits(twin.loss.backward())
     twin.optimizer.step(twin.flat_params, twin.flat_grads)
     loss = model.train_on_batch(X, y)
     assert loss == expected_loss

@@ -32,7 +32,7 @@ def _twin(name, layer):
             grads["b"] = lambda: linear.bias.grad.numpy()
         return (lambda X: act(linear(X))), grads, None
     if name.startswith("activation"):
-        return ACTIVATIONS[layer.name], {}, None
+        return ACTIVATIONS[layer.activation.name], {}, None
     if name.startswith("batchnorm"):
         bn = torch_batchnorm(layer)
         bn.train(name.endswith("train"))
@@ -55,7 +55,7 @@ def _twin(name, layer):
     if name.startswith("conv1d"):
         W = tensor(np.ascontiguousarray(layer.params["W"].transpose(2, 1, 0)), grad=True)
         b = tensor(layer.params["b"], grad=True)
-        act, w = ACTIVATIONS[layer.conv.activation.name], layer.conv.window
+        act, w = ACTIVATIONS[layer.activation.name], layer.window
 
         def conv1d(X):
             (left, right) = w.pads((1, X.shape[1]))[1]
@@ -204,7 +204,8 @@ LOSS_CASES = {
     "mse": (gn.losses.MeanSquaredError(), LOGITS, PROBS,
             lambda Y, T: F.mse_loss(Y, T)),
     "mae": (gn.losses.MeanAbsoluteError(), LOGITS, PROBS, lambda Y, T: F.l1_loss(Y, T)),
-    "bce_probs": (gn.losses.BinaryCrossentropy(), gn.Activation("sigmoid").apply(LOGITS[:, :2]),
+    "bce_probs": (gn.losses.BinaryCrossentropy(),
+                  gn.activations.ActivationFunction("sigmoid").apply(LOGITS[:, :2]),
                   BINARY, lambda Y, T: F.binary_cross_entropy(Y, T)),
     "bce_logits": (gn.losses.BinaryCrossentropy(from_logits=True), LOGITS[:, :2], BINARY,
                    lambda Y, T: F.binary_cross_entropy_with_logits(Y, T)),
@@ -270,8 +271,9 @@ def test_model_forward_and_gradients_match_torch():
     net = torch_model(model)
     net.train()
     P = model.forward(X, training=True)
-    loss = model.loss.forward(model._logits(), model.loss.prepare(y, P.shape), logits=True)
-    model._backward_from_logits(model.loss.backward())
+    loss = model.loss.forward(model.output_layer.logits(), model.loss.prepare(y, P.shape),
+                              logits=True)
+    model.backward_from_logits(model.loss.backward())
     expected = _torch_step(net, X, y)
     assert loss == pytest.approx(expected, rel=RTOL)
     assert_close(P, torch.softmax(net[:-1](tensor(X)), -1).detach().numpy(), RTOL, 1e-12)

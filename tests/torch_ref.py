@@ -76,7 +76,7 @@ def torch_model(model):
             modules.append(torch_linear(layer.params["W"], layer.params.get("b")))
             modules.append(Lambda(ACTIVATIONS[layer.activation.name]))
         elif isinstance(layer, gn.Activation):
-            modules.append(Lambda(ACTIVATIONS[layer.name]))
+            modules.append(Lambda(ACTIVATIONS[layer.activation.name]))
         elif isinstance(layer, gn.BatchNorm):
             modules.append(torch_batchnorm(layer))
         elif isinstance(layer, gn.Flatten):

@@ -11,8 +11,7 @@ forward pass, layer by layer.
 """
 import numpy as np
 
-from ..activations import Activation
-from ..layers import BatchNorm, Dense, Dropout, Flatten
+from ..ops import Activate, Mask, MatMul, Normalize, Reshape, affine
 from .report import Report, Section
 
 SMALL = 6          # write every output of a layer with at most this many inputs and outputs
@@ -31,10 +30,15 @@ def _vector(values):
     return "[" + ", ".join(_num(v) for v in values) + "]"
 
 
-def _dense_lines(layer, x, Z, Y, cell):
-    W, n, j = layer.params["W"], layer.params["W"].shape[0], layer.units
-    b = layer.params.get("b", np.zeros(j))
-    act = layer.activation.name
+def _dense_lines(layer, parts, x, Y, cell):
+    """The sums of Z = X @ W + b written out with the layer's numbers."""
+    matmul, bias, activation = parts
+    W = layer.params[matmul.b]
+    n, j = W.shape
+    b = layer.params[bias.b] if bias else np.zeros(j)
+    kept = layer.cache.get(bias.out if bias else matmul.out)
+    Z = kept[0] if kept is not None else x @ W + b          # the value forward computed
+    act = activation.fn if activation else "linear"
     lines = []
     if n <= SMALL and j <= SMALL:
         lines.append(f"w1..w{n} are column 1 of W (the weights of neuron 1); "
@@ -74,31 +78,35 @@ def _dense_lines(layer, x, Z, Y, cell):
     return lines
 
 
-def _general(layer, m, in_shape, out_shape):
-    if isinstance(layer, Dense):
-        n, j = in_shape[-1], layer.units
-        f = layer.activation.name
+def _general(layer, ops, m, in_shape, out_shape):
+    """The layer's equation in general form, from its typed operations."""
+    parts = affine(ops)
+    if parts and len(in_shape) == 2:
+        matmul, _, activation = parts
+        n, j = in_shape[-1], matmul.b_shape[-1]
         text = f"X({m} x {n}) x W({n} x {j}) + B({m} x {j}) = Z({m} x {j})"
-        return [text + ("" if f == "linear" else f";  Y = {f}(Z), ({m} x {j})")]
-    if isinstance(layer, Activation):
-        return [f"Y = {layer.name}(X), element-wise: ({m} x {in_shape[-1]}) unchanged"]
-    if isinstance(layer, Dropout):
-        return [f"Training: Y = X * mask (drop {layer.rate:.0%}, scale the rest by "
-                f"1/(1-{layer.rate})); at inference Y = X"]
-    if isinstance(layer, BatchNorm):
+        return [text + ("" if activation is None else f";  Y = {activation.fn}(Z), "
+                                                      f"({m} x {j})")]
+    if len(ops) == 1 and isinstance(ops[0], Activate):
+        return [f"Y = {ops[0].fn}(X), element-wise: ({m} x {in_shape[-1]}) unchanged"]
+    if len(ops) == 1 and isinstance(ops[0], Mask):
+        rate = ops[0].rate
+        return [f"Training: Y = X * mask (drop {rate:.0%}, scale the rest by "
+                f"1/(1-{rate})); at inference Y = X"]
+    if ops and isinstance(ops[0], Normalize) and ops[0].over == "batch":
         return ["Y = gamma * (X - mean) / sqrt(var + eps) + beta; at inference with the "
                 "running mean and variance"]
-    if isinstance(layer, Flatten):
+    if len(ops) == 1 and isinstance(ops[0], Reshape):
         return [f"Y = X.reshape({m}, -1): {tuple(in_shape[1:])} per sample -> "
                 f"{out_shape[-1]} features"]
-    matmuls = [op for op in layer.ops(in_shape) if op["op"] == "matmul"]
     first_line = (type(layer).__doc__ or type(layer).__name__).strip().splitlines()[0]
     lines = [first_line]
-    for op in matmuls:                     # every matrix product the layer performs
-        a, b, out = op["a_shape"], op["b_shape"], op["shape"]
-        lines.append(f"{op['out']} = {op['a']} @ {op['b']}: "
-                     f"{' x '.join(map(str, a[1:]))} per sample @ {b[0]} x {b[1]} -> "
-                     f"{' x '.join(map(str, out[1:]))}")
+    for op in ops:                         # every matrix product the layer performs
+        if isinstance(op, MatMul):
+            a, b, out = op.a_shape, op.b_shape, op.shape
+            lines.append(f"{op.out} = {op.a} @ {op.b}: "
+                         f"{' x '.join(map(str, a[1:]))} per sample @ {b[0]} x {b[1]} -> "
+                         f"{' x '.join(map(str, out[1:]))}")
     return lines
 
 
@@ -109,24 +117,23 @@ def explain(model, x=None, cell=None):
     if x is not None:
         x = np.asarray(x, dtype=np.float64)
         sample_shape = model.trace_shapes()[0][1:]
-        X = model._check_X(x[None] if x.shape == sample_shape else x, "explain")[:1]
+        X = model.check_input(x[None] if x.shape == sample_shape else x, "explain")[:1]
     shapes = model.trace_shapes(batch=1)
     sections, values = [], []
     for i, (layer, in_shape, out_shape) in enumerate(zip(model.layers, shapes, shapes[1:]), 1):
-        lines = _general(layer, 1, in_shape, out_shape)
+        ops = layer.ops(in_shape)
+        lines = _general(layer, ops, 1, in_shape, out_shape)
         if x is not None:
             inputs = X
             X = layer.forward(X, training=False)                 # the engine's own numbers
-            if isinstance(layer, Dense) and inputs.ndim == 2:
-                lines += _dense_lines(layer, inputs[0].ravel(), layer.Z[0], X[0], cell)
+            parts = affine(ops)
+            if parts and inputs.ndim == 2:
+                lines += _dense_lines(layer, parts, inputs[0].ravel(), X[0], cell)
             elif X[0].size <= SMALL:
                 lines.append(f"Y = {_vector(X[0].ravel())}")
             values.append(X[0].ravel().tolist())
         sections.append(Section(f"[{i}] {layer!r}", lines=lines))
-    last = model.layers[-1] if model.layers else None
-    ends_in_softmax = (isinstance(last, Dense) and last.activation.name == "softmax") or \
-        (isinstance(last, Activation) and last.name == "softmax")
-    if x is not None and ends_in_softmax:
+    if x is not None and model.output_layer.output_activation == "softmax":
         P = X[0]
         one_hot = np.zeros_like(P)
         one_hot[int(np.argmax(P))] = 1

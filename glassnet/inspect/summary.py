@@ -3,6 +3,7 @@ memory; in total the parameters (as Keras counts them) and the memory of inferen
 against a training step -- backpropagation keeps the forward values (seed 003)."""
 import math
 
+from ..model import layer_counts
 from . import units
 from .report import Report, Section
 
@@ -10,16 +11,6 @@ MAC_CONVENTION = ("MACs: one multiply-accumulate per term of each matrix product
                   "layer on (B, I) -> (B, O) is B*I*O MACs (about 2*B*I*O FLOPs). Bias "
                   "additions (B*O per Dense layer) are counted separately; activations, "
                   "dropout and normalisation are not counted.")
-
-
-def op_macs(op):
-    """Multiply-accumulates per sample of one op: X (B, ..., I) @ W (I, O) is
-    (...) * I * O; batched products of activations (attention) state their own."""
-    if "macs_per_sample" in op:
-        return op["macs_per_sample"]
-    if op["op"] == "matmul":
-        return math.prod(op["a_shape"][1:]) * op["b_shape"][-1]
-    return 0
 
 
 def _optimizer_slots(model):
@@ -33,7 +24,7 @@ def layer_rows(model, batch=None):
     shapes = model.trace_shapes(batch=batch)
     rows = []
     for layer, in_shape, out_shape in zip(model.layers, shapes, shapes[1:]):
-        state = getattr(layer, "state_shapes", lambda s: {})(in_shape)
+        state = layer.state_shapes(in_shape)
         rows.append((layer, in_shape, out_shape, layer.param_shapes(in_shape), state,
                      layer.ops(in_shape)))
     return shapes, rows
@@ -44,13 +35,13 @@ def summary(model, batch_size=None):
     shapes, rows = layer_rows(model, batch_size)
     itemsize = model.dtype.itemsize
     per_sample = [math.prod(s[1:]) for s in shapes]            # elements per sample
-    params = [sum(math.prod(s) for s in p.values()) for _, _, _, p, _, _ in rows]
-    fixed = [sum(math.prod(s) for s in st.values()) for _, _, _, _, st, _ in rows]
+    counts = [layer_counts(layer, in_shape) for layer, in_shape, *_ in rows]
+    params = [trainable for trainable, _ in counts]
+    fixed = [frozen for _, frozen in counts]
     totals = [p + f for p, f in zip(params, fixed)]
     shares = units.percentages(totals)
-    macs = [sum(op_macs(op) for op in ops) for *_, ops in rows]
-    bias_adds = [sum(math.prod(op["shape"][1:]) for op in ops if op["op"] == "bias")
-                 for *_, ops in rows]
+    macs = [sum(op.macs() for op in ops) for *_, ops in rows]
+    bias_adds = [sum(op.adds() for op in ops) for *_, ops in rows]
 
     table = []
     for i, (layer, in_shape, out_shape, pshapes, sshapes, _) in enumerate(rows):
@@ -73,7 +64,7 @@ def summary(model, batch_size=None):
     param_bytes = (trainable + non_trainable) * itemsize
     grad_bytes = trainable * itemsize
     opt_bytes = slots * trainable * itemsize
-    kept = per_sample[0] + sum(op["stored"] * math.prod(op["shape"][1:])
+    kept = per_sample[0] + sum(op.stored * math.prod(op.shape[1:])
                                for *_, ops in rows for op in ops)
     peak = max(a + b for a, b in zip(per_sample, per_sample[1:])) if rows else per_sample[0]
     b = batch_size

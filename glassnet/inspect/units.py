@@ -1,10 +1,5 @@
 """How numbers, shapes and sizes are written in reports."""
-
-
-def shape(s, batch_name="B"):
-    """(None, 784) -> '(B, 784)'; (784,) -> '(784,)'."""
-    parts = [batch_name if d is None else str(d) for d in s]
-    return f"({parts[0]},)" if len(parts) == 1 else "(" + ", ".join(parts) + ")"
+from ..ops import shape_text as shape  # noqa: F401  (None, 784) -> '(B, 784)'
 
 
 def count(n):

@@ -110,13 +110,13 @@ def l2_backprop_example(W=((0.1, 0.5), (-0.3, 0.8)), x=(0.2, 0.4)):
     (in, out), the transpose of the seed's W, so its dW is (2q x^T)^T. Returns (text, values)
     with a finite-difference check of dW."""
     W, x = np.asarray(W, np.float64), np.asarray(x, np.float64)
-    layer = Sequential([Dense(W.shape[0], use_bias=False, input_dim=W.shape[1])],
-                       dtype="float64").build()
+    layer = Dense(W.shape[0], use_bias=False)
+    layer.build((None, W.shape[1]), np.random.default_rng(0), np.float64)
     layer.set_weights([W.T])
     q = layer.forward(x[None])[0]                                 # q = W x (as x W^T)
     f = float(q @ q)
-    dx = layer.layers[0].backward((2 * q)[None])[0]               # dx = W^T 2q
-    dW = layer.layers[0].grads["W"].T                             # back to the seed's layout
+    dx = layer.backward((2 * q)[None])[0]                         # dx = W^T 2q
+    dW = layer.grads["W"].T                                       # back to the seed's layout
     eps, numeric = 1e-6, np.empty_like(W)
     for i, j in np.ndindex(*W.shape):
         up, down = W.copy(), W.copy()

@@ -9,10 +9,11 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from .. import datasets, optimizers
-from ..activations import Activation
+from ..activations import ActivationFunction
 from ..callbacks import Callback
-from ..layers import BatchNorm, Dense, Dropout
+from ..layers import Dense, Dropout
 from ..model import Sequential
+from ..normalization import BatchNorm
 from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
                       new_figure, rgb)
 
@@ -86,7 +87,7 @@ def plot_bias_threshold():
     figure = new_figure(12, 3.2)
     for k, name in enumerate(("sigmoid", "relu")):
         ax = figure.add_subplot(1, 3, k + 1)
-        f = Activation(name).apply
+        f = ActivationFunction(name).apply
         for b, colour in ((0.0, "black"), (2.0, "#2ca02c"), (-2.0, "#d62728")):
             ax.plot(x, f(1.0 * x + b), color=colour,
                     label=f"b = {b:+.0f}: threshold at x = -b/w = {0.0 - b:+.0f}")
@@ -96,7 +97,7 @@ def plot_bias_threshold():
         ax.legend(fontsize=7)
     ax = figure.add_subplot(1, 3, 3)
     for w in (0.5, 1.0, 3.0):
-        ax.plot(x, Activation("sigmoid").apply(w * x), label=f"w = {w}")
+        ax.plot(x, ActivationFunction("sigmoid").apply(w * x), label=f"w = {w}")
     ax.set_title("sigmoid(w x): w sets the slope", fontsize=8)
     ax.set_xlabel("x")
     ax.legend(fontsize=7)
@@ -416,8 +417,8 @@ def layer_statistics(init, depth=8, width=64, seed=0, scale=1.0, activation="tan
     model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
     model.build()
     model.flat_params *= scale
+    stds = [float(Y.std()) for Y in model.layer_outputs(X)[1:-1]]
     model.train_on_batch(X, y)                     # forward, backward (and one small step)
-    stds = [float(layer.Y.std()) for layer in model.layers[:-1]]
     grads = [float(np.abs(layer.grads["W"]).mean()) for layer in model.layers[:-1]]
     return stds, grads
 

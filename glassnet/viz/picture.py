@@ -34,7 +34,7 @@ def probabilities(out, activation):
 
 def model_probabilities(model):
     """A function from points to the model's class probabilities (see ``probabilities``)."""
-    activation = getattr(getattr(model.layers[-1], "activation", None), "name", "linear")
+    activation = model.output_layer.output_activation or "linear"
     return lambda X: probabilities(model.predict(X), activation)
 
 

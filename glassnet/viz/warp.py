@@ -7,7 +7,7 @@ Spaces of width 2 are drawn as planes, width 3 in 3-D; wider spaces are seen thr
 projection (PCA of the last hidden space) fitted once and kept for every panel and frame."""
 import numpy as np
 
-from ..layers import Dense
+from ..ops import affine
 from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
                       new_figure, probabilities, rgb)
 
@@ -23,7 +23,7 @@ def _check_plane(model, X, y, what):
     if y is not None and len(y) != len(X):
         raise ValueError(f"{what}: X has {len(X)} points but y has {len(y)} labels; pass one "
                          f"class label per point.")
-    return model._check_X(X, what)
+    return model.check_input(X, what)
 
 
 def _grid_lines(X, lines=11, points=60):
@@ -48,21 +48,44 @@ def warp_steps(model, X, grid=None):
     grid = _grid_lines(X) if grid is None else grid
     points = np.concatenate([X, grid.reshape(-1, 2)]).astype(model.dtype)
     steps = [("input", points)]
-    for i, layer in enumerate(model.layers, 1):
+    for i, (layer, in_shape) in enumerate(zip(model.layers, model.trace_shapes()), 1):
         out = layer.forward(points, training=False)
-        if isinstance(layer, Dense):
-            Z = layer.Z                                       # X @ W + b, kept by the layer
-            b = layer.params.get("b", 0)
+        parts = affine(layer.ops(in_shape))
+        if parts:                                             # Y = f(X @ W + b)
+            W, b, Z = affine_values(layer, parts, points)
             steps.append((f"layer {i}: W x", Z - b))
             steps.append((f"layer {i}: + b", Z))
-            if layer.activation.name != "linear":
-                steps.append((f"layer {i}: {layer.activation.name}", out))
+            if parts[2] is not None:
+                steps.append((f"layer {i}: {parts[2].fn}", out))
         else:
             steps.append((f"layer {i}: {layer!r}", out))
         points = out
     n = len(X)
     return [(name, P[:n], P[n:].reshape(grid.shape[0], grid.shape[1], -1))
             for name, P in steps], grid
+
+
+def affine_values(layer, parts, X):
+    """(W, b, Z) of a layer computing f(X @ W + b): its parameters, and Z = X @ W + b as
+    the layer's last forward pass kept it (``cache``)."""
+    matmul, bias, _ = parts
+    W = layer.params[matmul.b]
+    b = layer.params[bias.b] if bias else np.zeros(W.shape[1], W.dtype)
+    Z = layer.cache.get(bias.out if bias else matmul.out)
+    return W, b, (X @ W + b if Z is None else Z)
+
+
+def affine_parts(model, index):
+    """(W, b, activation name) of model layer ``index`` (0-based) when it computes
+    f(X @ W + b), else None."""
+    layer = model.layers[index]
+    parts = affine(layer.ops(model.trace_shapes()[index]))
+    if parts is None:
+        return None
+    matmul, bias, activation = parts
+    W = layer.params[matmul.b]
+    b = layer.params[bias.b] if bias else np.zeros(W.shape[1], W.dtype)
+    return W, b, activation.fn if activation else "linear"
 
 
 def hidden_steps(model, X, grid=None):
@@ -137,20 +160,19 @@ def _draw(ax, name, P, G, y, limits, W=None):
         ax.set_zticks([])
 
 
-def _separator(layer):
+def _separator(W, b):
     """(w, c) with the output layer's two-class boundary w . h + c = 0, or None."""
-    W, b = layer.params["W"], layer.params.get("b", np.zeros(layer.units))
-    if layer.units == 1:
+    if W.shape[1] == 1:
         return W[:, 0], b[0]
-    if layer.units == 2:
+    if W.shape[1] == 2:
         return W[:, 1] - W[:, 0], b[1] - b[0]              # z2 - z1 = w . h + c
     return None
 
 
-def _draw_separator(ax, layer, limits):
+def _draw_separator(ax, W, b, limits):
     """The output layer's boundary in the last hidden space: a line in 2-D, a plane in
     3-D (two classes only)."""
-    separator = _separator(layer)
+    separator = _separator(W, b)
     if separator is None:
         return False
     w, c = separator
@@ -186,8 +208,8 @@ def plot_warp(model, X, y):
     cols = 4
     rows = -(-panels // cols)
     figure = new_figure(3.2 * cols, 3.1 * rows)
-    weights = {f"layer {i}: W x": layer.params["W"] for i, layer in enumerate(model.layers, 1)
-               if isinstance(layer, Dense)}
+    weights = {f"layer {i + 1}: W x": parts[0] for i in range(len(model.layers))
+               if (parts := affine_parts(model, i)) is not None}
     for k, (name, P, G) in enumerate(seen):
         if k == 0:              # the input plane as it is, shaded by the model's decision
             _, P, G = steps[0]                            # (not projected: always 2-D)
@@ -223,20 +245,22 @@ def _draw_last_hidden(figure, rows, cols, k, model, step, seen_step, y):
     and with its linear separator (two classes; a line in 2-D, a plane in 3-D)."""
     name, P, G = step
     width, out, notes = P.shape[-1], model.layers[-1], []
+    parts = affine_parts(model, len(model.layers) - 1)
     if width > 3:                                         # only the fixed projection
         name, P, G = seen_step
         notes.append("PCA view")
     ax = _axes(figure, rows, cols, k, P.shape[-1])
     limits = _limits(P)
     _draw(ax, name.split(":")[0] + " output, zoomed", P, G, y, limits)
-    if isinstance(out, Dense) and width <= 3:
+    if parts is not None and width <= 3:
+        W, b, activation = parts
         if width == 2:
             decide = lambda H: probabilities(out.forward(H.astype(model.dtype)),  # noqa: E731
-                                             out.activation.name)
+                                             activation)
             ax.imshow(confidence_image(decide, *limits), origin="lower", alpha=0.45,
                       aspect="auto", zorder=0, extent=(*limits[0], *limits[1]))
             notes.append("shaded by the output layer")
-        if _draw_separator(ax, out, limits):
+        if _draw_separator(ax, W, b, limits):
             notes.append("- - its linear separator" if width == 2 else
                          "grey plane: its linear separator")
     if notes:

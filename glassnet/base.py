@@ -1,0 +1,192 @@
+"""The layer contract: one small base class that every layer -- glassnet's own and yours --
+is built on.
+
+A layer is an object with
+
+- ``params``: its trainable arrays by name (``W``, ``b``, ...); ``grads``: the same keys
+  and shapes, filled by ``backward`` *in place* (a model keeps every parameter as a view
+  into one flat buffer, so a layer never rebinds them); ``state``: non-trainable arrays
+  (BatchNorm's running statistics); ``cache``: what ``forward`` keeps for ``backward``,
+  under the names the class declares in ``keeps``;
+- ``name``, ``trainable`` (False: the optimiser leaves its parameters alone) and
+  ``input_spec``: the rank and kind of input it accepts and the shape of one sample when
+  it was declared (``input_shape=(784,)``);
+- three methods every layer writes:
+  ``output_shape(in_shape)``: the output shape, without data (``None`` is the batch);
+  ``forward(X, training=False)``: Y, keeping in ``cache`` what backward needs;
+  ``backward(dY)``: dX, filling ``grads`` (skip dX when ``self.need_dX`` is False);
+- and optional methods with defaults here: ``param_shapes`` and ``state_shapes`` (none),
+  ``init_param``/``init_state`` (Glorot-uniform matrices, zero vectors), ``build`` (makes
+  params, grads and state from those), ``ops`` (the typed description of the forward pass
+  that summary, trace and explain read; by default one ``Op`` from X to Y),
+  ``get_config`` (the constructor's options, for files), ``sublayers`` (none).
+
+A model calls ``build`` once, then ``forward`` and ``backward`` on every batch; a view
+calls ``output_shape``, ``param_shapes``, ``state_shapes`` and ``ops`` and reads
+``params``, ``state`` and ``cache`` -- never anything else of a layer.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import initializers
+from .errors import ShapeError, describe_shape
+from .ops import Op
+from .validate import flag, sample_shape
+from .weights import assign
+
+
+def where(layer):
+    """How an error names a layer: 'Dense(8) at layer 2' (or 'Dense(8)' alone)."""
+    return repr(layer) if layer.position is None else f"{layer!r} at layer {layer.position}"
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What a layer accepts: ``ndim`` the rank including the batch (None: any rank >= 2;
+    described to users as ``describe``), ``dtype`` 'float' or 'int' (token ids below
+    ``high``), and ``shape`` the declared shape of one sample, or None."""
+    ndim: int = None
+    describe: str = "inputs of shape (batch, features)"
+    dtype: str = "float"
+    high: int = None
+    shape: tuple = None
+
+
+class Layer:
+    """The base of every layer; see the module docstring for the contract.
+
+    Subclasses call ``super().__init__(**options)`` with the options every layer takes:
+    ``name`` (a string), ``trainable`` (default True) and ``input_shape`` (the shape of
+    one sample, for the first layer of a model).
+    """
+    keeps = ()                              # the names forward stores in self.cache
+    input_ndim, input_describe = None, "inputs of shape (batch, features)"
+    input_dtype = "float"
+    output_activation = None                # the activation this layer applies last
+
+    def __init__(self, name=None, trainable=True, input_shape=None):
+        owner = type(self).__name__
+        if name is not None and (not isinstance(name, str) or not name.strip()):
+            raise TypeError(f"{owner}: name must be a non-empty string, got {name!r}.")
+        self.name = name
+        self.trainable = flag(trainable, "trainable", owner)
+        declared = None if input_shape is None else \
+            sample_shape(input_shape, "input_shape", owner)
+        self.input_spec = InputSpec(self.input_ndim, self.input_describe, self.input_dtype,
+                                    self.input_high(), declared)
+        self.params, self.grads, self.state, self.cache = {}, {}, {}, {}
+        self.rng = None                     # a numpy Generator, for layers that draw
+        self.need_dX = True                 # False for a model's first layer
+        self.position = None                # "2" or "3.1": set by the model, for messages
+
+    def input_high(self):
+        """For integer inputs, the bound the ids must stay below (Embedding's vocabulary)."""
+        return None
+
+    # --- shapes, without data ----------------------------------------------------------
+    def check_input_shape(self, in_shape):
+        """Refuse an input of the wrong rank, naming the layer and what it expects."""
+        ndim = self.input_spec.ndim
+        if (ndim is None and len(in_shape) < 2) or (ndim is not None and len(in_shape) != ndim):
+            raise ShapeError(f"{where(self)} expects {self.input_spec.describe} but received "
+                             f"{describe_shape(in_shape)}.")
+
+    def output_shape(self, in_shape):
+        raise NotImplementedError(
+            f"{type(self).__name__} must define output_shape(in_shape): the shape of its "
+            f"output for an input of shape in_shape (None is the batch), without data.")
+
+    def param_shapes(self, in_shape):
+        return {}
+
+    def state_shapes(self, in_shape):
+        return {}
+
+    def count_params(self, in_shape=None):
+        """Trainable and non-trainable values, for an input of ``in_shape`` (default: the
+        declared ``input_shape``)."""
+        if in_shape is None:
+            if self.input_spec.shape is None:
+                raise ValueError(f"{where(self)} does not know its input size yet: give it "
+                                 f"input_shape (or input_dim), or build the model first.")
+            in_shape = (None, *self.input_spec.shape)
+        shapes = {**self.param_shapes(in_shape), **self.state_shapes(in_shape)}
+        return sum(int(np.prod(s)) for s in shapes.values())
+
+    # --- making the arrays ----------------------------------------------------------------
+    def init_param(self, name, shape, rng, dtype):
+        """A parameter's first value: Glorot uniform for matrices, zeros for vectors."""
+        init = initializers.get("glorot_uniform" if len(shape) >= 2 else "zeros")
+        return init(shape, rng, dtype)
+
+    def init_state(self, name, shape, dtype):
+        return np.zeros(shape, dtype)
+
+    def build(self, in_shape, rng=None, dtype=np.float32):
+        """Create params (from ``param_shapes`` and ``init_param``), grads and state;
+        returns the output shape."""
+        out = self.output_shape(in_shape)
+        self.params = {k: np.asarray(self.init_param(k, tuple(s), rng, dtype), dtype)
+                       for k, s in self.param_shapes(in_shape).items()}
+        self.state = {k: np.asarray(self.init_state(k, tuple(s), dtype), dtype)
+                      for k, s in self.state_shapes(in_shape).items()}
+        self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        return out
+
+    # --- computing ------------------------------------------------------------------------
+    def forward(self, X, training=False):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(X, training).")
+
+    def backward(self, dY):
+        raise NotImplementedError(
+            f"{type(self).__name__} must define backward(dY): the gradient with respect to "
+            f"its input, filling self.grads for its parameters.")
+
+    def logits(self):
+        """The input of the final activation in the last forward pass (for a fused loss)."""
+        raise NotImplementedError(f"{type(self).__name__} has no output activation to fuse.")
+
+    def backward_from_logits(self, dZ):
+        """The backward pass given dZ, the gradient of the logits (the activation skipped)."""
+        raise NotImplementedError(f"{type(self).__name__} has no output activation to fuse.")
+
+    # --- describing -----------------------------------------------------------------------
+    def ops(self, in_shape):
+        """The forward pass as typed operations (``glassnet.ops``)."""
+        return [Op(a_shape=tuple(in_shape), shape=self.output_shape(in_shape),
+                   text=f"{type(self).__name__}(X)")]
+
+    def sublayers(self):
+        """Layers held inside this one (a Residual's branch), in order."""
+        return []
+
+    @classmethod
+    def from_config(cls, options, build):
+        """The layer from its checked config options; ``build`` makes a nested layer from
+        its own config (for layers that hold others)."""
+        return cls(**options)
+
+    def get_config(self):
+        """The options that rebuild this layer: ``{"type": ..., option: value, ...}``."""
+        config = {"type": type(self).__name__}
+        if self.name is not None:
+            config["name"] = self.name
+        if not self.trainable:
+            config["trainable"] = False
+        if self.input_spec.shape is not None:
+            config["input_shape"] = list(self.input_spec.shape)
+        return config
+
+    # --- weights as Keras lists them -----------------------------------------------------
+    def get_weights(self):
+        """Copies of the parameters, then the state, in declaration order."""
+        return [a.copy() for a in (*self.params.values(), *self.state.values())]
+
+    def set_weights(self, weights):
+        """Copy ``weights`` (``get_weights`` order) into the layer, all checked first."""
+        slots = [(k, self.params) for k in self.params] + [(k, self.state) for k in self.state]
+        assign("set_weights", [(where(self), k, store) for k, store in slots], weights)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
