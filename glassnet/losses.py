@@ -44,6 +44,10 @@ def _check_same_shape(T, output_shape, name):
             hint = (" These look like integer class labels: use "
                     "loss='sparse_categorical_crossentropy', or one-hot encode them with "
                     "glassnet.datasets.one_hot(y).")
+        if len(output_shape) > 2 and T.ndim < len(output_shape):
+            hint += (" The model outputs a row of scores at every position; to score each "
+                     "sample once, add Flatten() (or a global pooling layer) before the "
+                     "last Dense layer.")
         raise ShapeError(f"{name}: targets have shape {describe_shape(T.shape)} but the model "
                          f"outputs {describe_shape((T.shape[0], *output_shape[1:]))}; they "
                          f"must match.{hint}")
@@ -74,13 +78,22 @@ class Loss:
     def get_config(self):
         return {"type": type(self).__name__}
 
+    @staticmethod
+    def per_sample(weights, Y):
+        """Sample weights (N,) shaped to broadcast over Y (N, ...), or None."""
+        return None if weights is None else weights.reshape(-1, *[1] * (Y.ndim - 1))
+
 
 class MeanSquaredError(Loss):
-    """L = mean((Y - T)^2);  dY = 2 (Y - T) / size."""
+    """L = mean((Y - T)^2);  dY = 2 (Y - T) / size.
+
+    With sample weights w (``fit(..., sample_weight=)`` or ``class_weight``), as Keras:
+    L = mean(w (Y - T)^2) -- each sample's loss times its weight, divided by the number
+    of values (not by the sum of the weights) -- and dY = 2 w (Y - T) / size."""
     name = "mean_squared_error"
 
     def __init__(self):
-        self.D = None
+        self.D = self.w = None
 
     def prepare(self, T, output_shape, dtype=np.float64):
         T = np.asarray(T, dtype=dtype)
@@ -88,24 +101,28 @@ class MeanSquaredError(Loss):
         _check_finite(T, type(self).__name__)
         return T
 
-    def forward(self, Y, T, logits=None):
-        self.D = Y - T
-        return float(np.mean(self.D * self.D))
+    def forward(self, Y, T, logits=None, weights=None):
+        self.D, self.w = Y - T, self.per_sample(weights, Y)
+        squares = self.D * self.D
+        return float(np.mean(squares if self.w is None else squares * self.w))
 
     def backward(self):
-        return self.D * (2.0 / self.D.size)
+        dY = self.D * (2.0 / self.D.size)
+        return dY if self.w is None else dY * self.w
 
 
 class MeanAbsoluteError(MeanSquaredError):
     """L = mean(|Y - T|);  dY = sign(Y - T) / size."""
     name = "mean_absolute_error"
 
-    def forward(self, Y, T, logits=None):
-        self.D = Y - T
-        return float(np.mean(np.abs(self.D)))
+    def forward(self, Y, T, logits=None, weights=None):
+        self.D, self.w = Y - T, self.per_sample(weights, Y)
+        values = np.abs(self.D)
+        return float(np.mean(values if self.w is None else values * self.w))
 
     def backward(self):
-        return np.sign(self.D) * (1.0 / self.D.size)
+        dY = np.sign(self.D) * (1.0 / self.D.size)
+        return dY if self.w is None else dY * self.w
 
 
 class BinaryCrossentropy(Loss):
@@ -122,6 +139,7 @@ class BinaryCrossentropy(Loss):
     def __init__(self, from_logits=False, label_smoothing=0.0):
         self.from_logits = bool(from_logits)
         self.label_smoothing = _check_label_smoothing(label_smoothing, "BinaryCrossentropy")
+        self.w = None
 
     def prepare(self, T, output_shape, dtype=np.float64):
         T = np.asarray(T, dtype=dtype)
@@ -132,8 +150,9 @@ class BinaryCrossentropy(Loss):
             T = T * (1 - self.label_smoothing) + 0.5 * self.label_smoothing
         return T
 
-    def forward(self, Y, T, logits=None):
+    def forward(self, Y, T, logits=None, weights=None):
         self.T, self.logits = T, self.from_logits if logits is None else logits
+        self.w = self.per_sample(weights, Y)
         if self.logits:
             self.Y = Y
             losses = np.maximum(Y, 0) - Y * T + np.log1p(np.exp(-np.abs(Y)))
@@ -141,13 +160,15 @@ class BinaryCrossentropy(Loss):
             _check_probabilities(Y, "BinaryCrossentropy")
             self.Y = np.clip(Y, EPSILON, 1 - EPSILON)
             losses = -(T * np.log(self.Y) + (1 - T) * np.log1p(-self.Y))
-        return float(np.mean(losses))
+        return float(np.mean(losses if self.w is None else losses * self.w))
 
     def backward(self):
         Y, T = self.Y, self.T
         if self.logits:
-            return (expit(Y) - T) * (1.0 / Y.size)
-        return (Y - T) / (Y * (1 - Y)) * (1.0 / Y.size)
+            dY = (expit(Y) - T) * (1.0 / Y.size)
+        else:
+            dY = (Y - T) / (Y * (1 - Y)) * (1.0 / Y.size)
+        return dY if self.w is None else dY * self.w
 
     def get_config(self):
         return {"type": type(self).__name__, "from_logits": self.from_logits,
@@ -157,7 +178,8 @@ class BinaryCrossentropy(Loss):
 class CategoricalCrossentropy(Loss):
     """Cross-entropy against one-hot (or soft) targets T of shape (batch, classes).
 
-    With label smoothing s: T <- T (1 - s) + s / classes.
+    With label smoothing s: T <- T (1 - s) + s / classes. With sample weights w (as
+    Keras): every formula below with T replaced by w T, row by row.
     On probabilities P (clipped to [1e-7, 1 - 1e-7]):
         L = -sum(T log P) / N,  dP = -T / P / N
     On logits Z (``from_logits=True``, or fused after a softmax):
@@ -180,9 +202,11 @@ class CategoricalCrossentropy(Loss):
         s = self.label_smoothing
         return T * (1 - s) + s / T.shape[-1] if s else T
 
-    def forward(self, Y, T, logits=None):
+    def forward(self, Y, T, logits=None, weights=None):
+        if weights is not None:              # the loss is linear in T: weigh T's rows
+            T = T * self.per_sample(weights, Y)
         self.T, self.logits = T, self.from_logits if logits is None else logits
-        n = Y.shape[0]
+        n = Y.size // Y.shape[-1]            # one prediction per row (per sample or position)
         if self.logits:
             log_P = log_softmax(Y)
             self.P = np.exp(log_P)
@@ -193,7 +217,8 @@ class CategoricalCrossentropy(Loss):
         return float(-np.sum(T * log_P) / n)
 
     def backward(self):
-        T, P, n = self.T, self.P, self.T.shape[0]
+        T, P = self.T, self.P
+        n = T.size // T.shape[-1]
         if self.logits:
             return (P * T.sum(axis=-1, keepdims=True) - T) * (1.0 / n)
         return -T / P * (1.0 / n)
@@ -203,14 +228,25 @@ class CategoricalCrossentropy(Loss):
                 "label_smoothing": self.label_smoothing}
 
 
-def check_class_labels(labels, classes, name):
-    """Sparse labels must be whole numbers in [0, classes)."""
-    labels = np.asarray(labels)
-    if labels.ndim == 2 and labels.shape[1] == 1:
-        labels = labels[:, 0]
-    if labels.ndim != 1:
-        raise ShapeError(f"{name}: expects one integer class label per sample, shape (N,), but "
-                         f"received {describe_shape(labels.shape)}. For one-hot targets use "
+def check_class_labels(labels, output_shape, name):
+    """Sparse labels must be whole numbers in [0, classes): one per sample for outputs
+    (batch, classes), one per position for outputs (batch, ..., classes)."""
+    labels, classes = np.asarray(labels), output_shape[-1]
+    positions = tuple(output_shape[1:-1])
+    if labels.ndim == len(positions) + 2 and labels.shape[-1] == 1:
+        labels = labels[..., 0]
+    if positions and labels.ndim == 1:
+        raise ShapeError(
+            f"{name}: the model outputs {describe_shape(output_shape)} -- {classes} class "
+            f"scores at every one of {' x '.join(map(str, positions))} positions -- but the "
+            f"labels give one class per sample, shape {describe_shape(labels.shape)}. Add "
+            f"Flatten() (or GlobalAveragePooling2D()) before the last Dense layer, so the "
+            f"model outputs one row of {classes} scores per sample.")
+    if labels.shape[1:] != positions:
+        expected = describe_shape((labels.shape[0], *positions))
+        raise ShapeError(f"{name}: expects one integer class label per "
+                         f"{'position' if positions else 'sample'}, shape {expected}, but received "
+                         f"{describe_shape(labels.shape)}. For one-hot targets use "
                          f"loss='categorical_crossentropy'.")
     if labels.dtype.kind not in "iub":
         if labels.dtype.kind != "f":
@@ -220,14 +256,14 @@ def check_class_labels(labels, classes, name):
                              f"class index in [0, {classes - 1}].")
         fractional = labels != np.round(labels)
         if fractional.any():
-            i = int(np.argmax(fractional))
+            i = _index(np.argmax(fractional), labels.shape)
             raise ValueError(f"{name}: labels must be whole class indices in [0, {classes - 1}] "
                              f"but label {i} is {labels[i].item()!r}. Convert them with "
                              f"y.astype(int) if they are indices stored as floats.")
     if labels.size:
         low, high = labels.min().item(), labels.max().item()
         if low < 0 or high >= classes:
-            bad = int(np.argmax((labels < 0) | (labels >= classes)))
+            bad = _index(np.argmax((labels < 0) | (labels >= classes)), labels.shape)
             raise ValueError(
                 f"{name}: labels must be class indices in [0, {classes - 1}] for a model with "
                 f"{classes} outputs, but label {bad} is {labels[bad].item()!r} (labels range "
@@ -236,8 +272,15 @@ def check_class_labels(labels, classes, name):
     return labels.astype(np.int64)
 
 
+def _index(flat, shape):
+    """A flat index as the position users see: 3, or (3, 1) for labels per position."""
+    index = np.unravel_index(int(flat), shape)
+    return int(index[0]) if len(index) == 1 else tuple(int(i) for i in index)
+
+
 class SparseCategoricalCrossentropy(CategoricalCrossentropy):
-    """Categorical cross-entropy with integer class labels of shape (N,).
+    """Categorical cross-entropy with integer class labels of shape (N,) -- or (N, ...),
+    one per position, for outputs (N, ..., classes).
 
     The labels are checked (whole numbers in [0, classes)) and turned into one-hot
     rows once; the formulas are those of ``CategoricalCrossentropy``.
@@ -245,10 +288,10 @@ class SparseCategoricalCrossentropy(CategoricalCrossentropy):
     name = "sparse_categorical_crossentropy"
 
     def prepare(self, T, output_shape, dtype=np.float64):
-        labels = check_class_labels(T, output_shape[-1], "SparseCategoricalCrossentropy")
-        one_hot = np.zeros((labels.shape[0], output_shape[-1]), dtype=dtype)
-        one_hot[np.arange(labels.shape[0]), labels] = 1
-        return self._smooth(one_hot)
+        labels = check_class_labels(T, output_shape, "SparseCategoricalCrossentropy")
+        one_hot = np.zeros((labels.size, output_shape[-1]), dtype=dtype)
+        one_hot[np.arange(labels.size), labels.ravel()] = 1
+        return self._smooth(one_hot.reshape(*labels.shape, output_shape[-1]))
 
 
 class CategoricalFocalCrossentropy(CategoricalCrossentropy):
@@ -269,7 +312,9 @@ class CategoricalFocalCrossentropy(CategoricalCrossentropy):
             raise ValueError(f"CategoricalFocalCrossentropy: alpha must be > 0, got {alpha!r}.")
         self.gamma, self.alpha = float(gamma), float(alpha)
 
-    def forward(self, Y, T, logits=None):
+    def forward(self, Y, T, logits=None, weights=None):
+        if weights is not None:              # the loss is linear in T: weigh T's rows
+            T = T * self.per_sample(weights, Y)
         self.T, self.logits = T, self.from_logits if logits is None else logits
         if self.logits:
             self.log_P = log_softmax(Y)
@@ -279,10 +324,11 @@ class CategoricalFocalCrossentropy(CategoricalCrossentropy):
             self.P = np.clip(Y, EPSILON, 1 - EPSILON)
             self.log_P = np.log(self.P)
         weight = self.alpha * (1 - self.P) ** self.gamma
-        return float(-np.sum(weight * T * self.log_P) / Y.shape[0])
+        return float(-np.sum(weight * T * self.log_P) / (Y.size // Y.shape[-1]))
 
     def backward(self):
-        P, T, g, n = self.P, self.T, self.gamma, self.T.shape[0]
+        P, T, g = self.P, self.T, self.gamma
+        n = T.size // T.shape[-1]
         one_minus = 1 - P
         d_weight = g * np.maximum(one_minus, EPSILON) ** (g - 1) if g > 0 else 0.0
         dP = self.alpha * T * (d_weight * self.log_P - one_minus ** g / P) * (1.0 / n)

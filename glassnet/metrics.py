@@ -17,7 +17,8 @@ class CategoricalAccuracy:
     name = "accuracy"
 
     def __call__(self, Y, T):
-        return float(np.sum(Y.argmax(axis=-1) == T.argmax(axis=-1)))
+        hits = Y.argmax(axis=-1) == T.argmax(axis=-1)           # per sample or position
+        return float(hits.reshape(len(Y), -1).mean(axis=1).sum())
 
 
 class BinaryAccuracy:

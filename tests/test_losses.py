@@ -104,7 +104,7 @@ def test_mse_hand_computed():
     ([0, -1, 1], r"label 1 is -1 .*range over \[-1, 1\]"),
     ([0.0, 1.5, 1.0], r"labels must be whole class indices in \[0, 2\] but label 1 is 1.5"),
     (["a", "b", "c"], r"labels must be integers, got dtype <U1"),
-    ([[0, 1], [1, 0], [0, 1]], r"expects one integer class label per sample, shape \(N,\), but "
+    ([[0, 1], [1, 0], [0, 1]], r"expects one integer class label per sample, shape \(3,\), but "
                                r"received \(3, 2\).*categorical_crossentropy"),
 ])
 def test_sparse_labels_are_checked(labels, message):
