@@ -181,8 +181,10 @@ def ReLU(**options):
     return Activation("relu", **options)
 
 
-def LeakyReLU(alpha=0.2, **options):
-    return Activation("leaky_relu", alpha=alpha, **options)
+def LeakyReLU(negative_slope=0.3, **options):
+    """Keras 3's LeakyReLU layer: f(x) = x for x > 0, negative_slope * x else (default
+    0.3, Keras's; the function ``activation="leaky_relu"`` uses 0.2, also as Keras)."""
+    return Activation("leaky_relu", alpha=negative_slope, **options)
 
 
 def Sigmoid(**options):

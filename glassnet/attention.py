@@ -30,12 +30,18 @@ def _rows(A):
 
 
 class MultiHeadAttention(Layer):
-    """Multi-head self-attention over (batch, time, features); Keras's parameter layout.
+    """Multi-head self-attention over (batch, time, features), in Keras's parameter
+    layout: Wq, Wk (features, heads, key_dim), Wv (features, heads, value_dim), Wo
+    (heads, value_dim, output_dim), biases (heads, key_dim) ... (output_dim,) -- so
+    ``set_weights(keras_layer.get_weights())`` works. The products use them flattened:
+    X @ Wq.reshape(features, heads * key_dim).
 
     Args:
         num_heads, key_dim: heads and the size of each query/key; value_dim defaults to
             key_dim; output_dim defaults to the input features.
-        causal: mask the future, so position t attends to positions 0..t only.
+        use_bias: add bq, bk, bv and bo (default True).
+        causal: mask the future, so position t attends to positions 0..t only (Keras's
+            ``use_causal_mask=True``).
     After a forward pass ``attention_weights`` holds A, (batch, heads, time, time).
     Parameters (Keras's count): 3 (features heads key_dim + heads key_dim) for Q, K, V
     when value_dim = key_dim, plus heads value_dim output_dim + output_dim.
@@ -44,8 +50,8 @@ class MultiHeadAttention(Layer):
     keeps = ("X", "Q", "K", "V", "A", "O")
     input_ndim, input_describe = 3, "sequences of shape (batch, time, features)"
 
-    def __init__(self, num_heads, key_dim, value_dim=None, *, output_dim=None, causal=False,
-                 kernel_initializer="glorot_uniform", **options):
+    def __init__(self, num_heads, key_dim, value_dim=None, *, output_dim=None, use_bias=True,
+                 causal=False, kernel_initializer="glorot_uniform", **options):
         super().__init__(**options)
         owner = "MultiHeadAttention"
         self.num_heads = whole_number(num_heads, "num_heads", owner)
@@ -55,6 +61,7 @@ class MultiHeadAttention(Layer):
         self.output_dim = None if output_dim is None else \
             whole_number(output_dim, "output_dim", owner)
         self.causal = flag(causal, "causal", owner)
+        self.use_bias = flag(use_bias, "use_bias", owner)
         initializers.get(kernel_initializer, owner)
         self.kernel_initializer = kernel_initializer
 
@@ -72,10 +79,21 @@ class MultiHeadAttention(Layer):
         return (in_shape[0], in_shape[1], self._out_dim(in_shape))
 
     def param_shapes(self, in_shape):
-        d, hk, hv = in_shape[-1], self.num_heads * self.key_dim, self.num_heads * self.value_dim
+        d, h, k, v = in_shape[-1], self.num_heads, self.key_dim, self.value_dim
         out = self._out_dim(in_shape)
-        return {"Wq": (d, hk), "bq": (hk,), "Wk": (d, hk), "bk": (hk,),
-                "Wv": (d, hv), "bv": (hv,), "Wo": (hv, out), "bo": (out,)}
+        shapes = {"Wq": (d, h, k), "bq": (h, k), "Wk": (d, h, k), "bk": (h, k),
+                  "Wv": (d, h, v), "bv": (h, v), "Wo": (h, v, out), "bo": (out,)}
+        return {name: shape for name, shape in shapes.items()
+                if self.use_bias or name.startswith("W")}
+
+    def project(self, name, X2):
+        """X2 @ W (flattened to 2-D) + b: the rows of Q, K, V (or of the output)."""
+        W = self.params["W" + name]
+        W2 = W.reshape(-1, W.shape[-1]) if name == "o" else W.reshape(W.shape[0], -1)
+        Z = X2 @ W2
+        if self.use_bias:
+            Z += self.params["b" + name].reshape(-1)
+        return Z
 
     def ops(self, in_shape):
         batch, time, d = self.output_shape(in_shape)[0], in_shape[1], in_shape[-1]
@@ -121,25 +139,27 @@ class MultiHeadAttention(Layer):
                              f"{p['Wq'].shape[0]}) but received {describe_shape(X.shape)}.")
         batch, time, _ = X.shape
         X2 = _rows(X)
-        Q = self._heads((X2 @ p["Wq"] + p["bq"]).reshape(batch, time, -1), self.key_dim)
-        K = self._heads((X2 @ p["Wk"] + p["bk"]).reshape(batch, time, -1), self.key_dim)
-        V = self._heads((X2 @ p["Wv"] + p["bv"]).reshape(batch, time, -1), self.value_dim)
+        Q = self._heads(self.project("q", X2).reshape(batch, time, -1), self.key_dim)
+        K = self._heads(self.project("k", X2).reshape(batch, time, -1), self.key_dim)
+        V = self._heads(self.project("v", X2).reshape(batch, time, -1), self.value_dim)
         S = Q @ K.transpose(0, 1, 3, 2) * (1 / math.sqrt(self.key_dim))
         if self.causal:
             S = np.where(np.tril(np.ones((time, time), bool)), S, -np.inf)
         A = softmax(S)
         heads = self._merge(A @ V)                               # (batch * time, heads * dv)
         self.cache.update(X=X, Q=Q, K=K, V=V, A=A, O=heads)
-        return (heads @ p["Wo"] + p["bo"]).reshape(batch, time, -1)
+        return self.project("o", heads).reshape(batch, time, -1)
 
     def backward(self, dY):
         p, g = self.params, self.grads
         X, Q, K, V, A, heads = (self.cache[k] for k in self.keeps)
         dY2 = _rows(dY)
-        np.matmul(heads.T, dY2, out=g["Wo"])
-        column_sum(dY2, out=g["bo"])
+        Wo = p["Wo"].reshape(-1, p["Wo"].shape[-1])
+        np.matmul(heads.T, dY2, out=g["Wo"].reshape(Wo.shape))
+        if self.use_bias:
+            column_sum(dY2, out=g["bo"])
         batch, time = dY.shape[:2]
-        dO = self._heads((dY2 @ p["Wo"].T).reshape(batch, time, -1), self.value_dim)
+        dO = self._heads((dY2 @ Wo.T).reshape(batch, time, -1), self.value_dim)
         dA = dO @ V.transpose(0, 1, 3, 2)
         dV = A.transpose(0, 1, 3, 2) @ dO
         dS = softmax_backward(dA, A) * (1 / math.sqrt(self.key_dim))
@@ -149,10 +169,12 @@ class MultiHeadAttention(Layer):
         dX = np.zeros_like(X2) if need_dX else None
         for name, d in (("q", dQ), ("k", dK), ("v", dV)):
             d2 = self._merge(d)
-            np.matmul(X2.T, d2, out=g["W" + name])
-            column_sum(d2, out=g["b" + name])
+            W = p["W" + name].reshape(X2.shape[1], -1)
+            np.matmul(X2.T, d2, out=g["W" + name].reshape(W.shape))
+            if self.use_bias:
+                column_sum(d2, out=g["b" + name].reshape(-1))
             if need_dX:
-                dX += d2 @ p["W" + name].T
+                dX += d2 @ W.T
         return None if dX is None else dX.reshape(X.shape)
 
     def get_config(self):
@@ -164,6 +186,8 @@ class MultiHeadAttention(Layer):
             config["output_dim"] = self.output_dim
         if self.causal:
             config["causal"] = True
+        if not self.use_bias:
+            config["use_bias"] = False
         if self.kernel_initializer != "glorot_uniform":
             config["kernel_initializer"] = self.kernel_initializer
         return config

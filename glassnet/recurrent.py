@@ -101,7 +101,7 @@ class _Recurrent(Layer):
         return H[1:].transpose(1, 0, 2).copy() if self.return_sequences else H[-1].copy()
 
     def backward(self, dY):
-        X, H = self.cache["X"], self.cache["H"]
+        X = self.cache["X"]
         time, batch, features = X.shape
         if self.return_sequences:
             dH = np.ascontiguousarray(dY.transpose(1, 0, 2))
@@ -110,12 +110,15 @@ class _Recurrent(Layer):
             dH[-1] = dY
         dZ_x, dZ_h = self.run_backward(dH)             # (time, batch, gates * units) each
         np.matmul(_rows(X).T, _rows(dZ_x), out=self.grads["W"])               # dW = X.T dZ
-        np.matmul(_rows(H[:-1]).T, _rows(dZ_h), out=self.grads["U"])          # dU = H.T dZ
+        self.recurrent_grad(dZ_h)                                             # dU = H.T dZ
         self.bias_grad(dZ_x, dZ_h)
         if not self.need_dX:
             return None
         dX = (_rows(dZ_x) @ self.params["W"].T).reshape(time, batch, features)  # dX = dZ W.T
         return dX.transpose(1, 0, 2)
+
+    def recurrent_grad(self, dZ_h):
+        np.matmul(_rows(self.cache["H"][:-1]).T, _rows(dZ_h), out=self.grads["U"])
 
     def bias_grad(self, dZ_x, dZ_h):
         column_sum(_rows(dZ_x), out=self.grads["b"])
@@ -242,32 +245,48 @@ class LSTM(_Recurrent):
 
 
 class GRU(_Recurrent):
-    """Gated recurrent unit, Keras's default reset_after=True: gates z, r, n.
+    """Gated recurrent unit with gates z (update), r (reset) and n (candidate), as Keras.
 
-    W (features, 3 units), U (units, 3 units), b (2, 3 units): row 0 is added to x W,
-    row 1 to h U (PyTorch's b_ih and b_hh). Keras and PyTorch both count
-    3 (features units + units^2 + 2 units)."""
+    reset_after=True (Keras's default, and PyTorch's GRU): the reset gate scales h U
+        n = tanh(x W_n + b_x,n + r * (h U_n + b_h,n)),  b (2, 3 units): row 0 added to
+        x W, row 1 to h U (PyTorch's b_ih and b_hh); 3 (features units + units^2 +
+        2 units) parameters, in Keras and PyTorch alike.
+    reset_after=False (the original GRU): the reset gate scales h before U
+        n = tanh(x W_n + (r * h) U_n + b_n),  b (3 units,) added to x W.
+    Both: z, r = sigmoid(x W_zr + h U_zr (+ b)),  h_t = z h_(t-1) + (1 - z) n.
+    Backward (reset_after=False): d(r h) = dn U_n^T, dr = d(r h) h r (1 - r),
+        dU_n = (r h)^T dn, and dh_(t-1) gains d(r h) r."""
     gates, gate_names = 3, ("z", "r", "n")
     keeps = ("X", "H", "Gates", "HU")
 
+    def __init__(self, units, *, reset_after=True, **options):
+        super().__init__(units, **options)
+        self.reset_after = flag(reset_after, "reset_after", "GRU")
+
     def bias_shape(self):
-        return (2, 3 * self.units)
+        return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
 
     def run(self, XW):
         H, U, b, u = self.cache["H"], self.params["U"], self.params["b"], self.units
         time, batch, _ = XW.shape
-        XW = XW + b[0]
+        XW = XW + (b[0] if self.reset_after else b)
         Gates = np.empty((time, batch, 3 * u), XW.dtype)          # z, r, n activated
-        HU = np.empty((time, batch, 3 * u), XW.dtype)             # h_(t-1) U + b_h
+        HU = np.empty((time, batch, 3 * u), XW.dtype)  # h U + b_h; or h U_zr and r h
         self.cache.update(Gates=Gates, HU=HU)
         for t in range(time):
-            hu = HU[t]
-            np.matmul(H[t], U, out=hu)
-            hu += b[1]
-            gates = Gates[t]
+            hu, gates = HU[t], Gates[t]
+            if self.reset_after:
+                np.matmul(H[t], U, out=hu)
+                hu += b[1]
+            else:
+                np.matmul(H[t], U[:, :2 * u], out=hu[:, :2 * u])
             gates[:, :2 * u] = _sigmoid(XW[t][:, :2 * u] + hu[:, :2 * u])        # z, r
             r = gates[:, u:2 * u]
-            gates[:, 2 * u:] = np.tanh(XW[t][:, 2 * u:] + r * hu[:, 2 * u:])     # n
+            if self.reset_after:
+                gates[:, 2 * u:] = np.tanh(XW[t][:, 2 * u:] + r * hu[:, 2 * u:])  # n
+            else:
+                np.multiply(r, H[t], out=hu[:, 2 * u:])                      # r h
+                gates[:, 2 * u:] = np.tanh(XW[t][:, 2 * u:] + hu[:, 2 * u:] @ U[:, 2 * u:])
             z, n = gates[:, :u], gates[:, 2 * u:]
             H[t + 1] = z * H[t] + (1 - z) * n
 
@@ -278,20 +297,46 @@ class GRU(_Recurrent):
         dZ_h = np.empty((time, batch, 3 * u), dH.dtype)
         dh_next = np.zeros((batch, u), dH.dtype)
         UT = np.ascontiguousarray(U.T)
+        UT_zr, UT_n = UT[:2 * u], UT[2 * u:]
         H, Gates, HU = self.cache["H"], self.cache["Gates"], self.cache["HU"]
         for t in reversed(range(time)):
             gates = Gates[t]
             z, r, n = gates[:, :u], gates[:, u:2 * u], gates[:, 2 * u:]
-            h_prev, hu_n = H[t], HU[t][:, 2 * u:]
+            h_prev = H[t]
             dh = dH[t] + dh_next
             dn = dh * (1 - z) * (1 - n * n)                          # through tanh
             dz = dh * (h_prev - n) * z * (1 - z)
-            dr = dn * hu_n * r * (1 - r)
+            if self.reset_after:
+                dr = dn * HU[t][:, 2 * u:] * r * (1 - r)
+                dZ_h[t, :, 2 * u:] = dn * r
+            else:
+                d_rh = dn @ UT_n                                     # through (r h) U_n
+                dr = d_rh * h_prev * r * (1 - r)
+                dZ_h[t, :, 2 * u:] = dn
             dZ_x[t, :, :u], dZ_x[t, :, u:2 * u], dZ_x[t, :, 2 * u:] = dz, dr, dn
-            dZ_h[t, :, :u], dZ_h[t, :, u:2 * u], dZ_h[t, :, 2 * u:] = dz, dr, dn * r
-            dh_next = dh * z + dZ_h[t] @ UT
+            dZ_h[t, :, :u], dZ_h[t, :, u:2 * u] = dz, dr
+            if self.reset_after:
+                dh_next = dh * z + dZ_h[t] @ UT
+            else:
+                dh_next = dh * z + dZ_h[t, :, :2 * u] @ UT_zr + d_rh * r
         return dZ_x, dZ_h
 
+    def recurrent_grad(self, dZ_h):
+        if self.reset_after:
+            return super().recurrent_grad(dZ_h)
+        u, H, HU = self.units, self.cache["H"], self.cache["HU"]
+        dU = self.grads["U"]
+        dU[:, :2 * u] = _rows(H[:-1]).T @ _rows(dZ_h[..., :2 * u])          # dU_zr = H^T dZ
+        dU[:, 2 * u:] = _rows(HU[..., 2 * u:]).T @ _rows(dZ_h[..., 2 * u:])  # dU_n = (r h)^T dn
+
     def bias_grad(self, dZ_x, dZ_h):
+        if not self.reset_after:
+            return super().bias_grad(dZ_x, dZ_h)
         column_sum(_rows(dZ_x), out=self.grads["b"][0])
         column_sum(_rows(dZ_h), out=self.grads["b"][1])
+
+    def get_config(self):
+        config = super().get_config()
+        if not self.reset_after:
+            config["reset_after"] = False
+        return config

@@ -114,13 +114,14 @@ def _attention_twin(layer):
     def heads(A, size):
         return A.reshape(A.shape[0], A.shape[1], h, size).transpose(1, 2)
 
-    def attend(X):
-        Q = heads(X @ p["Wq"] + p["bq"], k)
-        K = heads(X @ p["Wk"] + p["bk"], k)
-        V = heads(X @ p["Wv"] + p["bv"], v)
+    def attend(X):                         # Keras's layout: W (d, heads, size), b (heads, size)
+        d = X.shape[-1]
+        Q = heads(X @ p["Wq"].reshape(d, -1) + p["bq"].reshape(-1), k)
+        K = heads(X @ p["Wk"].reshape(d, -1) + p["bk"].reshape(-1), k)
+        V = heads(X @ p["Wv"].reshape(d, -1) + p["bv"].reshape(-1), v)
         heads_out = F.scaled_dot_product_attention(Q, K, V, is_causal=layer.causal)
         merged = heads_out.transpose(1, 2).reshape(X.shape[0], X.shape[1], h * v)
-        return merged @ p["Wo"] + p["bo"]
+        return merged @ p["Wo"].reshape(h * v, -1) + p["bo"]
     return attend, {name: (lambda t=t: t.grad.numpy()) for name, t in p.items()}, None
 
 
