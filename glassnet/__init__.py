@@ -8,13 +8,17 @@ from . import callbacks, datasets, initializers, losses, metrics, ops, optimizer
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer
-from .callbacks import EarlyStopping, History, ModelCheckpoint
+from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
+                        LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+                        TerminateOnNaN)
 from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
                    GlobalAveragePooling2D, MaxPool2D, MaxPooling2D)
 from .errors import ModelFileError, ShapeError
+from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
 from .io import load_model, save_model
 from .layers import Dense, Dropout, Embedding, Flatten
+from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .model import Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -31,8 +35,11 @@ __all__ = [
     "GlobalAveragePooling2D", "SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNorm",
     "LayerNormalization", "GlobalAveragePooling1D", "MultiHeadAttention", "Residual",
     "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "softmax",
-    "Sequential", "load_model", "save_model", "ModelFileError", "ShapeError",
-    "NonFiniteLossWarning", "EarlyStopping", "History", "ModelCheckpoint",
+    "Add", "Subtract", "Multiply", "Average", "Concatenate",
+    "Sequential", "Model", "Input", "InputLayer", "load_model", "save_model",
+    "ModelFileError", "ShapeError", "NonFiniteLossWarning", "EarlyStopping", "History",
+    "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
+    "TerminateOnNaN", "LambdaCallback",
     "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
     "schedules",
 ]

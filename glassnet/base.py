@@ -64,8 +64,9 @@ class Layer:
     input_ndim, input_describe = None, "inputs of shape (batch, features)"
     input_dtype = "float"
     output_activation = None                # the activation this layer applies last
+    many_inputs = False                     # True: forward takes a list (Add, Concatenate)
 
-    def __init__(self, name=None, trainable=True, input_shape=None):
+    def __init__(self, *, name=None, trainable=True, input_shape=None):
         owner = type(self).__name__
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise TypeError(f"{owner}: name must be a non-empty string, got {name!r}.")
@@ -79,6 +80,7 @@ class Layer:
         self.rng = None                     # a numpy Generator, for layers that draw
         self.need_dX = True                 # False for a model's first layer
         self.position = None                # "2" or "3.1": set by the model, for messages
+        self.built = False
 
     def input_high(self):
         """For integer inputs, the bound the ids must stay below (Embedding's vocabulary)."""
@@ -132,7 +134,24 @@ class Layer:
         self.state = {k: np.asarray(self.init_state(k, tuple(s), dtype), dtype)
                       for k, s in self.state_shapes(in_shape).items()}
         self.grads = {k: np.zeros_like(v) for k, v in self.params.items()}
+        self.built = True
         return out
+
+    def __call__(self, inputs, training=False):
+        """Keras's call: on ``gn.Input`` tensors, record the call for a functional
+        ``Model`` (shapes checked, nothing computed); on arrays, the forward pass (the
+        layer is built on first use, from seed 0)."""
+        from .functional import call_symbolic, is_symbolic
+        if is_symbolic(inputs):
+            return call_symbolic(self, inputs)
+        X = [np.asarray(x) for x in inputs] if self.many_inputs else np.asarray(inputs)
+        if not self.built:
+            shapes = [(None, *x.shape[1:]) for x in X] if self.many_inputs \
+                else (None, *X.shape[1:])
+            first = X[0] if self.many_inputs else X
+            self.build(shapes, np.random.default_rng(0),
+                       first.dtype if first.dtype.kind == "f" else np.float32)
+        return self.forward(X, training)
 
     # --- computing ------------------------------------------------------------------------
     def forward(self, X, training=False):

@@ -71,7 +71,7 @@ def cmd_train(args):
     model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
               validation_split=args.validation_split, seed=args.seed,
               verbose=0 if args.quiet else 1)
-    result = model.evaluate(X_test, y_test)
+    result = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
     print("\ntest: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
     if "accuracy" in result:
         print(f"test accuracy: {100 * result['accuracy']:.2f}% on {len(X_test)} held-out samples")
@@ -85,7 +85,7 @@ def cmd_evaluate(args):
     model = load_model(args.model_file)
     X, y = load_data(args)
     _, X_test, _, y_test = _split(args, X, y)
-    result = model.evaluate(X_test, y_test)
+    result = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
     print(", ".join(f"{k} {v:.4f}" for k, v in result.items()))
     return 0
 
@@ -159,7 +159,7 @@ def _digits_picture(name, args):
     model = load_spec(args.model or "64-64:relu-10:softmax", seed=args.seed)
     shape = model.trace_shapes()[0][1:]
     X_train, X_test = X_train.reshape(-1, *shape), X_test.reshape(-1, *shape)
-    model.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     norms = viz.GradientNorms()
     history = model.fit(X_train, y_train, epochs=args.epochs, validation_split=0.1,
                         seed=args.seed, verbose=0, callbacks=[norms])
@@ -186,7 +186,8 @@ def cmd_picture(args):
         else:
             spec = args.model or f"2-16:relu-16:relu-{classes}:softmax"
         model = load_spec(spec, seed=seed)
-        model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(optimizers.Adam(0.02), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
         if name.startswith("boundary"):
             picture = viz.boundary_through_training(model, X, y, epochs=args.epochs,
                                                     every=max(1, args.epochs // 8), seed=seed)

@@ -4,18 +4,18 @@ import inspect
 
 
 def accepted_options(cls):
-    """The option names ``cls(...)`` takes: its own parameters and, when it passes
-    ``**options`` on, those of the base class that finally receives them (a layer's
-    ``name``, ``trainable`` and ``input_shape``)."""
-    def parameters(klass):
-        return list(inspect.signature(klass.__init__).parameters.values())[1:]
-    own = parameters(cls)
-    names = [p.name for p in own if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
-    if any(p.kind == p.VAR_KEYWORD for p in own):
-        root = next(k for k in cls.__mro__[1:]
-                    if "__init__" in vars(k) and k is not object
-                    and not any(p.kind == p.VAR_KEYWORD for p in parameters(k)))
-        names += [p.name for p in parameters(root) if p.name not in names]
+    """The option names ``cls(...)`` takes: its own parameters and, while each class
+    passes ``**options`` on to the next, the keyword-only options of those (a layer's
+    ``name``, ``trainable`` and ``input_shape``; a recurrent layer's initialisers)."""
+    names = []
+    for i, klass in enumerate(k for k in cls.__mro__ if "__init__" in vars(k) and
+                              k is not object):
+        params = list(inspect.signature(klass.__init__).parameters.values())[1:]
+        names += [p.name for p in params if p.name not in names and
+                  p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and
+                  (i == 0 or p.kind == p.KEYWORD_ONLY)]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
     return names
 
 

@@ -21,6 +21,7 @@ import safetensors.numpy
 
 from . import losses, optimizers
 from .errors import ModelFileError
+from .functional import Model
 from .model import Sequential
 
 FORMAT, VERSION = "glassnet-model", 1
@@ -39,8 +40,21 @@ def _all_layers(layers, prefix=""):
         yield from _all_layers(layer.sublayers(), f"{prefix}{i}.")
 
 
+FOREIGN_SUFFIXES = {".keras": "Keras", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
+                    ".pt": "PyTorch", ".pth": "PyTorch", ".onnx": "ONNX", ".pkl": "pickle",
+                    ".pickle": "pickle", ".npz": "NumPy", ".json": "JSON"}
+
+
 def save_model(model, path):
-    """Write ``model`` to ``path`` atomically: a crash mid-write leaves the old file."""
+    """Write ``model`` to ``path`` atomically: a crash mid-write leaves the old file.
+    '.glassnet' is the usual suffix; one that promises another format (.keras, .h5, .pt,
+    .onnx, ...) is refused rather than written with glassnet's format inside."""
+    suffix = os.path.splitext(os.fspath(path))[1].lower()
+    if suffix in FOREIGN_SUFFIXES:
+        raise ValueError(f"save: {os.fspath(path)!r} ends in {suffix}, which promises a "
+                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
+                         f"format (safetensors with the architecture). Save it as "
+                         f"'{os.path.splitext(os.fspath(path))[0]}.glassnet'.")
     if not model.built:
         model.build()
     tensors = {}
@@ -54,7 +68,8 @@ def save_model(model, path):
                     if _rng_of(layer) is not None}}
     if model.loss is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(),
-                           "loss": model.loss.get_config(), "metrics": model.metrics}
+                           "loss": model.loss.get_config(), "metrics": model.metrics,
+                           "loss_weights": model.loss_weight}
         meta["training"]["iterations"] = model.optimizer.iterations
         for k, v in model.optimizer.state.items():
             tensors[f"optimizer.{k}"] = np.ascontiguousarray(v)
@@ -102,10 +117,11 @@ def _read_header(path, data):
 def _expected_tensors(model, meta, optimizer):
     """Tensor name -> (dtype code, shape) implied by the architecture, without data."""
     expected = {}
-    shapes = model.trace_shapes()
+    shapes = {id(node.layer): node.in_shape for node in model.nodes()}
     code = _DTYPES[model.dtype.name]
     for i, layer in enumerate(model.layers, 1):
-        named = {**layer.param_shapes(shapes[i - 1]), **layer.state_shapes(shapes[i - 1])}
+        in_shape = shapes[id(layer)]
+        named = {**layer.param_shapes(in_shape), **layer.state_shapes(in_shape)}
         for k, shape in named.items():
             expected[f"layers.{i}.{k}"] = (code, list(shape))
     if optimizer is not None and meta["training"]["iterations"] > 0:
@@ -138,7 +154,10 @@ def load_model(path):
         _fail(path, f"it cannot be read ({error.strerror or error})", "Check the path.")
     header, meta = _read_header(path, data)
     try:
-        model = Sequential.from_config(meta["model"])
+        kind = meta["model"].get("class", "Sequential")
+        if kind not in ("Sequential", "Model"):
+            raise ValueError(f"unknown model class {kind!r}")
+        model = (Sequential if kind == "Sequential" else Model).from_config(meta["model"])
         optimizer = None
         if meta.get("compile"):
             compile_config = meta["compile"]
@@ -191,7 +210,8 @@ def load_model(path):
         if meta.get("compile"):
             if not isinstance(metrics, list):
                 raise ValueError("metrics must be a list")
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics)
+            model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
+                          loss_weights=compile_config.get("loss_weights"))
             optimizer.iterations = iterations
             for name, value in tensors.items():
                 if name.startswith("optimizer."):

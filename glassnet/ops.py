@@ -42,6 +42,7 @@ class Op:
     backward_text: str = "dX = backward(dY)"
     stored: int = 1
     note_text: str = ""
+    in_shapes: tuple = ()          # several inputs (a merge): their shapes
     kind = "op"
 
     def macs(self):
@@ -54,14 +55,17 @@ class Op:
         return f"{self.out} = {self.text or 'f(' + self.a + ')'}"
 
     def shapes(self):
-        return f"{shape_text(self.a_shape)} -> {shape_text(self.shape)}"
+        given = ", ".join(map(shape_text, self.in_shapes)) if self.in_shapes else \
+            shape_text(self.a_shape)
+        return f"{given} -> {shape_text(self.shape)}"
 
     def note(self):
         return self.note_text
 
     def backward(self, first=False):
-        return [(self.backward_text, f"{shape_text(self.shape)} -> {shape_text(self.a_shape)}",
-                 "")]
+        given = ", ".join(map(shape_text, self.in_shapes)) if self.in_shapes else \
+            shape_text(self.a_shape)
+        return [(self.backward_text, f"{shape_text(self.shape)} -> {given}", "")]
 
     def to_dict(self):
         return {"op": self.kind, **{k: list(v) if isinstance(v, tuple) else v

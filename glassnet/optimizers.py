@@ -40,12 +40,26 @@ def _number(value, what, owner, low, high=None, low_open=False, high_open=True):
     return float(value)
 
 
+KERAS_RENAMED = {"decay": "a schedule: learning_rate="
+                 "glassnet.schedules.ExponentialDecay(...)", "clipnorm": "global_clipnorm",
+                 "clipvalue": "global_clipnorm (glassnet clips the norm of all gradients "
+                 "together)", "lr": "learning_rate"}
+
+
 class Optimizer:
     """What every optimiser shares: learning rate (or schedule), L2 decay, clipping."""
     decoupled_weight_decay = False
 
-    def __init__(self, learning_rate, weight_decay=0.0, global_clipnorm=None):
+    def __init__(self, learning_rate, weight_decay=0.0, global_clipnorm=None, **unknown):
         owner = type(self).__name__
+        for name, value in unknown.items():
+            if name == "lr":
+                raise TypeError(f"{owner}: no option 'lr'; Keras 3 and glassnet call it "
+                                f"learning_rate: {owner}(learning_rate={value!r}).")
+            hint = KERAS_RENAMED.get(name)
+            raise TypeError(f"{owner}: no option {name!r}. " + (
+                f"Use {hint}." if hint else
+                f"Its options are: {', '.join(config_module.accepted_options(type(self)))}."))
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:
@@ -117,8 +131,8 @@ class SGD(Optimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum."""
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=0.0,
-                 global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, global_clipnorm)
+                 global_clipnorm=None, **unknown):
+        super().__init__(learning_rate, weight_decay, global_clipnorm, **unknown)
         self.momentum = _number(momentum, "momentum", "SGD", 0, 1)
         if nesterov and not self.momentum:
             raise ValueError("SGD: nesterov=True needs momentum > 0, for example momentum=0.9.")
@@ -148,8 +162,8 @@ class RMSprop(Optimizer):
     """Divides each step by a running root-mean-square of recent gradients."""
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
-                 weight_decay=0.0, global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, global_clipnorm)
+                 weight_decay=0.0, global_clipnorm=None, **unknown):
+        super().__init__(learning_rate, weight_decay, global_clipnorm, **unknown)
         self.rho = _number(rho, "rho", "RMSprop", 0, 1)
         self.momentum = _number(momentum, "momentum", "RMSprop", 0, 1)
         self.epsilon = _number(epsilon, "epsilon", "RMSprop", 0, low_open=True)
@@ -184,8 +198,8 @@ class Adam(Optimizer):
     """Adaptive moments: a running mean (m) and uncentred variance (v) of the gradient."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=0.0, global_clipnorm=None):
-        super().__init__(learning_rate, weight_decay, global_clipnorm)
+                 weight_decay=0.0, global_clipnorm=None, **unknown):
+        super().__init__(learning_rate, weight_decay, global_clipnorm, **unknown)
         owner = type(self).__name__
         self.beta_1 = _number(beta_1, "beta_1", owner, 0, 1)
         self.beta_2 = _number(beta_2, "beta_2", owner, 0, 1)
@@ -227,8 +241,9 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, global_clipnorm=None):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, global_clipnorm)
+                 epsilon=1e-7, global_clipnorm=None, **unknown):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, global_clipnorm,
+                         **unknown)
 
 
 OPTIMIZER_TYPES = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW)}

@@ -11,6 +11,7 @@ from .config import check_config
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
 from .layers import Dense, Dropout, Embedding, Flatten
+from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN
 from .residual import Residual
@@ -19,7 +20,7 @@ BUILT_IN = {cls.__name__: cls for cls in (
     Dense, Dropout, BatchNorm, Flatten, Activation,
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
-    MultiHeadAttention, Residual)}
+    MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate)}
 LAYER_TYPES = dict(BUILT_IN)
 MAX_NESTING = 32          # Residual blocks inside Residual blocks, at most this deep
 

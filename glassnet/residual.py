@@ -120,6 +120,7 @@ class Residual(Layer):
         shapes = self._shapes(in_shape)
         for layer, shape in zip(self.layers, shapes):
             layer.build(shape, rng, dtype)
+        self.built = True
         return shapes[-1]
 
     def forward(self, X, training=False):

@@ -134,9 +134,13 @@ def load_spec(text, seed=0, dtype="float32"):
     if text.endswith(".json") or os.path.isfile(text):
         with open(text) as f:
             config = json.load(f)
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+        if not isinstance(config, dict) or not isinstance(config.get("layers", config.get(
+                "nodes")), list):
             raise ValueError(f"model config {text!r}: expected a JSON object with a 'layers' "
                              f"list, as written by model.get_config().")
         config = {**config, "seed": seed, "dtype": dtype}
+        if config.get("class") == "Model":
+            from .functional import Model
+            return Model.from_config(config)
         return Sequential.from_config(config)
     return parse_spec(text, seed, dtype)

@@ -1,19 +1,26 @@
 """Training, apart from the model: the loop ``fit`` runs, ``evaluate``, ``predict`` and
-``train_on_batch``, and the one place where a loss meets the model's output.
+the one-batch forms, with Keras's arguments, return values and callback hooks -- and
+the one place where a loss meets the model's output.
 
 A step is forward, loss, backward, update. When the model ends in softmax (or sigmoid)
 and the loss is the matching cross-entropy on probabilities (``model.fused_loss``), the
 loss is computed from the last layer's logits and its gradient enters the backward pass
 below the activation: the fused form dZ = (softmax(Z) - T) / N is exact and stable.
+
+Inputs are one array, or a list of arrays for a model with several inputs; every array
+is cut into the same batches.
 """
 import math
+import sys
+import time
 import warnings
 
 import numpy as np
 
 from . import callbacks as callbacks_module
-from .errors import ShapeError, describe_features, describe_shape
 from .base import where
+from .errors import ShapeError, describe_features, describe_shape
+from .validate import number, whole_number
 
 
 class NonFiniteLossWarning(RuntimeWarning):
@@ -21,9 +28,8 @@ class NonFiniteLossWarning(RuntimeWarning):
 
 
 # --- data in -------------------------------------------------------------------------
-def check_input(model, X, what):
-    """X as an array of the model's dtype, after checking it against the model's input
-    (building the model from it if its input shape was not declared)."""
+def check_array(model, X, expected, what, first_layer):
+    """One input array checked against the shape ``expected`` (None, ...)."""
     X = np.asarray(X)
     if X.dtype.kind not in "fiub":
         raise TypeError(f"{what}: X must be numbers, got an array of dtype {X.dtype}.")
@@ -34,17 +40,15 @@ def check_input(model, X, what):
     if X.shape[0] == 0:
         raise ValueError(f"{what}: the dataset is empty (0 samples). Pass at least one "
                          f"sample.")
-    model.ensure_built(X)
-    if X.shape[1:] != model.input_shape[1:]:
-        first = model.layers[0]
+    if X.shape[1:] != expected[1:]:
         raise ShapeError(
-            f"{what}: {where(first)} expects inputs of shape "
-            f"{describe_shape(model.input_shape)} but received {describe_shape(X.shape)}: "
+            f"{what}: {where(first_layer)} expects inputs of shape "
+            f"{describe_shape(expected)} but received {describe_shape(X.shape)}: "
             f"your data has {describe_features(X.shape)} features per sample, the "
-            f"model was built for {describe_features(model.input_shape)}. Pass data "
+            f"model was built for {describe_features(expected)}. Pass data "
             f"with that many features, or rebuild the model with "
             + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
-            + ".\n" + model.shape_chain(model.shapes[:1], received=X.shape))
+            + "." + model.input_error_context(X.shape))
     if X.dtype.kind == "f" and not np.isfinite(X).all():
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
         raise ValueError(f"{what}: X contains NaN or Inf (first at index {bad}). Remove "
@@ -52,48 +56,142 @@ def check_input(model, X, what):
     return np.asarray(X, dtype=model.dtype)
 
 
-def check_data(model, X, y, what):
-    """(X, T): the inputs checked, the targets in the form the loss computes with."""
-    X = check_input(model, X, what)
+def count(X):
+    """Samples in one input array or a list of them (which must agree)."""
+    if isinstance(X, list):
+        sizes = {len(x) for x in X}
+        if len(sizes) > 1:
+            raise ShapeError(f"the model's inputs have different numbers of samples "
+                             f"({', '.join(str(len(x)) for x in X)}); give every input one "
+                             f"row per sample.")
+        return sizes.pop()
+    return len(X)
+
+
+def take(X, index):
+    """Rows of one input array or of each of a list (a slice or an index array)."""
+    return [x[index] for x in X] if isinstance(X, list) else X[index]
+
+
+def check_weights(weights, n, what):
+    """Sample weights: one finite number >= 0 per sample, as float64 (N,), or None."""
+    if weights is None:
+        return None
+    w = np.asarray(weights)
+    if w.ndim == 2 and w.shape[1] == 1:
+        w = w[:, 0]
+    if w.dtype.kind not in "fiub" or w.shape != (n,):
+        raise ValueError(f"{what}: sample_weight must be one number per sample, shape "
+                         f"({n},), got {describe_shape(w.shape)} of dtype {w.dtype}.")
+    w = w.astype(np.float64)
+    if not np.isfinite(w).all() or (w < 0).any():
+        raise ValueError(f"{what}: sample_weight must be finite numbers >= 0.")
+    return w
+
+
+def class_weights(class_weight, T, loss, what):
+    """Keras's class_weight: each sample weighted by its class's weight (1 for a class
+    the dict leaves out); the class is the argmax of a target row, or the 0/1 value of a
+    one-unit binary target."""
+    if not isinstance(class_weight, dict) or not all(
+            isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+            for k in class_weight):
+        raise TypeError(f"{what}: class_weight must be a dict from class index to weight, "
+                        f"such as {{0: 1.0, 1: 5.0}}; got {class_weight!r}.")
+    for k, v in class_weight.items():
+        number(v, f"class_weight[{k}]", what, 0)
+    rows = T.reshape(len(T), -1) if T.ndim > 2 else T
+    if rows.shape[-1] > 1:
+        classes = rows.argmax(axis=-1)
+    else:
+        classes = np.round(rows[:, 0]).astype(np.int64)
+    if classes.ndim > 1:
+        raise ValueError(f"{what}: class_weight needs one class per sample; the targets "
+                         f"have one per position.")
+    table = np.ones(max(int(classes.max()) + 1, 1))
+    for k, v in class_weight.items():
+        if 0 <= k < len(table):
+            table[k] = v
+    return table[classes]
+
+
+def check_data(model, x, y, what, sample_weight=None, class_weight=None):
+    """(X, T, W): inputs checked, targets in the form the loss computes with, per-sample
+    weights (or None)."""
+    X = model.check_input(x, what)
+    n = count(X)
     y = np.asarray(y)
-    if y.ndim == 0 or y.shape[0] != X.shape[0]:
-        raise ShapeError(f"{what}: X has {X.shape[0]} samples but y has "
+    if y.ndim == 0 or y.shape[0] != n:
+        raise ShapeError(f"{what}: X has {n} samples but y has "
                          f"{y.shape[0] if y.ndim else 'no'} (shape {describe_shape(y.shape)}); "
                          f"they must have one target per sample.")
-    return X, model.loss.prepare(y, model.output_shape, model.dtype)
+    T = model.loss.prepare(y, model.output_shape, model.dtype)
+    W = check_weights(sample_weight, n, what)
+    if class_weight is not None:
+        if W is not None:
+            raise ValueError(f"{what}: give class_weight or sample_weight, not both (as "
+                             f"Keras); multiply them into one sample_weight instead.")
+        W = class_weights(class_weight, T, model.loss, what)
+    return X, T, W
 
 
 def require_compiled(model, what):
     if model.loss is None:
-        raise ValueError(f"{type(model).__name__}.{what}: the model is not compiled. Call "
+        state = "is not compiled" if model.optimizer is None else "was compiled without a loss"
+        raise ValueError(f"{type(model).__name__}.{what}: the model {state}. Call "
                          f"model.compile(optimizer='adam', loss=...) first.")
 
 
+def check_verbose(verbose, what):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"{what}: verbose must be 0 (silent), 1 (progress bar), 2 (one line "
+                         f"per epoch) or 'auto', got {verbose!r}.")
+    return verbose
+
+
+def check_batch_size(batch_size, what):
+    return 32 if batch_size is None else whole_number(batch_size, "batch_size", what)
+
+
 # --- the loss, fused or not ------------------------------------------------------------
-def loss_of(model, Y, T):
-    """The mean loss of outputs Y against targets T (from the logits when fused)."""
+def loss_of(model, Y, T, W=None):
+    """The mean loss of outputs Y against targets T (from the logits when fused), times
+    compile's ``loss_weights``."""
     if model.fused_loss:
-        return model.loss.forward(model.output_layer.logits(), T, logits=True)
-    return model.loss.forward(Y, T)
+        value = model.loss.forward(model.output_layer.logits(), T, logits=True, weights=W)
+    else:
+        value = model.loss.forward(Y, T, weights=W)
+    return value if model.loss_weight == 1 else value * model.loss_weight
 
 
 def backpropagate(model):
     """The loss's gradient, through every layer (entering below a fused activation)."""
+    dY = model.loss.backward()
+    if model.loss_weight != 1:
+        dY = dY * model.loss_weight
     if model.fused_loss:
-        model.backward_from_logits(model.loss.backward())
+        model.backward_from_logits(dY)
     else:
-        model.backward(model.loss.backward())
+        model.backward(dY)
 
 
 # --- one step ----------------------------------------------------------------------------
-def step(model, X, T, keep=None):
-    """Forward, loss, backward, update. ``keep`` receives a copy of the weights that
-    gave this (finite) loss, taken just before they are updated."""
-    if model.layout() != model.packed_layout:         # a layer was frozen or unfrozen
+def follow_freezing(model):
+    """Repack the flat buffer when a layer was frozen or unfrozen since it was packed (the
+    optimiser's per-parameter state then starts afresh, as after Keras's recompile)."""
+    if model.layout() != model.packed_layout:
         model.pack()
         model.optimizer.state.clear()
+
+
+def step(model, X, T, W=None, keep=None):
+    """Forward, loss, backward, update. ``keep`` receives a copy of the weights that
+    gave this (finite) loss, taken just before they are updated."""
+    follow_freezing(model)
     Y = model.forward(X, training=True)
-    loss = loss_of(model, Y, T)
+    loss = loss_of(model, Y, T, W)
     if not math.isfinite(loss):
         return loss, Y
     backpropagate(model)
@@ -103,94 +201,133 @@ def step(model, X, T, keep=None):
     return loss, Y
 
 
-def train_on_batch(model, X, y):
-    """Exactly one optimisation step on (X, y); returns the loss before the step."""
-    require_compiled(model, "train_on_batch")
-    X, T = check_data(model, X, y, "train_on_batch")
-    return step(model, X, T)[0]
-
-
 def metric_sums(model, Y, T):
     """Sum over the batch of each metric (averaged later over samples)."""
     return {m.name: m(Y, T) for m in model.metric_functions}
 
 
+def results(model, logs, return_dict):
+    """What Keras's evaluate returns: the loss alone without metrics, else
+    [loss, *metrics] in compile order; the dict with return_dict=True."""
+    if return_dict:
+        return dict(logs)
+    if not model.metric_functions:
+        return logs["loss"]
+    return [logs["loss"], *(logs[m.name] for m in model.metric_functions)]
+
+
+def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
+    """Exactly one optimisation step on (x, y); returns the loss before the step (and the
+    batch's metrics, as Keras)."""
+    require_compiled(model, "train_on_batch")
+    X, T, W = check_data(model, x, y, "train_on_batch", sample_weight, class_weight)
+    loss, Y = step(model, X, T, W)
+    n = count(X)
+    return results(model, {"loss": loss, **{k: v / n for k, v in
+                                            metric_sums(model, Y, T).items()}}, return_dict)
+
+
+def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
+    """The loss (and metrics) of one batch, without training."""
+    require_compiled(model, "test_on_batch")
+    X, T, W = check_data(model, x, y, "test_on_batch", sample_weight)
+    return results(model, _evaluate(model, X, T, W, count(X)), return_dict)
+
+
 # --- fit ---------------------------------------------------------------------------------
-def fit(model, X, y, epochs=1, batch_size=32, validation_split=0.0, validation_data=None,
-        shuffle=True, seed=0, callbacks=None, verbose=1, initial_epoch=0,
-        terminate_on_nan=True, file=None):
+def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+        sample_weight=None, initial_epoch=0, *, seed=0, terminate_on_nan=True, file=None):
     """Train for ``epochs`` epochs of mini-batches; returns a ``History``.
 
-    Shuffling is drawn from ``seed`` and the epoch number, so the same seed gives
-    the same batches, and ``fit(..., initial_epoch=k)`` on a model saved after k
-    epochs continues exactly where it stopped. ``validation_split`` keeps the last
-    fraction of the data aside (as Keras). With ``terminate_on_nan`` (the default)
-    a NaN or infinite loss stops training, names the epoch and batch, and leaves
-    the weights that produced the last finite loss.
+    The arguments are Keras's, in Keras's order (``fit(x, y, 32, 10)`` is batch size 32
+    for 10 epochs); glassnet's own come by keyword. Shuffling is drawn from ``seed`` and
+    the epoch number, so the same seed gives the same batches, and
+    ``fit(..., initial_epoch=k)`` on a model saved after k epochs continues exactly where
+    it stopped. ``validation_split`` keeps the last fraction of the data aside (as
+    Keras). ``class_weight`` or ``sample_weight`` weigh each sample's loss (as Keras:
+    the weighted losses are averaged over the batch size). With ``terminate_on_nan``
+    (the default) a NaN or infinite loss stops training, names the epoch and batch, and
+    leaves the weights that produced the last finite loss.
     """
     require_compiled(model, "fit")
-    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"fit: {name} must be a whole number >= 1, got {value!r}.")
-    if not 0 <= validation_split < 1:
-        raise ValueError(f"fit: validation_split must be in [0, 1), got {validation_split!r}.")
-    X, T = check_data(model, X, y, "fit")
+    epochs = whole_number(epochs, "epochs", "fit")
+    batch_size = check_batch_size(batch_size, "fit")
+    verbose = check_verbose(verbose, "fit")
+    initial_epoch = whole_number(initial_epoch, "initial_epoch", "fit", minimum=0)
+    validation_split = number(validation_split, "validation_split", "fit", 0, 1,
+                              high_open=True)
+    if x is None or y is None:
+        raise ValueError("fit: give the training data, fit(x, y, ...).")
+    X, T, W = check_data(model, x, y, "fit", sample_weight, class_weight)
     if validation_data is not None:
-        X_val, T_val = check_data(model, *validation_data, "fit (validation_data)")
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, "
+                             "sample_weight_val).")
+        X_val, T_val, W_val = check_data(model, *validation_data[:2], "fit (validation_data)",
+                                         *validation_data[2:])
     elif validation_split:
-        n_val = int(round(len(X) * validation_split))
-        if n_val == 0 or n_val == len(X):
+        n = count(X)
+        n_val = int(round(n * validation_split))
+        if n_val == 0 or n_val == n:
             raise ValueError(f"fit: validation_split={validation_split} leaves "
-                             f"{len(X) - n_val} training and {n_val} validation samples "
-                             f"out of {len(X)}; each needs at least one.")
-        X, X_val, T, T_val = X[:-n_val], X[-n_val:], T[:-n_val], T[-n_val:]
+                             f"{n - n_val} training and {n_val} validation samples "
+                             f"out of {n}; each needs at least one.")
+        train, held = slice(None, n - n_val), slice(n - n_val, None)
+        X, X_val, T, T_val = take(X, train), take(X, held), T[train], T[held]
+        W, W_val = (None, None) if W is None else (W[train], W[held])
     else:
-        X_val = T_val = None
+        X_val = T_val = W_val = None
 
-    n, steps = len(X), math.ceil(len(X) / batch_size)
-    history = callbacks_module.History()
-    cbs = [history] + list(callbacks or [])
-    if verbose:
-        cbs.append(callbacks_module.ProgressBar(epochs, steps, verbose, file))
+    n = count(X)
+    steps = math.ceil(n / batch_size)
+    history = callbacks_module.History()                # last: it sees every callback's logs
+    progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
+    cbs = progress + list(callbacks or []) + [history]
+    cbs = callbacks_module.prepare(cbs, model, {"epochs": epochs, "steps": steps,
+                                                "verbose": verbose, "samples": n,
+                                                "batch_size": batch_size})
     for cb in cbs:
-        cb.set_model(model)
-        cb.on_train_begin({"epochs": epochs, "steps": steps, "samples": n})
+        cb.on_train_begin({})
     model.stop_training = False
+    follow_freezing(model)
     last_good = model.flat_params.copy() if terminate_on_nan else None
 
     for epoch in range(initial_epoch, epochs):
         for cb in cbs:
-            cb.on_epoch_begin(epoch)
+            cb.on_epoch_begin(epoch, {})
         order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
         total_loss, seen = 0.0, 0
         sums = {m.name: 0.0 for m in model.metric_functions}
         for batch in range(steps):
-            if order is None:
-                Xb, Tb = X[batch * batch_size:(batch + 1) * batch_size], \
-                    T[batch * batch_size:(batch + 1) * batch_size]
-            else:
-                idx = order[batch * batch_size:(batch + 1) * batch_size]
-                Xb, Tb = X[idx], T[idx]
-            loss, Y = step(model, Xb, Tb, keep=last_good)
+            for cb in cbs:
+                cb.on_train_batch_begin(batch, {})
+            rows = slice(batch * batch_size, (batch + 1) * batch_size)
+            index = rows if order is None else order[rows]
+            Xb, Tb = take(X, index), T[index]
+            loss, Y = step(model, Xb, Tb, None if W is None else W[index], keep=last_good)
             if not math.isfinite(loss):
                 if terminate_on_nan:
                     model.flat_params[:] = last_good
                     _stop_on_nan(model, loss, epoch, batch, steps, history)
                     break
                 total_loss = math.nan
-            total_loss += loss * len(Xb)
-            seen += len(Xb)
+            size = count(Xb)
+            total_loss += loss * size
+            seen += size
             for key, value in metric_sums(model, Y, Tb).items():
                 sums[key] += value
-            logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()},
-                    "samples": seen}
+            logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
             for cb in cbs:
-                cb.on_batch_end(batch, logs)
+                cb.on_train_batch_end(batch, logs)
+            if model.stop_training:
+                break
         if history.stopped_reason:
             break
         logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
         if X_val is not None:
-            logs.update({f"val_{k}": v for k, v in _evaluate(model, X_val, T_val).items()})
+            val = _evaluate(model, X_val, T_val, W_val, batch_size, cbs)
+            logs.update({f"val_{k}": v for k, v in val.items()})
         model.epoch = epoch + 1
         for cb in cbs:
             cb.on_epoch_end(epoch, logs)
@@ -212,27 +349,76 @@ def _stop_on_nan(model, loss, epoch, batch, steps, history):
 
 
 # --- evaluate and predict ------------------------------------------------------------------
-def _evaluate(model, X, T, batch_size=1024):
-    total, sums = 0.0, {}
-    for start in range(0, len(X), batch_size):
-        Xb, Tb = X[start:start + batch_size], T[start:start + batch_size]
+def _evaluate(model, X, T, W, batch_size, cbs=()):
+    """Mean loss and metrics over all samples, batch by batch (the test hooks fire)."""
+    total, sums, n = 0.0, {}, count(X)
+    for cb in cbs:
+        cb.on_test_begin({})
+    for batch, start in enumerate(range(0, n, batch_size)):
+        for cb in cbs:
+            cb.on_test_batch_begin(batch, {})
+        rows = slice(start, start + batch_size)
+        Xb, Tb = take(X, rows), T[rows]
         Y = model.forward(Xb, training=False)
-        total += loss_of(model, Y, Tb) * len(Xb)
+        size = count(Xb)
+        total += loss_of(model, Y, Tb, None if W is None else W[rows]) * size
         for key, v in metric_sums(model, Y, Tb).items():
             sums[key] = sums.get(key, 0.0) + v
-    return {"loss": total / len(X), **{k: v / len(X) for k, v in sums.items()}}
+        seen = start + size
+        logs = {"loss": total / seen, **{k: v / seen for k, v in sums.items()}}
+        for cb in cbs:
+            cb.on_test_batch_end(batch, logs)
+    logs = {"loss": total / n, **{k: v / n for k, v in sums.items()}}
+    for cb in cbs:
+        cb.on_test_end(logs)
+    return logs
 
 
-def evaluate(model, X, y, batch_size=1024):
-    """The mean loss and metrics on (X, y): {"loss": ..., "accuracy": ...}."""
+def _report(verbose, file, steps, start, logs=None):
+    """The one line evaluate and predict print: steps, time and the values."""
+    if verbose:
+        values = "".join(f" - {k}: {v:.4f}" for k, v in (logs or {}).items())
+        print(f"{steps}/{steps} - {time.perf_counter() - start:.1f}s{values}",
+              file=file or sys.stdout)
+
+
+def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+             callbacks=None, return_dict=False, *, file=None):
+    """The mean loss and metrics on (x, y), as Keras returns them: the loss alone when
+    the model has no metrics, else ``[loss, *metrics]`` in compile order; the dict
+    ``{"loss": ..., "accuracy": ...}`` with ``return_dict=True``."""
     require_compiled(model, "evaluate")
-    X, T = check_data(model, X, y, "evaluate")
-    return _evaluate(model, X, T, batch_size)
+    batch_size = check_batch_size(batch_size, "evaluate")
+    verbose = check_verbose(verbose, "evaluate")
+    X, T, W = check_data(model, x, y, "evaluate", sample_weight)
+    steps = math.ceil(count(X) / batch_size)
+    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose})
+    start = time.perf_counter()
+    logs = _evaluate(model, X, T, W, batch_size, cbs)
+    _report(verbose, file, steps, start, logs)
+    return results(model, logs, return_dict)
 
 
-def predict(model, X, batch_size=4096):
-    """The model's outputs for X (probabilities after a softmax), in batches."""
-    X = check_input(model, X, "predict")
-    outputs = [model.forward(X[s:s + batch_size], training=False)
-               for s in range(0, len(X), batch_size)]
+def predict(model, x, batch_size=None, verbose="auto", callbacks=None, *, file=None):
+    """The model's outputs for x (probabilities after a softmax), batch by batch."""
+    batch_size = check_batch_size(batch_size, "predict")
+    verbose = check_verbose(verbose, "predict")
+    X = model.check_input(x, "predict")
+    n = count(X)
+    steps = math.ceil(n / batch_size)
+    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose})
+    start = time.perf_counter()
+    for cb in cbs:
+        cb.on_predict_begin({})
+    outputs = []
+    for batch, first in enumerate(range(0, n, batch_size)):
+        for cb in cbs:
+            cb.on_predict_batch_begin(batch, {})
+        outputs.append(model.forward(take(X, slice(first, first + batch_size)),
+                                     training=False))
+        for cb in cbs:
+            cb.on_predict_batch_end(batch, {"outputs": outputs[-1]})
+    for cb in cbs:
+        cb.on_predict_end({})
+    _report(verbose, file, steps, start)
     return outputs[0].copy() if len(outputs) == 1 else np.concatenate(outputs)

@@ -136,9 +136,10 @@ def test_the_readme_layer_passes_check_layer_and_works_everywhere(quadratic, tmp
     X, y = gn.datasets.make_circles(300, seed=0)
     model = gn.Sequential([quadratic(2, input_shape=(2,), name="quad"),
                            gn.Activation("softmax")], seed=0)
-    model.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=30, verbose=0)
-    assert model.evaluate(X, y)["accuracy"] >= 0.95        # circles: one quadratic unit each
+    loss, accuracy = model.evaluate(X, y, verbose=0)         # Keras's [loss, *metrics]
+    assert accuracy >= 0.95                                  # circles: one quadratic unit each
     summary = model.summary(print_fn=None)
     assert summary.data["layers"][0]["params"] == {"A": [2, 2], "B": [2, 2], "b": [2]}
     assert summary.data["params"]["trainable"] == 10

@@ -15,7 +15,8 @@ def _trained(tmp_path, batchnorm=True):
     layers += [gn.Dropout(0.2), gn.Dense(2, activation="softmax")]
     model = gn.Sequential(layers, seed=4)
     model.compile(gn.optimizers.AdamW(gn.schedules.ExponentialDecay(1e-2, 10, 0.5)),
-                  gn.losses.SparseCategoricalCrossentropy(label_smoothing=0.1), ["accuracy"])
+                  gn.losses.SparseCategoricalCrossentropy(label_smoothing=0.1),
+                  metrics=["accuracy"])
     X = np.random.default_rng(0).normal(size=(40, 3))
     model.fit(X, (X[:, 0] > 0).astype(int), epochs=2, batch_size=8, verbose=0)
     path = tmp_path / "model.glassnet"

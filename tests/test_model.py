@@ -21,7 +21,7 @@ def _small_model(seed=0, dropout=0.0, dtype="float32"):
         layers.append(gn.Dropout(dropout))
     layers += [gn.Dense(16, activation="relu"), gn.Dense(2, activation="softmax")]
     model = gn.Sequential(layers, seed=seed, dtype=dtype)
-    model.compile(gn.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
 
 
@@ -40,12 +40,13 @@ def test_issue_example_end_to_end(tmp_path):
     assert list(history.history) == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(history.history["loss"]) == 3 and history.epoch == [0, 1, 2]
     assert history.history["loss"][-1] < history.history["loss"][0]
-    result = model.evaluate(X_test, y_test)
-    assert set(result) == {"loss", "accuracy"}
-    P = model.predict(X_test)
+    loss, accuracy = model.evaluate(X_test, y_test, verbose=0)      # Keras: [loss, *metrics]
+    assert model.evaluate(X_test, y_test, verbose=0, return_dict=True) == \
+        {"loss": loss, "accuracy": accuracy}
+    P = model.predict(X_test, verbose=0)
     assert P.shape == (len(X_test), 10) and P.dtype == np.float32
     np.testing.assert_allclose(P.sum(axis=1), 1, rtol=1e-5)
-    assert abs(result["accuracy"] - np.mean(P.argmax(1) == y_test)) < 1e-12
+    assert abs(accuracy - np.mean(P.argmax(1) == y_test)) < 1e-12
     weights = model.get_weights()
     assert [w.shape for w in weights] == [(64, 8), (8,), (8, 8), (8,), (8, 10), (10,)]
     model.set_weights([w * 0 for w in weights])
@@ -66,8 +67,8 @@ def test_train_on_batch_is_exactly_one_step():
     expected_loss = twin.loss.forward(twin.output_layer.logits(), T, logits=True)
     twin.backward_from_logits(twin.loss.backward())
     twin.optimizer.step(twin.flat_params, twin.flat_grads)
-    loss = model.train_on_batch(X, y)
-    assert loss == expected_loss
+    loss, accuracy = model.train_on_batch(X, y)           # Keras: [loss, *metrics]
+    assert loss == expected_loss and accuracy == np.mean(Y.argmax(1) == y)
     assert model.optimizer.iterations == 1
     for a, b, c in zip(model.get_weights(), twin.get_weights(), before):
         assert np.array_equal(a, b) and not np.array_equal(a, c)
@@ -133,9 +134,9 @@ def test_mlp_on_digits_reaches_97_percent_on_held_out_data():
     X_train, X_test, y_train, y_test = _digits_split()
     model = gn.Sequential([gn.Dense(128, activation="relu", input_dim=64), gn.Dropout(0.2),
                            gn.Dense(64, activation="relu"), gn.Dense(10, activation="softmax")])
-    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=40, batch_size=32, seed=0, verbose=0)
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.97
+    assert model.evaluate(X_test, y_test, verbose=0, return_dict=True)["accuracy"] >= 0.97
 
 
 @pytest.mark.slow
@@ -149,9 +150,9 @@ def test_small_cnn_on_digits_reaches_98_percent_on_held_out_data():
         gn.Conv2D(64, 3, padding="same", activation="relu"), gn.MaxPool2D(2),
         gn.Flatten(), gn.Dense(128, activation="relu"), gn.Dropout(0.3),
         gn.Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=0)
-    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=20, batch_size=32, seed=0, verbose=0)
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.98
+    assert model.evaluate(X_test, y_test, verbose=0, return_dict=True)["accuracy"] >= 0.98
 
 
 @pytest.mark.slow
@@ -167,9 +168,9 @@ def test_2d_sets_reach_98_percent_on_held_out_data(name, data):
     model = gn.Sequential([gn.Dense(32, activation="relu", input_dim=2),
                            gn.Dense(32, activation="relu"),
                            gn.Dense(int(y.max()) + 1, activation="softmax")])
-    model.compile(gn.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X_train, y_train, epochs=150, batch_size=32, seed=0, verbose=0)
-    assert model.evaluate(X_test, y_test)["accuracy"] >= 0.98
+    assert model.evaluate(X_test, y_test, verbose=0, return_dict=True)["accuracy"] >= 0.98
 
 
 @pytest.mark.slow
@@ -177,14 +178,14 @@ def test_binary_and_regression_heads_learn():
     X, y = D.make_circles(400, seed=1)
     model = gn.Sequential([gn.Dense(16, activation="tanh", input_dim=2),
                            gn.Dense(1, activation="sigmoid")])
-    model.compile(gn.optimizers.Adam(0.05), "binary_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(0.05), "binary_crossentropy", metrics=["accuracy"])
     model.fit(X, y.reshape(-1, 1), epochs=60, verbose=0)
-    assert model.evaluate(X, y.reshape(-1, 1))["accuracy"] >= 0.98
+    assert model.evaluate(X, y.reshape(-1, 1), verbose=0)[1] >= 0.98
     x = np.linspace(-2, 2, 200).reshape(-1, 1)
     reg = gn.Sequential([gn.Dense(32, activation="tanh", input_dim=1), gn.Dense(1)])
-    reg.compile(gn.optimizers.Adam(0.01), "mse", ["mae"])
+    reg.compile(gn.optimizers.Adam(0.01), "mse", metrics=["mae"])
     reg.fit(x, np.sin(2 * x), epochs=150, verbose=0)
-    assert reg.evaluate(x, np.sin(2 * x))["loss"] < 0.01
+    assert reg.evaluate(x, np.sin(2 * x), verbose=0, return_dict=True)["loss"] < 0.01
 
 
 # --- determinism and resume ---------------------------------------------------------------
@@ -211,7 +212,7 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, optimizer):
                "sgd_momentum": gn.optimizers.SGD(0.05, momentum=0.9),
                "rmsprop": gn.optimizers.RMSprop(schedule := gn.schedules.CosineDecay(1e-2, 40))}
         assert schedule
-        model.compile(opt[optimizer], "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(opt[optimizer], "sparse_categorical_crossentropy", metrics=["accuracy"])
         return model
 
     straight = make()
@@ -384,7 +385,7 @@ def test_optimizer_state_never_stays_subnormal(make):
 def test_fit_argument_errors():
     X, y = D.make_moons(20, seed=0)
     model = _small_model()
-    with pytest.raises(ValueError, match=r"fit: batch_size must be a whole number >= 1, got 0"):
+    with pytest.raises(ValueError, match=r"fit: batch_size must be a positive whole number, got 0"):
         model.fit(X, y, batch_size=0)
     with pytest.raises(ValueError, match=r"validation_split must be in \[0, 1\), got 1.2"):
         model.fit(X, y, validation_split=1.2)

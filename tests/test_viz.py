@@ -20,7 +20,7 @@ def _moons_model(seed=0, epochs=60):
     model = gn.Sequential([gn.Dense(2, activation="tanh", input_dim=2),
                            gn.Dense(3, activation="tanh"),
                            gn.Dense(2, activation="softmax")], seed=seed)
-    model.compile(gn.optimizers.Adam(0.02), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(0.02), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
     return model, X, y
 
@@ -31,7 +31,7 @@ def _circles_model(seed=0, epochs=80):
     X = gn.datasets.standardize(X)
     model = gn.Sequential([gn.Dense(3, activation="tanh", input_dim=2),
                            gn.Dense(2, activation="softmax")], seed=seed)
-    model.compile(gn.optimizers.Adam(0.03), "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile(gn.optimizers.Adam(0.03), "sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0)
     return model, X, y
 
@@ -41,7 +41,7 @@ def _digits_model(seed=0):
     X = X / 16.0
     model = gn.Sequential([gn.Dense(32, activation="relu", input_dim=64),
                            gn.Dense(10, activation="softmax")], seed=seed)
-    model.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
     norms = viz.GradientNorms()
     history = model.fit(X, y, epochs=3, validation_split=0.2, seed=seed, verbose=0,
                         callbacks=[norms])

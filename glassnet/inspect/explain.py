@@ -112,29 +112,40 @@ def _general(layer, ops, m, in_shape, out_shape):
 
 def explain(model, x=None, cell=None):
     """The equations of every layer; with ``x`` (one sample, or a batch whose first row
-    is used) the sums written out with the real numbers, ending with the probabilities
-    against the one-hot argmax when the model ends in softmax."""
+    is used; a list of them for a model with several inputs) the sums written out with
+    the real numbers, ending with the probabilities against the one-hot argmax when the
+    model ends in softmax."""
+    nodes = model.nodes(batch=1)
+    layers = [node for node in nodes if node.inputs]
+    samples = [node.out_shape[1:] for node in nodes if not node.inputs] or \
+        [layers[0].in_shape[1:]]
+    values = None
     if x is not None:
-        x = np.asarray(x, dtype=np.float64)
-        sample_shape = model.trace_shapes()[0][1:]
-        X = model.check_input(x[None] if x.shape == sample_shape else x, "explain")[:1]
-    shapes = model.trace_shapes(batch=1)
-    sections, values = [], []
-    for i, (layer, in_shape, out_shape) in enumerate(zip(model.layers, shapes, shapes[1:]), 1):
-        ops = layer.ops(in_shape)
-        lines = _general(layer, ops, 1, in_shape, out_shape)
-        if x is not None:
-            inputs = X
-            X = layer.forward(X, training=False)                 # the engine's own numbers
+        given = x if isinstance(x, (list, tuple)) and len(samples) > 1 else [x]
+        batches = []
+        for one, shape in zip(given, samples):
+            one = np.asarray(one, dtype=np.float64)
+            batches.append((one[None] if one.shape == tuple(shape) else one)[:1])
+        values = model.node_values(batches if len(samples) > 1 else batches[0])
+    sections, outputs = [], []
+    for i, node in enumerate(layers, 1):
+        layer = node.layer
+        ops = layer.ops(node.in_shape)
+        lines = _general(layer, ops, 1, node.in_shape, node.out_shape)
+        if values is not None:
+            inputs = [values[name] for name in node.inputs]
+            Y = values[node.name]                                # the engine's own numbers
             parts = affine(ops)
-            if parts and inputs.ndim == 2:
-                lines += _dense_lines(layer, parts, inputs[0].ravel(), X[0], cell)
-            elif X[0].size <= SMALL:
-                lines.append(f"Y = {_vector(X[0].ravel())}")
-            values.append(X[0].ravel().tolist())
-        sections.append(Section(f"[{i}] {layer!r}", lines=lines))
-    if x is not None and model.output_layer.output_activation == "softmax":
-        P = X[0]
+            if parts and len(inputs) == 1 and inputs[0].ndim == 2:
+                lines += _dense_lines(layer, parts, inputs[0][0].ravel(), Y[0], cell)
+            elif Y[0].size <= SMALL:
+                lines.append(f"Y = {_vector(Y[0].ravel())}")
+            outputs.append(Y[0].ravel().tolist())
+        title = f"[{i}] {layer!r}" if model.chain else \
+            f"[{i}] {node.name}: {layer!r} <- {', '.join(node.inputs)}"
+        sections.append(Section(title, lines=lines))
+    if values is not None and model.output_layer.output_activation == "softmax":
+        P = values[layers[-1].name][0]
         one_hot = np.zeros_like(P)
         one_hot[int(np.argmax(P))] = 1
         sections.append(Section("Inference", lines=[
@@ -144,4 +155,4 @@ def explain(model, x=None, cell=None):
     sections[0].lines.insert(0, "Rule (seed 001): X(m x n) x W(n x j) + B(m x j) = Y(m x j); "
                                 "activations do not change shapes.") if sections else None
     return Report("Equations of one forward pass" + ("" if x is None else " (one sample)"),
-                  sections, {"layer_outputs": values})
+                  sections, {"layer_outputs": outputs})

@@ -20,22 +20,41 @@ def _optimizer_slots(model):
 
 
 def layer_rows(model, batch=None):
-    """Per layer: (layer, in_shape, out_shape, params, state, ops), shapes with the batch."""
-    shapes = model.trace_shapes(batch=batch)
-    rows = []
-    for layer, in_shape, out_shape in zip(model.layers, shapes, shapes[1:]):
-        state = layer.state_shapes(in_shape)
-        rows.append((layer, in_shape, out_shape, layer.param_shapes(in_shape), state,
-                     layer.ops(in_shape)))
-    return shapes, rows
+    """(inputs, rows): the model's input nodes, and per layer a row
+    (node, params, state, ops) with shapes carrying the batch."""
+    nodes = model.nodes(batch)
+    inputs = [node for node in nodes if not node.inputs]
+    rows = [(node, node.layer.param_shapes(node.in_shape),
+             node.layer.state_shapes(node.in_shape), node.layer.ops(node.in_shape))
+            for node in nodes if node.inputs]
+    return inputs, rows
+
+
+def label(model, node):
+    """How a layer is named in a table: its repr (and, in a graph, its name); frozen
+    layers say so."""
+    text = repr(node.layer) if model.chain else f"{node.name}: {node.layer!r}"
+    return text + ("" if node.layer.trainable else " [frozen]")
+
+
+def _size(shape):
+    """Elements per sample of a shape, or of a list of shapes (a merge's inputs)."""
+    if isinstance(shape, list):
+        return sum(math.prod(s[1:]) for s in shape)
+    return math.prod(shape[1:])
+
+
+def _shape(shape):
+    return ", ".join(units.shape(s) for s in shape) if isinstance(shape, list) \
+        else units.shape(shape)
 
 
 def summary(model, batch_size=None):
     """The summary report of ``model`` for ``batch_size`` samples (symbolic B if None)."""
-    shapes, rows = layer_rows(model, batch_size)
+    inputs, rows = layer_rows(model, batch_size)
     itemsize = model.dtype.itemsize
-    per_sample = [math.prod(s[1:]) for s in shapes]            # elements per sample
-    counts = [layer_counts(layer, in_shape) for layer, in_shape, *_ in rows]
+    outputs = [_size(node.out_shape) for node, *_ in rows]     # elements per sample
+    counts = [layer_counts(node.layer, node.in_shape) for node, *_ in rows]
     params = [trainable for trainable, _ in counts]
     fixed = [frozen for _, frozen in counts]
     totals = [p + f for p, f in zip(params, fixed)]
@@ -44,29 +63,33 @@ def summary(model, batch_size=None):
     bias_adds = [sum(op.adds() for op in ops) for *_, ops in rows]
 
     table = []
-    for i, (layer, in_shape, out_shape, pshapes, sshapes, _) in enumerate(rows):
+    for i, (node, pshapes, sshapes, _) in enumerate(rows):
         names = list(pshapes)
         main = f"{names[0]} {units.shape(pshapes[names[0]])}" if names else "-"
         second = f"{names[1]} {units.shape(pshapes[names[1]])}" if len(names) > 1 else "-"
         count = units.count(totals[i])
         if fixed[i]:
             count += f" ({units.count(fixed[i])} non-trainable)"
-        table.append([str(i + 1), repr(layer), units.shape(in_shape), units.shape(out_shape),
-                      main, second, count, f"{shares[i]:.1f}%",
+        links = [] if model.chain else [", ".join(node.inputs)]
+        table.append([str(i + 1), label(model, node), *links, _shape(node.in_shape),
+                      units.shape(node.out_shape), main, second, count, f"{shares[i]:.1f}%",
                       units.per_batch(macs[i], batch_size),
-                      units.per_batch(per_sample[i + 1] * itemsize, batch_size, units.nbytes)])
+                      units.per_batch(outputs[i] * itemsize, batch_size, units.nbytes)])
     trainable, non_trainable = sum(params), sum(fixed)
-    table.append(["", "Total", "", "", "", "", units.count(trainable + non_trainable),
-                  "100.0%" if rows else "", units.per_batch(sum(macs), batch_size),
-                  units.per_batch(sum(per_sample[1:]) * itemsize, batch_size, units.nbytes)])
+    table.append(["", "Total", *([] if model.chain else [""]), "", "", "", "",
+                  units.count(trainable + non_trainable), "100.0%" if rows else "",
+                  units.per_batch(sum(macs), batch_size),
+                  units.per_batch(sum(outputs) * itemsize, batch_size, units.nbytes)])
 
     opt_name, slots = _optimizer_slots(model)
     param_bytes = (trainable + non_trainable) * itemsize
     grad_bytes = trainable * itemsize
     opt_bytes = slots * trainable * itemsize
-    kept = per_sample[0] + sum(op.stored * math.prod(op.shape[1:])
-                               for *_, ops in rows for op in ops)
-    peak = max(a + b for a, b in zip(per_sample, per_sample[1:])) if rows else per_sample[0]
+    given = sum(_size(node.out_shape) for node in inputs) if inputs else \
+        (_size(rows[0][0].in_shape) if rows else 0)
+    kept = given + sum(op.stored * math.prod(op.shape[1:]) for *_, ops in rows for op in ops)
+    peak = max((_size(node.in_shape) + out for (node, *_), out in zip(rows, outputs)),
+               default=given)
     b = batch_size
     mem = lambda per, fix=0: units.per_batch(per * itemsize, b, units.nbytes, fix)  # noqa: E731
     lines = [
@@ -92,10 +115,12 @@ def summary(model, batch_size=None):
     lines += [MAC_CONVENTION, "Units: 1 KiB = 1,024 bytes, 1 MiB = 1,024 KiB. Non-trainable "
               "parameters (BatchNorm's running mean and variance) count in the total, as in "
               "Keras."]
-    section = Section(columns=["#", "Layer", "Input", "Output", "W", "b", "Params", "%",
-                               "MACs", "Activations"],
+    links = [] if model.chain else ["Inputs"]
+    section = Section(columns=["#", "Layer", *links, "Input", "Output", "W", "b", "Params",
+                               "%", "MACs", "Activations"],
                       rows=table, lines=lines,
-                      align=["r", "l", "l", "l", "l", "l", "r", "r", "r", "r"])
+                      align=["r", "l", *["l"] * len(links), "l", "l", "l", "l", "r", "r", "r",
+                             "r"])
     data = {"batch_size": batch_size, "dtype": model.dtype.name,
             "params": {"total": trainable + non_trainable, "trainable": trainable,
                        "non_trainable": non_trainable, "bytes": param_bytes},
@@ -104,12 +129,20 @@ def summary(model, batch_size=None):
                                         "inference_peak": peak * itemsize},
             "memory_bytes_fixed": {"parameters": param_bytes, "gradients": grad_bytes,
                                    "optimizer": opt_bytes},
-            "layers": [{"index": i + 1, "layer": repr(layer), "type": type(layer).__name__,
-                        "input_shape": list(in_s), "output_shape": list(out_s),
+            "layers": [{"index": i + 1, "name": node.name, "layer": repr(node.layer),
+                        "type": type(node.layer).__name__, "inputs": node.inputs,
+                        "trainable": node.layer.trainable,
+                        "input_shape": _listed(node.in_shape),
+                        "output_shape": list(node.out_shape),
                         "params": {k: list(v) for k, v in ps.items()},
                         "state": {k: list(v) for k, v in ss.items()},
                         "param_count": totals[i], "non_trainable": fixed[i],
                         "macs_per_sample": macs[i], "bias_adds_per_sample": bias_adds[i]}
-                       for i, (layer, in_s, out_s, ps, ss, _) in enumerate(rows)]}
+                       for i, (node, ps, ss, _) in enumerate(rows)]}
     batch_text = "symbolic batch B" if b is None else f"batch {b}"
-    return Report(f"Sequential model summary ({batch_text})", [section], data)
+    kind = "Sequential model" if model.chain else "Functional model (a graph of layers)"
+    return Report(f"{kind} summary ({batch_text})", [section], data)
+
+
+def _listed(shape):
+    return [list(s) for s in shape] if isinstance(shape, list) else list(shape)

@@ -4,7 +4,7 @@ its operand shapes, read from each layer's own typed ``ops`` description (each o
 its formula, shapes, note and backward rows; see ``glassnet.ops``)."""
 from .report import Report, Section
 from .units import shape as shp
-from .summary import layer_rows
+from .summary import label, layer_rows
 
 LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, the batch "
        "B stays; the bias (O,) is broadcast as (1, O) over the batch; activations keep "
@@ -13,32 +13,53 @@ LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, t
 
 def trace(model, batch_size=None, backward=False):
     """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None)."""
-    shapes, rows = layer_rows(model, batch_size)
-    forward_rows, data = [["", "input", "X", shp(shapes[0]), "the data"]], []
-    for i, (layer, in_shape, out_shape, _, _, ops) in enumerate(rows, 1):
+    inputs, rows = layer_rows(model, batch_size)
+    if model.chain:
+        forward_rows = [["", "input", "X", shp(rows[0][0].in_shape), "the data"]]
+    else:
+        forward_rows = [["", f"{node.name}: input", node.name, shp(node.out_shape),
+                         "the data"] for node in inputs]
+    data = []
+    for i, (node, _, _, ops) in enumerate(rows, 1):
+        name = label(model, node)
+        reads = "" if model.chain else f" <- {', '.join(node.inputs)}"
         if not ops:
-            forward_rows.append([str(i), repr(layer), "Y = X", f"{shp(in_shape)} -> "
-                                 f"{shp(out_shape)}", "identity"])
+            forward_rows.append([str(i), name + reads, "Y = X", f"{_shapes(node.in_shape)} -> "
+                                 f"{shp(node.out_shape)}", "identity"])
         for j, op in enumerate(ops):
-            forward_rows.append([str(i) if j == 0 else "", repr(layer) if j == 0 else "",
+            forward_rows.append([str(i) if j == 0 else "", name + reads if j == 0 else "",
                                  op.formula(), op.shapes(), op.note()])
-        data.append({"index": i, "layer": repr(layer), "input_shape": list(in_shape),
-                     "output_shape": list(out_shape), "ops": [op.to_dict() for op in ops]})
+        data.append({"index": i, "name": node.name, "layer": repr(node.layer),
+                     "inputs": node.inputs, "input_shape": _listed(node.in_shape),
+                     "output_shape": list(node.out_shape), "ops": [op.to_dict() for op in ops]})
     columns, align = ["#", "Layer", "Operation", "Shapes", "Note"], ["r", "l", "l", "l", "l"]
     sections = [Section("Forward", columns, forward_rows,
-                        [LAW, f"Output: {shp(shapes[-1])}"], align)]
+                        [LAW, f"Output: {shp(rows[-1][0].out_shape)}"], align)]
     if backward:
+        data_fed = {node.name for node in inputs} | {"input"}
         back_rows = []
-        for i, (layer, _, _, _, _, ops) in reversed(list(enumerate(rows, 1))):
-            body = [r for op in reversed(ops) for r in op.backward(first=i == 1)]
+        for i, (node, _, _, ops) in reversed(list(enumerate(rows, 1))):
+            first = all(name in data_fed for name in node.inputs)
+            body = [r for op in reversed(ops) for r in op.backward(first=first)]
             for j, row in enumerate(body):
-                back_rows.append([str(i) if j == 0 else "", repr(layer) if j == 0 else "",
+                back_rows.append([str(i) if j == 0 else "", label(model, node) if j == 0 else "",
                                   *row])
+        notes = ["Every gradient has the shape of what it is the gradient of: dW like W, db "
+                 "like b, dX like X."]
+        if not model.chain:
+            notes.append("Where a value feeds several layers, its gradient is the sum of the "
+                         "gradients they send back.")
         sections.append(Section("Backward (from dY = dL/dY of the output)", columns,
-                                back_rows, ["Every gradient has the shape of what it is the "
-                                            "gradient of: dW like W, db like b, dX like X."],
-                                align))
+                                back_rows, notes, align))
     batch_text = "symbolic batch B" if batch_size is None else f"batch {batch_size}"
     macs = sum(op.macs() for *_, ops in rows for op in ops)
     return Report(f"Trace of one forward pass ({batch_text})", sections,
                   {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
+
+
+def _shapes(shape):
+    return ", ".join(shp(s) for s in shape) if isinstance(shape, list) else shp(shape)
+
+
+def _listed(shape):
+    return [list(s) for s in shape] if isinstance(shape, list) else list(shape)

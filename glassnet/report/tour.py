@@ -96,7 +96,7 @@ def linear_collapse(seed=0):
     one = Sequential([Dense(2, input_dim=3)], dtype="float64").build()
     one.set_weights([W1 @ W2, b1 @ W2 + b2])
     X = np.random.default_rng(seed).normal(size=(100, 3))
-    gap = float(np.abs(two.predict(X) - one.predict(X)).max())
+    gap = float(np.abs(two.predict(X, verbose=0) - one.predict(X, verbose=0)).max())
     text = (f"Without an activation, depth adds nothing: Dense(5) then Dense(2), both linear, "
             f"equal one Dense(2) with W = W1 W2 (3 x 2) and b = b1 W2 + b2 -- on 100 random "
             f"inputs the outputs differ by at most {gap:.1e}.")
@@ -231,10 +231,10 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
         X, y = data
         X = datasets.standardize(X)
         model = Sequential(layers, seed=seed)
-        model.compile(optimizers.Adam(lr), "sparse_categorical_crossentropy", ["accuracy"])
+        model.compile(optimizers.Adam(lr), "sparse_categorical_crossentropy", metrics=["accuracy"])
         say(f"Training a {what}:")
         _train(model, X, y, epochs, file, every=epochs // 5, seed=seed)
-        say(f"   accuracy: {model.evaluate(X, y)['accuracy']:.3f}")
+        say(f"   accuracy: {model.evaluate(X, y, verbose=0, return_dict=True)['accuracy']:.3f}")
         keep(name, viz.plot_warp(model, X, y))
         keep(f"{name}_animation", viz.animate_warp(model, X, y,
                                                    frames_per_step=3 if quick else 6), gif=True)
@@ -285,14 +285,14 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
     digits = Sequential([Dense(128, activation="relu", input_dim=64), Dropout(0.2),
                          Dense(64, activation="relu"), Dense(10, activation="softmax")],
                         seed=seed)
-    digits.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    digits.compile(optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     batch_trace = trace(digits, 32)
     report.add("html", batch_trace.to_html())
     norms = viz.GradientNorms()
     epochs = 8 if quick else 40
     history = _train(digits, X_train, y_train, epochs, file, every=1 if quick else 4,
                      validation_split=0.1, seed=seed, callbacks=[norms])
-    accuracy = digits.evaluate(X_test, y_test)["accuracy"]
+    accuracy = digits.evaluate(X_test, y_test, verbose=0, return_dict=True)["accuracy"]
     say(f"   held-out accuracy: {100 * accuracy:.2f}%")
     report.add("p", f"Held-out accuracy on the digits: {100 * accuracy:.2f}%.")
     keep("training", viz.plot_training(history, norms))
@@ -317,11 +317,13 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None):
     cnn = Sequential([Conv2D(8, 3, activation="relu", padding="same"), MaxPool2D(2),
                       Flatten(), Dense(32, activation="relu"),
                       Dense(10, activation="softmax")], input_shape=(8, 8, 1), seed=seed)
-    cnn.compile(optimizers.Adam(2e-3), "sparse_categorical_crossentropy", ["accuracy"])
+    cnn.compile(optimizers.Adam(2e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
     epochs = 2 if quick else 10
     say("Training a small CNN on the same digits:")
     _train(cnn, images(X_train), y_train, epochs, file, every=1 if quick else 2, seed=seed)
-    say(f"   held-out accuracy: {100 * cnn.evaluate(images(X_test), y_test)['accuracy']:.2f}%")
+    cnn_accuracy = cnn.evaluate(images(X_test), y_test, verbose=0,
+                                return_dict=True)["accuracy"]
+    say(f"   held-out accuracy: {100 * cnn_accuracy:.2f}%")
     keep("image_to_vector_cnn", viz.plot_image_to_vector(cnn, images(X_test)[0], y_test[0],
                                                           pixels=raw_test[0]))
 

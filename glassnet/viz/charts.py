@@ -510,8 +510,8 @@ def plot_universal_approximation(seed=0, epochs=600):
             model = Sequential(layers, seed=seed)
             model.compile(optimizers.Adam(0.02), "mse")
             model.fit(x, target, epochs=epochs, batch_size=50, seed=seed, verbose=0)
-            results[family].append((model.count_params(), model.evaluate(x, target)["loss"]))
-            ax.plot(x, model.predict(x), linewidth=1,
+            results[family].append((model.count_params(), model.evaluate(x, target, verbose=0)))
+            ax.plot(x, model.predict(x, verbose=0), linewidth=1,
                     label=f"{'-'.join(map(str, widths))} ({model.count_params()} params)")
     for ax, family in zip(axes, results):
         ax.plot(x, target, "k", linewidth=2, alpha=0.35, label="target")

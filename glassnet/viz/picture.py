@@ -35,7 +35,7 @@ def probabilities(out, activation):
 def model_probabilities(model):
     """A function from points to the model's class probabilities (see ``probabilities``)."""
     activation = model.output_layer.output_activation or "linear"
-    return lambda X: probabilities(model.predict(X), activation)
+    return lambda X: probabilities(model.predict(X, batch_size=4096, verbose=0), activation)
 
 
 def confidence_image(predict, xlim, ylim, resolution=80):

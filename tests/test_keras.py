@@ -1,0 +1,235 @@
+"""glassnet against real Keras 3 (the torch backend): for every layer type both have, the
+same parameter count, the same output shape, and the same outputs after
+``set_weights(keras_model.get_weights())``, to 1e-5 in float32. Then Keras's habits, with
+Keras itself as the reference where it can be: fit's positional order, evaluate's return
+value, class and sample weights."""
+import os
+
+import numpy as np
+import pytest
+
+os.environ["KERAS_BACKEND"] = "torch"
+import keras  # noqa: E402
+
+import glassnet as gn  # noqa: E402
+
+L = keras.layers
+
+
+def test_keras_is_3_on_torch():
+    assert keras.__version__.startswith("3.") and keras.backend.backend() == "torch"
+
+
+# name -> (Keras layer factory, glassnet layer factory, sample shape, integer inputs below)
+CASES = {
+    "dense_relu": (lambda: L.Dense(5, activation="relu"),
+                   lambda: gn.Dense(5, activation="relu"), (4,), None),
+    "dense_per_position": (lambda: L.Dense(5, activation="tanh"),
+                           lambda: gn.Dense(5, activation="tanh"), (3, 4), None),
+    "dense_no_bias_leaky": (lambda: L.Dense(3, activation="leaky_relu", use_bias=False),
+                            lambda: gn.Dense(3, activation="leaky_relu", use_bias=False),
+                            (4,), None),
+    "dense_softmax": (lambda: L.Dense(4, activation="softmax"),
+                      lambda: gn.Dense(4, activation="softmax"), (6,), None),
+    "dense_gelu_sigmoid": (lambda: L.Dense(4, activation="gelu"),
+                           lambda: gn.Dense(4, activation="gelu"), (6,), None),
+    "activation_sigmoid": (lambda: L.Activation("sigmoid"),
+                           lambda: gn.Activation("sigmoid"), (5,), None),
+    "leaky_relu_layer": (lambda: L.LeakyReLU(), lambda: gn.LeakyReLU(), (5,), None),
+    "dropout": (lambda: L.Dropout(0.5), lambda: gn.Dropout(0.5), (5,), None),
+    "batchnorm": (lambda: L.BatchNormalization(), lambda: gn.BatchNormalization(), (4,),
+                  None),
+    "batchnorm_sequence": (lambda: L.BatchNormalization(momentum=0.9, epsilon=1e-5),
+                           lambda: gn.BatchNorm(momentum=0.9, epsilon=1e-5), (5, 4), None),
+    "batchnorm_image": (lambda: L.BatchNormalization(), lambda: gn.BatchNorm(), (4, 4, 3),
+                        None),
+    "flatten": (lambda: L.Flatten(), lambda: gn.Flatten(), (3, 2, 2), None),
+    "conv2d_valid": (lambda: L.Conv2D(4, 3, activation="relu"),
+                     lambda: gn.Conv2D(4, 3, activation="relu"), (7, 6, 2), None),
+    "conv2d_same_stride": (lambda: L.Conv2D(3, (2, 3), strides=2, padding="same"),
+                           lambda: gn.Conv2D(3, (2, 3), strides=2, padding="same"),
+                           (7, 7, 2), None),
+    "conv2d_dilated_no_bias": (lambda: L.Conv2D(2, 3, dilation_rate=2, use_bias=False),
+                               lambda: gn.Conv2D(2, 3, dilation_rate=2, use_bias=False),
+                               (8, 7, 3), None),
+    "conv1d_valid": (lambda: L.Conv1D(4, 3, strides=2), lambda: gn.Conv1D(4, 3, strides=2),
+                     (9, 3), None),
+    "conv1d_same": (lambda: L.Conv1D(3, 4, padding="same"),
+                    lambda: gn.Conv1D(3, 4, padding="same"), (8, 2), None),
+    "conv1d_causal_dilated": (lambda: L.Conv1D(3, 3, padding="causal", dilation_rate=2),
+                              lambda: gn.Conv1D(3, 3, padding="causal", dilation_rate=2),
+                              (8, 2), None),
+    "maxpool": (lambda: L.MaxPooling2D(2), lambda: gn.MaxPooling2D(2), (6, 5, 2), None),
+    "maxpool_same": (lambda: L.MaxPooling2D(3, strides=2, padding="same"),
+                     lambda: gn.MaxPool2D(3, strides=2, padding="same"), (5, 6, 2), None),
+    "avgpool": (lambda: L.AveragePooling2D(2), lambda: gn.AveragePooling2D(2), (6, 4, 2),
+                None),
+    "avgpool_same": (lambda: L.AveragePooling2D(2, padding="same"),
+                     lambda: gn.AvgPool2D(2, padding="same"), (5, 5, 3), None),
+    "global_avgpool_2d": (lambda: L.GlobalAveragePooling2D(),
+                          lambda: gn.GlobalAveragePooling2D(), (3, 4, 5), None),
+    "global_avgpool_1d": (lambda: L.GlobalAveragePooling1D(),
+                          lambda: gn.GlobalAveragePooling1D(), (6, 5), None),
+    "simple_rnn": (lambda: L.SimpleRNN(4), lambda: gn.SimpleRNN(4), (5, 3), None),
+    "lstm_sequences": (lambda: L.LSTM(4, return_sequences=True),
+                       lambda: gn.LSTM(4, return_sequences=True), (5, 3), None),
+    "gru": (lambda: L.GRU(4), lambda: gn.GRU(4), (5, 3), None),
+    "gru_reset_before": (lambda: L.GRU(4, reset_after=False, return_sequences=True),
+                         lambda: gn.GRU(4, reset_after=False, return_sequences=True),
+                         (5, 3), None),
+    "embedding": (lambda: L.Embedding(9, 4), lambda: gn.Embedding(9, 4), (6,), 9),
+    "layernorm": (lambda: L.LayerNormalization(), lambda: gn.LayerNormalization(), (4, 6),
+                  None),
+}
+
+
+def _keras_weights(model, rng):
+    """Random weights in Keras's own layouts (positive where a variance is stored)."""
+    return [rng.uniform(0.5, 1.5, w.shape).astype("float32") if "variance" in v.path else
+            (0.5 * rng.normal(size=w.shape)).astype("float32")
+            for w, v in zip(model.get_weights(), model.weights)]
+
+
+def _inputs(shape, high, rng, n=4):
+    if high:
+        return rng.integers(0, high, (n, *shape))
+    return rng.normal(size=(n, *shape)).astype("float32")
+
+
+def _compare(keras_model, model, X, rng):
+    keras_model.set_weights(_keras_weights(keras_model, rng))
+    model.set_weights(keras_model.get_weights())              # Keras's arrays, as they are
+    assert model.count_params() == keras_model.count_params()
+    assert tuple(model.output_shape) == tuple(keras_model.output_shape)
+    expected = np.asarray(keras_model.predict(X, verbose=0))
+    actual = model.predict(X, verbose=0)
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_matches_keras(name):
+    make_keras, make_gn, shape, high = CASES[name]
+    rng = np.random.default_rng(0)
+    keras_model = keras.Sequential([keras.Input(shape, dtype="int32" if high else "float32"),
+                                    make_keras()])
+    model = gn.Sequential([make_gn()], input_shape=shape)
+    _compare(keras_model, model, _inputs(shape, high, rng), rng)
+
+
+@pytest.mark.parametrize("use_bias, causal", [(True, False), (False, True)])
+def test_multi_head_attention_takes_keras_weights(use_bias, causal):
+    x = keras.Input((5, 6))
+    keras_model = keras.Model(x, L.MultiHeadAttention(2, 3, use_bias=use_bias)(
+        x, x, use_causal_mask=causal))
+    model = gn.Sequential([gn.MultiHeadAttention(2, 3, use_bias=use_bias, causal=causal)],
+                          input_shape=(5, 6))
+    assert [w.shape for w in model.get_weights()] == [w.shape for w in
+                                                      keras_model.get_weights()]
+    rng = np.random.default_rng(1)
+    _compare(keras_model, model, _inputs((5, 6), None, rng), rng)
+
+
+def test_residual_with_batchnorm_takes_keras_weights_in_per_layer_order():
+    """Keras lists gamma, beta, moving mean and variance, then the Dense kernel and bias;
+    a Residual holding BatchNorm before Dense takes them in that order."""
+    x = keras.Input((4,))
+    keras_model = keras.Model(x, L.Add()([x, L.Dense(4)(L.BatchNormalization()(x))]))
+    model = gn.Sequential([gn.Residual([gn.BatchNorm(), gn.Dense(4)])], input_shape=(4,))
+    rng = np.random.default_rng(2)
+    _compare(keras_model, model, _inputs((4,), None, rng), rng)
+
+
+def test_functional_graph_matches_keras():
+    """Two inputs, a skip connection, every merge layer: the same graph in both."""
+    def graph(lib, a, b):
+        h = lib.Dense(4, activation="tanh")(a)
+        s = lib.Add()([a, h])                                   # skip connection
+        m = lib.Multiply()([s, lib.Dense(4)(b)])
+        d = lib.Subtract()([m, lib.Average()([s, h])])
+        return lib.Dense(3, activation="softmax")(lib.Concatenate()([d, b]))
+    ka, kb = keras.Input((4,)), keras.Input((2,))
+    keras_model = keras.Model([ka, kb], graph(L, ka, kb))
+    a, b = gn.Input((4,)), gn.Input((2,))
+    model = gn.Model([a, b], graph(gn, a, b))
+    rng = np.random.default_rng(3)
+    _compare(keras_model, model, [_inputs((4,), None, rng), _inputs((2,), None, rng)], rng)
+
+
+# --- Keras's habits --------------------------------------------------------------------
+def _pair(loss="sparse_categorical_crossentropy", metrics=("accuracy",), lr=0.1):
+    """The same softmax classifier in Keras and glassnet, same weights, plain SGD."""
+    rng = np.random.default_rng(4)
+    keras_model = keras.Sequential([keras.Input((3,)), L.Dense(4, activation="tanh"),
+                                    L.Dense(3, activation="softmax")])
+    keras_model.compile(keras.optimizers.SGD(lr), loss, metrics=list(metrics))
+    keras_model.set_weights(_keras_weights(keras_model, rng))
+    model = gn.Sequential([gn.Dense(4, activation="tanh"), gn.Dense(3, activation="softmax")],
+                          input_shape=(3,))
+    model.compile(gn.optimizers.SGD(lr), loss, metrics=list(metrics))
+    model.set_weights(keras_model.get_weights())
+    X = rng.normal(size=(24, 3)).astype("float32")
+    y = rng.integers(0, 3, 24)
+    return keras_model, model, X, y
+
+
+def test_evaluate_returns_what_keras_returns():
+    keras_model, model, X, y = _pair()
+    expected = keras_model.evaluate(X, y, verbose=0)
+    got = model.evaluate(X, y, verbose=0)
+    assert isinstance(expected, list) and isinstance(got, list) and len(got) == 2
+    np.testing.assert_allclose(got, expected, rtol=1e-5)
+    loss, accuracy = model.evaluate(X, y, verbose=0)                  # unpacks as in Keras
+    assert model.evaluate(X, y, verbose=0, return_dict=True) == {"loss": loss,
+                                                                 "accuracy": accuracy}
+    bare_keras, bare, X, y = _pair(metrics=())
+    assert isinstance(bare.evaluate(X, y, verbose=0), float)          # no metrics: a number
+    np.testing.assert_allclose(bare.evaluate(X, y, verbose=0),
+                               bare_keras.evaluate(X, y, verbose=0), rtol=1e-5)
+
+
+def test_sample_weights_weigh_the_loss_as_keras_does():
+    keras_model, model, X, y = _pair()
+    w = np.random.default_rng(5).uniform(0, 3, len(X))
+    expected = keras_model.evaluate(X, y, sample_weight=w, batch_size=len(X), verbose=0)[0]
+    assert abs(model.evaluate(X, y, sample_weight=w, verbose=0)[0] - expected) < 1e-5
+    keras_model.fit(X, y, batch_size=8, epochs=2, shuffle=False, sample_weight=w, verbose=0)
+    model.fit(X, y, 8, 2, 0, shuffle=False, sample_weight=w)
+    for a, b in zip(model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_class_weights_train_as_in_keras():
+    keras_model, model, X, y = _pair()
+    weights = {0: 1.0, 1: 4.0}                                   # class 2 keeps weight 1
+    keras_model.fit(X, y, batch_size=6, epochs=3, shuffle=False, class_weight=weights,
+                    verbose=0)
+    model.fit(X, y, batch_size=6, epochs=3, shuffle=False, class_weight=weights, verbose=0)
+    for a, b in zip(model.get_weights(), keras_model.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match=r"give class_weight or sample_weight, not both"):
+        model.fit(X, y, class_weight=weights, sample_weight=np.ones(len(X)), verbose=0)
+
+
+def test_fit_takes_keras_positional_order():
+    """fit(x, y, batch_size, epochs, verbose): 32 is the batch size, 10 the epochs."""
+    keras_model, model, X, y = _pair()
+    X, y = np.tile(X, (4, 1)), np.tile(y, 4)                    # 96 samples: 3 batches of 32
+    seen = []
+    probe = gn.LambdaCallback(on_train_begin=lambda logs: seen.append(dict(probe.params)))
+    history = model.fit(X, y, 32, 10, 0, [probe])
+    assert len(history.epoch) == 10
+    assert seen[0]["steps"] == 3 and seen[0]["batch_size"] == 32 and seen[0]["epochs"] == 10
+    keras_history = keras_model.fit(X, y, 32, 10, 0)
+    assert len(keras_history.epoch) == len(history.epoch)
+
+
+def test_reduce_lr_on_plateau_follows_keras():
+    keras_model, model, X, y = _pair()
+    make = {"monitor": "loss", "factor": 0.5, "patience": 1, "min_delta": 0.05}
+    expected = keras_model.fit(X, y, epochs=6, verbose=0, shuffle=False, callbacks=[
+        keras.callbacks.ReduceLROnPlateau(**make)]).history["learning_rate"]
+    got = model.fit(X, y, epochs=6, verbose=0, shuffle=False, callbacks=[
+        gn.ReduceLROnPlateau(**make)]).history["learning_rate"]
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert got[-1] < got[0]
