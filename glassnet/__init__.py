@@ -18,6 +18,7 @@ from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
 from .io import load_model, save_model
 from .layers import Dense, Dropout, Embedding, Flatten
+from .limits import Limits
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .model import Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
@@ -29,7 +30,7 @@ from .training import NonFiniteLossWarning
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "InputSpec", "register_layer", "check_layer",
+    "Layer", "InputSpec", "register_layer", "check_layer", "Limits",
     "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
     "Conv1D", "Conv2D", "MaxPool2D", "MaxPooling2D", "AvgPool2D", "AveragePooling2D",
     "GlobalAveragePooling2D", "SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNorm",

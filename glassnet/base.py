@@ -41,6 +41,17 @@ def where(layer):
     return repr(layer) if layer.position is None else f"{layer!r} at layer {layer.position}"
 
 
+def leaf_layers(layers, trainable=True):
+    """(layer, trainable) for every layer that holds its own arrays, nested ones included;
+    a layer inside a frozen one is frozen."""
+    for layer in layers:
+        inner = layer.sublayers()
+        if inner:
+            yield from leaf_layers(inner, trainable and layer.trainable)
+        else:
+            yield layer, trainable and layer.trainable
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """What a layer accepts: ``ndim`` the rank including the batch (None: any rank >= 2;

@@ -191,6 +191,24 @@ class ModelCheckpoint(Callback):
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         self.verbose, self.best, self.saved = verbose, math.inf, []
 
+    def on_train_begin(self, logs=None):
+        """Check the file name and its folder before training, not after an epoch."""
+        from .io import check_destination
+        logged = self.params.get("logged", [])
+        if self.save_best_only and logged and self.monitor not in logged:
+            _monitored(dict.fromkeys(logged, 0.0), self.monitor, "ModelCheckpoint")
+        path = self._path(0, dict.fromkeys(logged, 0.0)) if logged else None
+        if path is not None:
+            check_destination(path, "ModelCheckpoint")
+
+    def _path(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as error:
+            raise ValueError(f"ModelCheckpoint: cannot fill in the file name {self.filepath!r} "
+                             f"({type(error).__name__}: {error}); it may name {{epoch}} and the "
+                             f"values this run logs: {', '.join(sorted(logs))}.") from None
+
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
             value = _monitored(logs, self.monitor, "ModelCheckpoint")
@@ -198,12 +216,7 @@ class ModelCheckpoint(Callback):
             if not score < self.best:
                 return
             self.best = score
-        try:
-            path = self.filepath.format(epoch=epoch + 1, **(logs or {}))
-        except (KeyError, IndexError, ValueError) as error:
-            raise ValueError(f"ModelCheckpoint: cannot fill in the file name {self.filepath!r} "
-                             f"({type(error).__name__}: {error}); it may name {{epoch}} and the "
-                             f"values this run logs: {', '.join(sorted(logs or {}))}.") from None
+        path = self._path(epoch, logs or {})
         self.model.save(path)
         self.saved.append(path)
         if self.verbose:

@@ -16,14 +16,16 @@ A MODEL is a spec string (784-256:relu-10:softmax), a JSON config file, or a sav
 import argparse
 import os
 import sys
+import warnings
 
 import numpy as np
 
 
-from . import datasets, optimizers
+from . import datasets, losses, optimizers
 from .inspect import compare_dense_conv, report
-from .io import load_model
+from .io import FOREIGN_SUFFIXES, check_destination, load_model
 from .spec import load_spec
+from .validate import number, whole_number
 
 
 def load_data(args):
@@ -44,15 +46,70 @@ def load_data(args):
 
 def _split(args, X, y):
     X_train, X_test, y_train, y_test = datasets.train_test_split(
-        X, y, test_size=args.test_size, seed=args.seed)
+        X, y, test_size=args.test_size, seed=args.seed, stratify=y.ndim == 1)
     if not args.no_standardize:
         X_train, X_test = datasets.standardize(X_train, X_test)
     return X_train, X_test, y_train, y_test
 
 
+MAX_CLASSES = 10_000
+
+
+def check_common(args):
+    """The arguments every data command shares, checked before any data is read."""
+    whole_number(args.samples, "--samples", "glassnet", minimum=2)
+    number(args.test_size, "--test-size", "glassnet", 0, 1, low_open=True, high_open=True)
+    whole_number(args.seed, "--seed", "glassnet", minimum=0)
+
+
+def check_train(args):
+    """Every argument of ``train``, before any data is read or any training starts."""
+    check_common(args)
+    whole_number(args.epochs, "--epochs", "glassnet train")
+    whole_number(args.batch_size, "--batch-size", "glassnet train")
+    number(args.validation_split, "--validation-split", "glassnet train", 0, 1,
+           high_open=True)
+    if args.lr is not None:
+        number(args.lr, "--lr", "glassnet train", 0, low_open=True)
+    if args.model is not None and not args.model.strip():
+        raise ValueError("--model is empty: give a spec such as 64-32:relu-10:softmax, a "
+                         "JSON config, or leave it out for the default model.")
+    if args.loss is not None:
+        losses.get(args.loss)
+    if args.out is not None:
+        suffix = os.path.splitext(args.out)[1].lower()
+        if suffix in FOREIGN_SUFFIXES:
+            raise ValueError(f"--out {args.out}: {suffix} promises a "
+                             f"{FOREIGN_SUFFIXES[suffix]} file; glassnet writes its own "
+                             f"format. Use a name ending in .glassnet.")
+        check_destination(args.out, "--out")
+
+
+def task_of(args, y):
+    """'classification' (labels 0..k-1) or 'regression' (numbers), as --task says or as
+    the targets look (whole numbers: classes)."""
+    task = args.task
+    if task == "auto":
+        task = "classification" if y.dtype.kind in "iu" else "regression"
+    if task == "classification":
+        if y.dtype.kind not in "iu" and not np.all(y == np.round(y)):
+            raise ValueError("--task classification needs whole-number class labels, but the "
+                             "targets have fractions; use --task regression.")
+        low, high = int(y.min()), int(y.max())
+        if low < 0 or high >= MAX_CLASSES:
+            raise ValueError(f"the labels range over [{low:,}, {high:,}]: as classes that "
+                             f"would be a {high + 1:,}-way classifier. Class labels must be "
+                             f"0..k-1 with k at most {MAX_CLASSES:,}; for numeric targets use "
+                             f"--task regression.")
+    return task
+
+
 def cmd_train(args):
+    check_train(args)
     X, y = load_data(args)
-    classes = int(y.max()) + 1 if y.dtype.kind in "iu" else None
+    task = task_of(args, y)
+    classes = int(y.max()) + 1 if task == "classification" else None
+    y = y.astype(np.int64) if classes else y.astype(np.float64).reshape(-1, 1)
     X_train, X_test, y_train, y_test = _split(args, X, y)
     hidden = "128:relu-dropout:0.2-64:relu"
     spec = args.model or (f"{X.shape[1]}-{hidden}-{classes}:softmax" if classes
@@ -60,7 +117,7 @@ def cmd_train(args):
     model = load_spec(spec, seed=args.seed)
     loss = args.loss or ("sparse_categorical_crossentropy" if classes else "mse")
     optimizer = optimizers.OPTIMIZER_NAMES[args.optimizer](
-        **({"learning_rate": args.lr} if args.lr else {}))
+        **({} if args.lr is None else {"learning_rate": args.lr}))
     model.compile(optimizer=optimizer, loss=loss, metrics=["accuracy"] if classes else ["mae"])
     print(f"data: {args.data}: {len(X_train)} training and {len(X_test)} test samples, "
           f"{X.shape[1]} features" + (f", {classes} classes" if classes else ""))
@@ -82,8 +139,14 @@ def cmd_train(args):
 
 
 def cmd_evaluate(args):
+    check_common(args)
     model = load_model(args.model_file)
     X, y = load_data(args)
+    if model.loss is None:
+        raise ValueError(f"{args.model_file} was saved without a loss (never compiled), so "
+                         f"it cannot be evaluated; train and save it with glassnet train.")
+    if model.output_shape[-1] == 1 and model.loss.targets == "values":
+        y = y.astype(np.float64).reshape(-1, 1)
     _, X_test, _, y_test = _split(args, X, y)
     result = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
     print(", ".join(f"{k} {v:.4f}" for k, v in result.items()))
@@ -231,8 +294,8 @@ def _data_arguments(parser):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="glassnet", description="glassnet: neural networks "
-                                     "in which nothing is hidden.")
+    parser = Parser(prog="glassnet", description="glassnet: neural networks in which "
+                    "nothing is hidden.")
     commands = parser.add_subparsers(dest="command", required=True)
     train = commands.add_parser("train", help="train a model and report its test accuracy")
     _data_arguments(train)
@@ -242,6 +305,10 @@ def build_parser():
     train.add_argument("--optimizer", default="adam", choices=sorted(optimizers.OPTIMIZER_NAMES))
     train.add_argument("--lr", type=float, help="learning rate (default: the optimizer's)")
     train.add_argument("--epochs", type=int, default=40)
+    train.add_argument("--task", default="auto", choices=("auto", "classification",
+                                                          "regression"),
+                       help="classification (labels 0..k-1) or regression (numbers); auto: "
+                            "whole-number targets are classes")
     train.add_argument("--batch-size", type=int, default=32)
     train.add_argument("--validation-split", type=float, default=0.0)
     train.add_argument("--out", help="save the trained model to this file")
@@ -296,13 +363,38 @@ def build_parser():
     return parser
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, with its complaints as one line on stderr (no usage block)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _one_line(text):
+    return " ".join(str(text).split())
+
+
 def main(argv=None):
+    """Run one command; every failure is one line on stderr and a non-zero exit (2 for a
+    problem with the input, 1 for glassnet's own failure, 130 when interrupted)."""
     args = build_parser().parse_args(argv)
-    try:
-        return args.run(args)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"glassnet {args.command}: error: {error}", file=sys.stderr)
-        return 2
+
+    def show_warning(message, category, *_, **__):
+        print(f"glassnet {args.command}: warning: {_one_line(message)}", file=sys.stderr)
+    with warnings.catch_warnings():
+        warnings.showwarning = show_warning
+        try:
+            return args.run(args)
+        except (ValueError, TypeError, OSError, MemoryError) as error:
+            print(f"glassnet {args.command}: error: {_one_line(error)}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"glassnet {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except Exception as error:                   # a bug in glassnet: still one line
+            print(f"glassnet {args.command}: internal error: {type(error).__name__}: "
+                  f"{_one_line(error)} (please report this)", file=sys.stderr)
+            return 1
 
 
 if __name__ == "__main__":

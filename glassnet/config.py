@@ -1,8 +1,10 @@
 """Objects from plain JSON configs: only known types, only the options their
 constructors take. Nothing named in a config is ever imported or evaluated."""
+import functools
 import inspect
 
 
+@functools.lru_cache(maxsize=None)
 def accepted_options(cls):
     """The option names ``cls(...)`` takes: its own parameters and, while each class
     passes ``**options`` on to the next, the keyword-only options of those (a layer's
@@ -16,7 +18,7 @@ def accepted_options(cls):
                   (i == 0 or p.kind == p.KEYWORD_ONLY)]
         if not any(p.kind == p.VAR_KEYWORD for p in params):
             break
-    return names
+    return tuple(names)
 
 
 def check_config(config, types, noun, where=None):

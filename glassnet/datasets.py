@@ -3,12 +3,18 @@
 Every generator takes ``seed`` (an int or a ``numpy.random.Generator``) and returns
 ``(X, y)`` with X float64 of shape (n, features) and y int64 class labels (n,).
 """
+import csv
 import gzip
+import io
+import math
 import os
 import struct
+import zlib
 from importlib import resources
 
 import numpy as np
+
+from .files import open_regular
 
 
 def _rng(seed):
@@ -21,6 +27,14 @@ def _check_n(n, owner, minimum=1):
     return int(n)
 
 
+def _check_noise(noise, owner):
+    if isinstance(noise, bool) or not isinstance(noise, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(noise) or noise < 0:
+        raise ValueError(f"{owner}: noise must be a finite number >= 0 (the standard deviation "
+                         f"of the noise added), got {noise!r}.")
+    return float(noise)
+
+
 def _split_counts(n, k):
     return [n // k + (1 if i < n % k else 0) for i in range(k)]
 
@@ -28,6 +42,7 @@ def _split_counts(n, k):
 def make_moons(n=500, noise=0.1, seed=0):
     """Two interleaving half circles (2 classes)."""
     n, rng = _check_n(n, "make_moons", 2), _rng(seed)
+    noise = _check_noise(noise, "make_moons")
     n_top, n_bottom = _split_counts(n, 2)
     t_top, t_bottom = np.linspace(0, np.pi, n_top), np.linspace(0, np.pi, n_bottom)
     X = np.concatenate([np.c_[np.cos(t_top), np.sin(t_top)],
@@ -41,6 +56,7 @@ def make_moons(n=500, noise=0.1, seed=0):
 def make_circles(n=500, noise=0.05, factor=0.5, seed=0):
     """A small circle inside a large one (2 classes); ``factor`` is the radius ratio."""
     n, rng = _check_n(n, "make_circles", 2), _rng(seed)
+    noise = _check_noise(noise, "make_circles")
     if not 0 < factor < 1:
         raise ValueError(f"make_circles: factor must be in (0, 1), got {factor!r}.")
     n_out, n_in = _split_counts(n, 2)
@@ -57,6 +73,7 @@ def make_circles(n=500, noise=0.05, factor=0.5, seed=0):
 def make_spirals(n=600, arms=3, noise=0.2, turns=1.0, seed=0):
     """``arms`` interleaved spiral arms, one class each (CS231n's spiral data)."""
     n, rng = _check_n(n, "make_spirals", arms), _rng(seed)
+    noise = _check_noise(noise, "make_spirals")
     if isinstance(arms, bool) or not isinstance(arms, (int, np.integer)) or arms < 2:
         raise ValueError(f"make_spirals: arms must be a whole number >= 2, got {arms!r}.")
     X, y = [], []
@@ -74,6 +91,7 @@ def make_spirals(n=600, arms=3, noise=0.2, turns=1.0, seed=0):
 def make_xor(n=400, noise=0.1, seed=0):
     """Points around the four corners of a square; class = x1 > 0 XOR x2 > 0."""
     n, rng = _check_n(n, "make_xor"), _rng(seed)
+    noise = _check_noise(noise, "make_xor")
     quadrant = rng.permutation(np.arange(n) % 4)           # balanced: n/4 per corner
     corners = np.c_[quadrant // 2, quadrant % 2]
     X = (corners * 2 - 1) + rng.normal(scale=noise, size=(n, 2))
@@ -108,32 +126,87 @@ def load_digits():
 
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+MAX_DATA_BYTES = 4 << 30          # the largest data a reader decodes (4 GiB)
+MAX_IDX_DIMS = 8
 
 
-def load_idx(path):
+def _idx_stream(path):
+    """(the IDX file's bytes as a stream, gunzipped on the fly for .gz; the file; its size
+    on disk, or None when compressed): nothing is read here, so a small file that expands
+    to gigabytes costs nothing until its header says how much it holds."""
+    f, size = open_regular(path, "load_idx", MAX_DATA_BYTES)
+    if os.fspath(path).endswith(".gz"):
+        return gzip.GzipFile(fileobj=f, mode="rb"), f, None
+    return f, f, size
+
+
+CHUNK = 16 << 20
+
+
+def _read(stream, n, path, what):
+    """Exactly n bytes, read a chunk at a time: memory follows what the file really holds,
+    never what its header claims."""
+    data = bytearray()
+    try:
+        while len(data) < n:
+            chunk = stream.read(min(CHUNK, n - len(data)))
+            if not chunk:
+                break
+            data += chunk
+    except (OSError, EOFError, zlib.error) as error:
+        raise ValueError(f"load_idx: {os.fspath(path)!r} cannot be decompressed "
+                         f"({error}).") from None
+    if len(data) != n:
+        raise ValueError(f"load_idx: {os.fspath(path)!r} is truncated inside its {what} "
+                         f"(expected {n:,} bytes, found {len(data):,}).")
+    return data
+
+
+def load_idx(path, max_bytes=MAX_DATA_BYTES):
     """Read an IDX file (the MNIST format, optionally gzipped) into a NumPy array.
 
     Layout: two zero bytes, a type code, the number of dimensions, each dimension as
-    a big-endian 32-bit integer, then the values. Raises ValueError on a malformed file.
+    a big-endian 32-bit integer, then the values. The header is read and checked first
+    -- the size it declares must be at most ``max_bytes`` -- and then exactly that many
+    bytes are read (decompressed), no more; a file with less, or more, is refused.
+    Raises ValueError on a malformed file.
     """
-    opener = gzip.open if os.fspath(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4 or data[0] != 0 or data[1] != 0 or data[2] not in _IDX_TYPES:
-        raise ValueError(f"load_idx: {os.fspath(path)!r} is not an IDX file (bad magic number "
-                         f"{data[:4].hex() or 'empty'}). MNIST files start with 0x00000801 "
-                         f"(labels) or 0x00000803 (images).")
-    ndim = data[3]
-    if len(data) < 4 + 4 * ndim:
-        raise ValueError(f"load_idx: {os.fspath(path)!r} is truncated inside its header.")
-    dims = struct.unpack(f">{ndim}I", data[4:4 + 4 * ndim])
-    dtype = np.dtype(_IDX_TYPES[data[2]])
-    expected = int(np.prod(dims)) * dtype.itemsize
-    body = data[4 + 4 * ndim:]
-    if len(body) != expected:
-        raise ValueError(f"load_idx: {os.fspath(path)!r} should hold {expected:,} bytes of data "
-                         f"for shape {dims} but holds {len(body):,} (truncated or corrupt).")
+    stream, raw, size = _idx_stream(path)
+    with raw, stream:
+        magic = _read(stream, 4, path, "magic number")
+        if magic[0] != 0 or magic[1] != 0 or magic[2] not in _IDX_TYPES:
+            raise ValueError(f"load_idx: {os.fspath(path)!r} is not an IDX file (bad magic "
+                             f"number {magic.hex()}). MNIST files start with 0x00000801 "
+                             f"(labels) or 0x00000803 (images).")
+        ndim = magic[3]
+        if not 1 <= ndim <= MAX_IDX_DIMS:
+            raise ValueError(f"load_idx: {os.fspath(path)!r} declares {ndim} dimensions; "
+                             f"IDX files have 1 to {MAX_IDX_DIMS}.")
+        dims = struct.unpack(f">{ndim}I", _read(stream, 4 * ndim, path, "header"))
+        dtype = np.dtype(_IDX_TYPES[magic[2]])
+        expected = math.prod(dims) * dtype.itemsize          # a Python int: no overflow
+        if expected > max_bytes:
+            raise ValueError(f"load_idx: {os.fspath(path)!r} declares shape {dims}, "
+                             f"{expected:,} bytes of data, more than the limit of "
+                             f"{max_bytes:,} (max_bytes).")
+        if size is not None and size != 4 + 4 * ndim + expected:
+            problem = "truncated" if size < 4 + 4 * ndim + expected else \
+                "larger than its header declares"
+            raise ValueError(f"load_idx: {os.fspath(path)!r} should hold {expected:,} bytes of "
+                             f"data for shape {dims} but holds {size - 4 - 4 * ndim:,} (the "
+                             f"file is {problem}).")
+        body = _read(stream, expected, path, "data")
+        if _read_some(stream):
+            raise ValueError(f"load_idx: {os.fspath(path)!r} holds more data than its header "
+                             f"declares for shape {dims} (corrupt, or not one IDX file).")
     return np.frombuffer(body, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def _read_some(stream):
+    try:
+        return stream.read(1)
+    except (OSError, EOFError, zlib.error):
+        return b""
 
 
 def save_idx(path, array):
@@ -149,29 +222,101 @@ def save_idx(path, array):
 
 
 def load_mnist_idx(images_path, labels_path):
-    """MNIST-format images and labels: X (n, rows * cols) float64 in [0, 1], y (n,) int64."""
+    """MNIST-format images and labels: X (n, rows * cols) float64 in [0, 1], y (n,) int64.
+    The labels must be stored as integers (IDX types 0x08-0x0C)."""
     images, labels = load_idx(images_path), load_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"load_mnist_idx: expected images (n, rows, cols) and labels (n,), got "
                          f"{images.shape} and {labels.shape}.")
+    if labels.dtype.kind not in "iu":
+        raise ValueError(f"load_mnist_idx: {os.fspath(labels_path)!r} stores its labels as "
+                         f"{labels.dtype} numbers; class labels must be stored as integers "
+                         f"(IDX type 0x08 to 0x0C).")
+    if labels.size and labels.min() < 0:
+        raise ValueError(f"load_mnist_idx: labels must be class indices >= 0, found "
+                         f"{int(labels.min())}.")
     return images.reshape(len(images), -1) / 255.0, labels.astype(np.int64)
 
 
-def load_csv(path, label_column=-1, skip_header="auto"):
-    """A numeric CSV: features from every column but ``label_column``, labels from it."""
-    with open(path) as f:
-        first = f.readline()
-    if skip_header == "auto":
-        try:
-            [float(v) for v in first.strip().split(",")]
-            skip_header = False
-        except ValueError:
-            skip_header = True
-    table = np.loadtxt(path, delimiter=",", skiprows=int(skip_header), ndmin=2)
-    y = table[:, label_column]
-    X = np.delete(table, label_column if label_column >= 0 else table.shape[1] + label_column,
-                  axis=1)
-    return X, (y.astype(np.int64) if np.all(y == np.round(y)) else y)
+def load_csv(path, label_column=-1, header="auto", max_bytes=MAX_DATA_BYTES):
+    """A numeric CSV: features from every column but ``label_column``, targets from it.
+
+    ``header``: True (the first row names the columns), False (every row is data) or
+    "auto" (a first row with no number in it is a header; one with numbers is data, so a
+    missing value in it is reported as such; a row with both numbers and words is
+    refused: say which it is). A UTF-8 byte-order mark is
+    skipped. Every row must have the same number of numeric fields; errors name the row
+    and column. Targets are int64 class labels when every one is a whole number, else
+    float64 values (regression). Returns (X, y)."""
+    f, _ = open_regular(path, "load_csv", max_bytes)
+    with f:
+        raw = f.read()
+    name = os.fspath(path)
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ValueError(f"load_csv: {name!r} is not UTF-8 text: row {line} holds the byte "
+                         f"0x{raw[error.start]:02x}. Save the file as UTF-8 CSV.") from None
+    reader = csv.reader(io.StringIO(text, newline=None))      # \r, \r\n and \n all end a row
+    try:
+        rows = [r for r in reader if any(field.strip() for field in r)]
+    except csv.Error as error:
+        raise ValueError(f"load_csv: {name!r} row {reader.line_num} is not valid CSV "
+                         f"({error}).") from None
+    if not rows:
+        raise ValueError(f"load_csv: {name!r} holds no data rows.")
+    if header not in (True, False, "auto"):
+        raise ValueError(f"load_csv: header must be True, False or 'auto', got {header!r}.")
+    first = [_number(field) for field in rows[0]]
+    if header == "auto":
+        words = [field for v, field in zip(first, rows[0]) if v is None and field.strip()]
+        if all(v is None for v in first):
+            header = True
+        elif words:
+            raise ValueError(f"load_csv: {name!r} row 1 mixes numbers and text "
+                             f"({', '.join(repr(f) for f in rows[0][:6])}): is it a header? "
+                             f"Pass header=True or header=False.")
+        else:
+            header = False
+    data_rows = rows[1:] if header else rows
+    if not data_rows:
+        raise ValueError(f"load_csv: {name!r} has a header but no data rows.")
+    width, offset = len(data_rows[0]), 2 if header else 1
+    for r, row in enumerate(data_rows, offset):
+        if len(row) != width:
+            raise ValueError(f"load_csv: {name!r} row {r} has {len(row)} fields but the first "
+                             f"data row has {width}.")
+    try:
+        table = np.array(data_rows, dtype=np.float64)        # one vectorised conversion
+        bad = None if np.isfinite(table).all() else np.argwhere(~np.isfinite(table))[0]
+    except ValueError:
+        bad = next((r, c) for r, row in enumerate(data_rows) for c, field in enumerate(row)
+                   if _number(field) is None)
+    if bad is not None:                                      # say where, and what is there
+        r, c = int(bad[0]), int(bad[1])
+        field = data_rows[r][c].strip()
+        problem = "is empty" if not field else f"is {field[:30]!r}"
+        raise ValueError(f"load_csv: {name!r} row {r + offset}, column {c + 1} {problem}; "
+                         f"every field must be a finite number.")
+    if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)) \
+            or not -width <= label_column < width:
+        raise ValueError(f"load_csv: label_column={label_column!r} does not exist: {name!r} "
+                         f"has {width} columns (0 to {width - 1}, or -1 for the last).")
+    if width < 2:
+        raise ValueError(f"load_csv: {name!r} has 1 column; it needs features and a label.")
+    column = int(label_column) % width
+    y = table[:, column]
+    X = np.delete(table, column, axis=1)
+    whole = np.all(y == np.round(y)) and np.abs(y).max() < 2 ** 53
+    return X, (y.astype(np.int64) if whole else y)
+
+
+def _number(field):
+    try:
+        return float(field)
+    except ValueError:
+        return None
 
 
 def train_test_split(X, y, test_size=0.2, seed=0, stratify=True):

@@ -14,6 +14,7 @@ layers, adds up the gradients that come back from each (the multivariate chain r
 """
 import numpy as np
 
+from . import limits as limits_module
 from .base import Layer
 from .errors import describe_shape
 from .model import Network, Node
@@ -130,8 +131,8 @@ class Model(Network):
     """
     chain = False
 
-    def __init__(self, inputs, outputs, seed=0, dtype="float32"):
-        super().__init__(seed, dtype, "Model")
+    def __init__(self, inputs, outputs, seed=0, dtype="float32", *, limits=None):
+        super().__init__(seed, dtype, "Model", limits)
         inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
         if isinstance(outputs, (list, tuple)):
             if len(outputs) != 1:
@@ -148,6 +149,8 @@ class Model(Network):
                 raise ValueError(f"Model: every input must come from gn.Input(shape); "
                                  f"{t!r} is computed by a layer.")
         order = _graph(outputs)
+        limits_module.check_count("Model: the layers", len(order), self.limits.max_layers,
+                                  "max_layers")
         given = {id(t) for t in inputs}
         for t in order:
             if t.node is None and id(t) not in given:
@@ -208,6 +211,7 @@ class Model(Network):
     # --- building ------------------------------------------------------------------------
     def build(self, input_shape=None):
         """Create every layer's parameters, then gather them into one flat buffer."""
+        limits_module.check_network(self, self.limits)          # before allocating
         inputs = set(self.input_names())
         for i, node in enumerate(self.nodes(), 1):
             if not node.inputs:
@@ -289,12 +293,15 @@ class Model(Network):
                 "output": self.output_tensor.name, "seed": self.seed, "dtype": self.dtype.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, limits=None):
         """The model from ``get_config()``: the same layers called in the same order."""
+        limits = limits or limits_module.DEFAULT
         if not isinstance(config, dict) or not isinstance(config.get("inputs"), list) \
                 or not isinstance(config.get("nodes"), list):
             raise ValueError("model config: expected 'inputs' and 'nodes' lists, as written "
                              "by Model.get_config().")
+        limits_module.check_count("model config: the layers", len(config["nodes"]),
+                                  limits.max_layers, "max_layers")
         tensors = {}
         inputs = []
         for spec in config["inputs"]:
@@ -306,7 +313,7 @@ class Model(Network):
         for i, node in enumerate(config["nodes"], 1):
             if not isinstance(node, dict) or not isinstance(node.get("inputs"), list):
                 raise ValueError(f"model config: node {i} must have 'layer' and 'inputs'.")
-            layer = layer_from_config(node.get("layer"), f"node {i}")
+            layer = layer_from_config(node.get("layer"), f"node {i}", limits=limits)
             unknown = [n for n in node["inputs"] if not isinstance(n, str) or n not in tensors]
             if unknown or not node["inputs"]:
                 raise ValueError(f"model config: node {i} reads {unknown or 'nothing'}, which "
@@ -321,7 +328,7 @@ class Model(Network):
         if output not in tensors:
             raise ValueError(f"model config: the output {output!r} is not produced.")
         return cls(inputs, tensors[output], seed=config.get("seed", 0),
-                   dtype=config.get("dtype", "float32"))
+                   dtype=config.get("dtype", "float32"), limits=limits)
 
     def __repr__(self):
         return (f"Model(inputs=[{', '.join(self.input_names())}], layers="

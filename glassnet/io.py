@@ -5,28 +5,42 @@ The file holds
   ``optimizer.<name>`` (Adam's m and v, ...), in the model's dtype;
 - in the safetensors metadata, under ``"glassnet"``, one JSON document: the format
   version, the architecture, the compile settings, the training position (epochs
-  done, optimiser steps) and the state of every dropout random generator.
+  done, optimiser steps), the state of every dropout random generator, and a SHA-256
+  checksum of the tensors.
 
-Loading checks everything before it trusts anything: the header, the JSON, the
-layer types and options, every tensor's name, dtype and shape against the ones the
-architecture implies (before allocating), and that every weight is finite. Any
-problem raises ``ModelFileError``; nothing in a file is ever executed or imported.
+Saving and loading follow one set of rules (``check_tensors``): what ``save`` writes,
+``load_model`` reads back equal, and what ``load_model`` would refuse, ``save`` refuses
+before writing. Loading checks everything before it trusts anything, and reads nothing
+it has not sized first: the file's kind (a regular file) and size, the header's length,
+the JSON's depth and fields, the layer types and options, the architecture against
+``Limits``, every tensor's name, dtype, shape and byte range against the ones the
+architecture implies, the data's size against the file's, and then the checksum and
+that every value is finite. Any problem raises ``ModelFileError``; nothing in a file is
+ever executed or imported.
 """
+import hashlib
 import json
 import os
+import stat
 import tempfile
 
 import numpy as np
 import safetensors.numpy
 
+from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
+from .files import open_regular
 from .functional import Model
 from .model import Sequential
 
-FORMAT, VERSION = "glassnet-model", 1
+FORMAT, VERSION = "glassnet-model", 2
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 _DTYPES = {"float32": "F32", "float64": "F64"}
+_NUMPY = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
+FOREIGN_SUFFIXES = {".keras": "Keras", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
+                    ".pt": "PyTorch", ".pth": "PyTorch", ".onnx": "ONNX", ".pkl": "pickle",
+                    ".pickle": "pickle", ".npz": "NumPy", ".json": "JSON"}
 
 
 def _rng_of(layer):
@@ -40,81 +54,202 @@ def _all_layers(layers, prefix=""):
         yield from _all_layers(layer.sublayers(), f"{prefix}{i}.")
 
 
-FOREIGN_SUFFIXES = {".keras": "Keras", ".h5": "HDF5 (Keras 2)", ".hdf5": "HDF5 (Keras 2)",
-                    ".pt": "PyTorch", ".pth": "PyTorch", ".onnx": "ONNX", ".pkl": "pickle",
-                    ".pickle": "pickle", ".npz": "NumPy", ".json": "JSON"}
+def checksum(tensors):
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        value = np.ascontiguousarray(tensors[name])
+        digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
-def save_model(model, path):
-    """Write ``model`` to ``path`` atomically: a crash mid-write leaves the old file.
-    '.glassnet' is the usual suffix; one that promises another format (.keras, .h5, .pt,
-    .onnx, ...) is refused rather than written with glassnet's format inside."""
-    suffix = os.path.splitext(os.fspath(path))[1].lower()
-    if suffix in FOREIGN_SUFFIXES:
-        raise ValueError(f"save: {os.fspath(path)!r} ends in {suffix}, which promises a "
-                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
-                         f"format (safetensors with the architecture). Save it as "
-                         f"'{os.path.splitext(os.fspath(path))[0]}.glassnet'.")
-    if not model.built:
-        model.build()
+def check_tensors(tensors, problem):
+    """The rule both directions share: every value finite. ``problem(name, text)``
+    raises the caller's error."""
+    for name, value in tensors.items():
+        if not np.isfinite(value).all():
+            bad = int(np.count_nonzero(~np.isfinite(value)))
+            problem(name, f"tensor {name} contains {bad:,} NaN or Inf values")
+
+
+def _tensors_of(model):
     tensors = {}
     for i, layer in enumerate(model.layers, 1):
         for store in (layer.params, layer.state):
             for k, v in store.items():
                 tensors[f"layers.{i}.{k}"] = np.ascontiguousarray(v)
+    if model.loss is not None:
+        for k, v in model.optimizer.state.items():
+            tensors[f"optimizer.{k}"] = np.ascontiguousarray(v)
+    return tensors
+
+
+def save_model(model, path):
+    """Write ``model`` to ``path`` atomically: a crash mid-write leaves the old file (and
+    a later save removes the temporary file a killed one left). An existing file keeps
+    its permissions; a new one gets the usual ones (0666 less the umask). '.glassnet' is
+    the usual suffix; one that promises another format (.keras, .h5, .pt, .onnx, ...) is
+    refused rather than written with glassnet's format inside."""
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in FOREIGN_SUFFIXES:
+        raise ValueError(f"save: {path!r} ends in {suffix}, which promises a "
+                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
+                         f"format (safetensors with the architecture). Save it as "
+                         f"'{os.path.splitext(path)[0]}.glassnet'.")
+    check_destination(path, "save")
+    if not model.built:
+        model.build()
+    tensors = _tensors_of(model)
+
+    def refuse(name, text):
+        where = "the optimizer's state" if name.startswith("optimizer.") else "the model"
+        raise ValueError(f"save: cannot save {path!r}: {text}, so the file could not be "
+                         f"loaded again. {where.capitalize()} has overflowed (a learning rate "
+                         f"too large?); load or rebuild the last good model, or recompile to "
+                         f"reset the optimizer.")
+    check_tensors(tensors, refuse)
     meta = {"format": FORMAT, "version": VERSION, "model": model.get_config(),
             "compile": None, "training": {"epoch": model.epoch, "iterations": 0},
-            "rng": {path: _rng_of(layer) for path, layer in _all_layers(model.layers)
-                    if _rng_of(layer) is not None}}
+            "rng": {key: _rng_of(layer) for key, layer in _all_layers(model.layers)
+                    if _rng_of(layer) is not None},
+            "checksum": checksum(tensors)}
     if model.loss is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(),
                            "loss": model.loss.get_config(), "metrics": model.metrics,
                            "loss_weights": model.loss_weight}
         meta["training"]["iterations"] = model.optimizer.iterations
-        for k, v in model.optimizer.state.items():
-            tensors[f"optimizer.{k}"] = np.ascontiguousarray(v)
-    data = safetensors.numpy.save(tensors, metadata={"glassnet": json.dumps(meta)})
-    path = os.fspath(path)
+    write_atomically(path, safetensors.numpy.save(tensors,
+                                                  metadata={"glassnet": json.dumps(meta)}))
+
+
+def check_destination(path, what):
+    """Refuse, before any work, a path whose folder is missing or not writable, or that
+    names a folder."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".glassnet-", suffix=".tmp", dir=folder)
+    if os.path.isdir(path):
+        raise ValueError(f"{what}: {path!r} is a folder; give a file name such as "
+                         f"{os.path.join(path, 'model.glassnet')!r}.")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} does not "
+                         f"exist. Create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} is not "
+                         f"writable.")
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _remove_stale_temporaries(folder, prefix):
+    """Temporary files of earlier saves to the same file whose process is gone."""
+    for name in os.listdir(folder):
+        if not (name.startswith(prefix) and name.endswith(".tmp")):
+            continue
+        try:
+            pid = int(name[len(prefix):].split("-", 1)[0])
+            os.kill(pid, 0)                         # alive: its save may be under way
+        except (ValueError, ProcessLookupError):
+            try:
+                os.unlink(os.path.join(folder, name))
+            except OSError:
+                pass
+        except PermissionError:
+            pass
+
+
+def write_atomically(path, data):
+    """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename
+    it over ``path``; errors name ``path``, and the temporary file never stays behind."""
+    folder = os.path.dirname(os.path.abspath(path))
+    prefix = f".{os.path.basename(path)}.glassnet-"
+    _remove_stale_temporaries(folder, prefix)
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f"{prefix}{os.getpid()}-", suffix=".tmp",
+                                   dir=folder)
+    except OSError as error:
+        raise OSError(error.errno, f"cannot write {path!r}: {error.strerror}") from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, mode)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(error, OSError) and error.strerror:
+            raise OSError(error.errno, f"cannot write {path!r}: {error.strerror}") from None
         raise
 
 
+# --- loading ----------------------------------------------------------------------------
 def _fail(path, problem, fix="Save the model again, or use a file written by glassnet."):
     raise ModelFileError(f"Cannot load model file {path!r}: {problem}. {fix}")
 
 
-def _read_header(path, data):
-    if len(data) < 8:
-        _fail(path, f"the file is {len(data)} bytes long, too short to be a glassnet model "
+def _open(path, limits):
+    """(file object, size) for a regular file no larger than the limit; a FIFO, a device
+    or a folder is refused without reading (opened without blocking)."""
+    return open_regular(path, "load_model", limits.max_file_bytes,
+                        lambda problem, fix: _fail(path, problem, fix.replace(
+                            "Pass a larger limit", "Pass limits=glassnet.Limits("
+                            "max_file_bytes=...)")))
+
+
+def _read_exactly(f, n, path, what):
+    data = f.read(n)
+    if len(data) != n:
+        _fail(path, f"it ends inside its {what} (the file is truncated)")
+    return data
+
+
+def _read_header(path, f, size, limits):
+    if size < 8:
+        _fail(path, f"the file is {size} bytes long, too short to be a glassnet model "
                     f"(it is truncated or not a model file)")
-    n = int.from_bytes(data[:8], "little")
-    if n > min(len(data) - 8, MAX_HEADER_BYTES):
-        _fail(path, f"its header claims {n:,} bytes but the file holds {len(data) - 8:,} after "
+    n = int.from_bytes(_read_exactly(f, 8, path, "header length"), "little")
+    if n > min(size - 8, MAX_HEADER_BYTES):
+        _fail(path, f"its header claims {n:,} bytes but the file holds {size - 8:,} after "
                     f"the length field (the file is truncated, corrupt, or not a model file)")
+    raw = _read_exactly(f, n, path, "header")
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
-        meta = json.loads(header["__metadata__"]["glassnet"])
-    except (UnicodeDecodeError, ValueError, KeyError, TypeError):
-        _fail(path, "its header is not valid glassnet safetensors metadata")
+        text = raw.decode("utf-8")
+        limits_module.json_depth(text, limits.max_json_depth)
+        header = json.loads(text)
+        document = header["__metadata__"]["glassnet"]
+        limits_module.json_depth(document, limits.max_json_depth)
+        meta = json.loads(document)
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError, RecursionError) as error:
+        detail = f" ({error})" if "nested" in str(error) else ""
+        _fail(path, f"its header is not valid glassnet safetensors metadata{detail}")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         _fail(path, "it is a safetensors file but not a glassnet model")
     if meta.get("version") != VERSION:
         _fail(path, f"it has format version {meta.get('version')!r}; this glassnet reads "
                     f"version {VERSION}", "Use the glassnet version that wrote it.")
-    return header, meta
+    return header, meta, 8 + n
 
 
-def _expected_tensors(model, meta, optimizer):
+def _field(meta, key, kind, what=None):
+    value = meta.get(key) if isinstance(meta, dict) else None
+    if not isinstance(value, kind):
+        names = {dict: "an object", list: "a list", str: "a string", int: "a whole number"}
+        raise ValueError(f"{what or key} must be {names.get(kind, kind)}, got "
+                         f"{type(value).__name__}")
+    return value
+
+
+def _expected_tensors(model, iterations, optimizer):
     """Tensor name -> (dtype code, shape) implied by the architecture, without data."""
     expected = {}
     shapes = {id(node.layer): node.in_shape for node in model.nodes()}
@@ -124,7 +259,7 @@ def _expected_tensors(model, meta, optimizer):
         named = {**layer.param_shapes(in_shape), **layer.state_shapes(in_shape)}
         for k, shape in named.items():
             expected[f"layers.{i}.{k}"] = (code, list(shape))
-    if optimizer is not None and meta["training"]["iterations"] > 0:
+    if optimizer is not None and iterations > 0:
         for k in optimizer.slots():
             expected[f"optimizer.{k}"] = (code, [model.param_counts()[0]])
     return expected
@@ -140,54 +275,103 @@ def _check_rng_state(state):
     return ok
 
 
-def load_model(path):
-    """Load a model saved by ``save``: architecture, weights, optimiser and position.
-
-    Raises ``ModelFileError`` (a ``ValueError``) for any missing, truncated, corrupt,
-    mismatched or hostile file.
-    """
-    path = os.fspath(path)
+def _architecture(path, meta, limits):
+    """(model, optimizer, loss, compile settings, iterations) from the metadata, every
+    field checked, the architecture checked against the limits, nothing allocated."""
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as error:
-        _fail(path, f"it cannot be read ({error.strerror or error})", "Check the path.")
-    header, meta = _read_header(path, data)
-    try:
-        kind = meta["model"].get("class", "Sequential")
+        config = _field(meta, "model", dict)
+        kind = config.get("class", "Sequential")
         if kind not in ("Sequential", "Model"):
-            raise ValueError(f"unknown model class {kind!r}")
-        model = (Sequential if kind == "Sequential" else Model).from_config(meta["model"])
-        optimizer = None
-        if meta.get("compile"):
-            compile_config = meta["compile"]
-            optimizer = optimizers.from_config(compile_config["optimizer"])
-            loss = losses.from_config(compile_config["loss"])
-            metrics = compile_config["metrics"]
-        expected = _expected_tensors(model, meta, optimizer)
-    except ModelFileError:
-        raise
-    except (KeyError, TypeError, ValueError, AttributeError) as error:
-        _fail(path, f"its description of the model is invalid ({error})")
-    found = {k: (v.get("dtype"), v.get("shape")) for k, v in header.items()
-             if k != "__metadata__" and isinstance(v, dict)}
-    if found != expected:
-        missing = sorted(set(expected) - set(found))
-        extra = sorted(set(found) - set(expected))
-        wrong = sorted(k for k in set(found) & set(expected) if found[k] != expected[k])
+            raise ValueError(f"unknown model class {str(kind)[:50]!r}")
+        model = (Sequential if kind == "Sequential" else Model).from_config(config, limits)
+        limits_module.check_network(model, limits)
+        training = _field(meta, "training", dict)
+        epoch, iterations = training.get("epoch"), training.get("iterations")
+        if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 62
+                   for v in (epoch, iterations)):
+            raise ValueError(f"bad training position {str(training)[:100]}")
+        compiled = meta.get("compile")
+        optimizer = loss = None
+        if compiled is not None:
+            compiled = _field(meta, "compile", dict)
+            optimizer = optimizers.from_config(compiled.get("optimizer"))
+            loss = losses.from_config(compiled.get("loss"))
+            metrics = _field(compiled, "metrics", list, "metrics")
+            if not all(isinstance(m, str) for m in metrics):
+                raise ValueError("metrics must be names")
+        _field(meta, "rng", dict)
+        _field(meta, "checksum", str)
+        return model, optimizer, loss, compiled, epoch, iterations
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
+        _fail(path, f"its description of the model is invalid ({str(error).rstrip('.')})")
+
+
+def _tensor_layout(path, header, expected, data_size):
+    """name -> (dtype, shape, begin, end) from the header, checked against the tensors the
+    architecture needs and against the data region's size, before any data is read."""
+    found = {k: v for k, v in header.items() if k != "__metadata__"}
+    if any(not isinstance(v, dict) for v in found.values()):
+        _fail(path, "its header lists a tensor without a description")
+    described = {k: (v.get("dtype"), v.get("shape")) for k, v in found.items()}
+    if described != expected:
+        missing = sorted(set(expected) - set(described))
+        extra = sorted(set(described) - set(expected))[:10]
+        wrong = sorted(k for k in set(described) & set(expected) if described[k] != expected[k])
         detail = "; ".join(part for part in (
             missing and f"missing tensors {missing}",
             extra and f"unexpected tensors {extra}",
-            wrong and ", ".join(f"{k} is {found[k][0]} {found[k][1]} but the architecture "
-                                f"needs {expected[k][0]} {expected[k][1]}" for k in wrong)) if part)
+            wrong and ", ".join(f"{k} is {described[k][0]} {described[k][1]} but the "
+                                f"architecture needs {expected[k][0]} {expected[k][1]}"
+                                for k in wrong[:5])) if part)
         _fail(path, f"its tensors do not match its architecture: {detail}")
-    try:
-        tensors = safetensors.numpy.load(data)
-    except Exception as error:                       # safetensors raises its own types
-        _fail(path, f"its tensor data is corrupt ({error})")
-    for name, value in tensors.items():
-        if not np.isfinite(value).all():
-            _fail(path, f"tensor {name} contains NaN or Inf")
+    layout, ranges = {}, []
+    for name, (code, shape) in expected.items():
+        offsets = found[name].get("data_offsets")
+        size = int(np.prod(shape, dtype=object)) * _NUMPY[code].itemsize
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+                and 0 <= offsets[0] <= offsets[1] and offsets[1] - offsets[0] == size):
+            _fail(path, f"tensor {name}'s byte range {str(offsets)[:60]} does not fit its "
+                        f"shape {shape} (the file is corrupt)")
+        layout[name] = (_NUMPY[code], shape, offsets[0], offsets[1])
+        ranges.append(offsets)
+    end = max((stop for _, stop in ranges), default=0)
+    if end != data_size:
+        _fail(path, f"it holds {data_size:,} bytes of tensor data but its header declares "
+                    f"{end:,} (the file is "
+                    f"{'larger than its declared content' if data_size > end else 'truncated'})")
+    end = 0
+    for begin, stop in sorted(ranges):
+        if begin != end:
+            _fail(path, "its tensors overlap or leave gaps (the file is corrupt)")
+        end = stop
+    return layout
+
+
+def load_model(path, limits=None):
+    """Load a model saved by ``save``: architecture, weights, optimiser and position.
+
+    Raises ``ModelFileError`` (a ``ValueError``) for any missing, truncated, corrupt,
+    mismatched, oversized or hostile file. ``limits`` (``glassnet.Limits``) bounds what
+    the file may ask for; the defaults allow a billion parameters.
+    """
+    path = os.fspath(path)
+    limits = limits or limits_module.DEFAULT
+    f, size = _open(path, limits)
+    with f:
+        header, meta, start = _read_header(path, f, size, limits)
+        model, optimizer, loss, compiled, epoch, iterations = _architecture(path, meta, limits)
+        expected = _expected_tensors(model, iterations, optimizer)
+        layout = _tensor_layout(path, header, expected, size - start)
+        data = _read_exactly(f, size - start, path, "tensor data")
+    tensors = {name: np.frombuffer(data, dtype, count=(end - begin) // dtype.itemsize,
+                                   offset=begin).reshape(shape)
+               for name, (dtype, shape, begin, end) in layout.items()}
+    if checksum(tensors) != meta["checksum"]:
+        _fail(path, "its tensor data does not match the checksum written with it (the "
+                    "file is corrupt: bytes were changed after it was saved)",
+              "Use a good copy of the file.")
+    check_tensors(tensors, lambda name, text: _fail(path, text))
     model.build()
     for i, layer in enumerate(model.layers, 1):
         for store in (layer.params, layer.state):
@@ -195,23 +379,17 @@ def load_model(path):
                 store[k][...] = tensors[f"layers.{i}.{k}"]
     try:
         layers = dict(_all_layers(model.layers))
-        for key, state in meta.get("rng", {}).items():
+        for key, state in meta["rng"].items():
             if key not in layers:
-                raise ValueError(f"random generator state for unknown layer {key!r}")
+                raise ValueError(f"random generator state for unknown layer {key[:50]!r}")
             layer = layers[key]
             if not _check_rng_state(state) or layer.rng is None:
                 raise ValueError(f"bad random generator state for layer {key}")
             layer.rng.bit_generator.state = state
-        training = meta["training"]
-        epoch, iterations = training["epoch"], training["iterations"]
-        if not all(isinstance(v, int) and 0 <= v < 2 ** 62 for v in (epoch, iterations)):
-            raise ValueError(f"bad training position {training!r}")
         model.epoch = epoch
-        if meta.get("compile"):
-            if not isinstance(metrics, list):
-                raise ValueError("metrics must be a list")
-            model.compile(optimizer=optimizer, loss=loss, metrics=metrics,
-                          loss_weights=compile_config.get("loss_weights"))
+        if compiled is not None:
+            model.compile(optimizer=optimizer, loss=loss, metrics=compiled["metrics"],
+                          loss_weights=compiled.get("loss_weights"))
             optimizer.iterations = iterations
             for name, value in tensors.items():
                 if name.startswith("optimizer."):

@@ -316,16 +316,16 @@ class Embedding(Layer):
 
     def forward(self, X, training=False):
         tokens = np.asarray(X)
-        if tokens.dtype.kind == "f":
-            if not np.all(tokens == np.round(tokens)):
-                raise ValueError(f"{where(self)} expects integer token ids but received "
-                                 f"fractional values.")
-            tokens = tokens.astype(np.int64)
+        if tokens.dtype.kind == "f" and not np.all(tokens == np.round(tokens)):
+            raise ValueError(f"{where(self)} expects integer token ids but received "
+                             f"fractional values.")
         if tokens.size and (tokens.min() < 0 or tokens.max() >= self.input_dim):
+            low, high = (int(v) if abs(v) < 2 ** 62 else v for v in (tokens.min(), tokens.max()))
             raise ValueError(f"{where(self)} has {self.input_dim} rows, so token ids must be in "
                              f"[0, {self.input_dim - 1}], but they range over "
-                             f"[{tokens.min()}, {tokens.max()}]. Build it with "
-                             f"input_dim={int(tokens.max()) + 1} or remap the tokens.")
+                             f"[{low}, {high}]. Build it with input_dim={high + 1} or remap "
+                             f"the tokens.")
+        tokens = tokens.astype(np.int64, copy=False)
         self.cache["tokens"] = tokens
         return self.params["E"][tokens]
 

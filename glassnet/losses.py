@@ -22,6 +22,7 @@ from scipy.special import expit
 from . import config as config_module
 from .activations import log_softmax, softmax_backward
 from .errors import ShapeError, describe_shape
+from .validate import flag, number
 
 EPSILON = 1e-7   # probabilities are clipped to [EPSILON, 1 - EPSILON], as Keras does
 
@@ -137,7 +138,7 @@ class BinaryCrossentropy(Loss):
     targets, output_activation = "binary", "sigmoid"
 
     def __init__(self, from_logits=False, label_smoothing=0.0):
-        self.from_logits = bool(from_logits)
+        self.from_logits = flag(from_logits, "from_logits", "BinaryCrossentropy")
         self.label_smoothing = _check_label_smoothing(label_smoothing, "BinaryCrossentropy")
         self.w = None
 
@@ -189,7 +190,7 @@ class CategoricalCrossentropy(Loss):
     targets, output_activation = "categorical", "softmax"
 
     def __init__(self, from_logits=False, label_smoothing=0.0):
-        self.from_logits = bool(from_logits)
+        self.from_logits = flag(from_logits, "from_logits", type(self).__name__)
         self.label_smoothing = _check_label_smoothing(label_smoothing, type(self).__name__)
 
     def prepare(self, T, output_shape, dtype=np.float64):
@@ -306,11 +307,8 @@ class CategoricalFocalCrossentropy(CategoricalCrossentropy):
 
     def __init__(self, gamma=2.0, alpha=0.25, from_logits=False, label_smoothing=0.0):
         super().__init__(from_logits, label_smoothing)
-        if not gamma >= 0:
-            raise ValueError(f"CategoricalFocalCrossentropy: gamma must be >= 0, got {gamma!r}.")
-        if not alpha > 0:
-            raise ValueError(f"CategoricalFocalCrossentropy: alpha must be > 0, got {alpha!r}.")
-        self.gamma, self.alpha = float(gamma), float(alpha)
+        self.gamma = number(gamma, "gamma", "CategoricalFocalCrossentropy", 0)
+        self.alpha = number(alpha, "alpha", "CategoricalFocalCrossentropy", 0, low_open=True)
 
     def forward(self, Y, T, logits=None, weights=None):
         if weights is not None:              # the loss is linear in T: weigh T's rows

@@ -23,11 +23,12 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import limits as limits_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from . import training
-from .base import Layer, where
+from .base import Layer, leaf_layers, where
 from .errors import ShapeError, describe_shape
 from .registry import layer_from_config
 from .validate import number, sample_shape, whole_number
@@ -47,17 +48,6 @@ def as_shape(input_shape, owner="Sequential"):
     return (None, *sample_shape(input_shape, "input_shape", owner))
 
 
-def leaf_layers(layers, trainable=True):
-    """(layer, trainable) for every layer that holds its own arrays, nested ones included;
-    a layer inside a frozen one is frozen."""
-    for layer in layers:
-        inner = layer.sublayers()
-        if inner:
-            yield from leaf_layers(inner, trainable and layer.trainable)
-        else:
-            yield layer, trainable and layer.trainable
-
-
 def snake(name):
     """'MultiHeadAttention' -> 'multi_head_attention' (Keras's default layer names)."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
@@ -72,8 +62,12 @@ class Network:
     ``output_shape``, ``input_error_context`` and ``get_config``."""
     chain = True                      # layers one after another (Sequential)
 
-    def __init__(self, seed, dtype, owner):
+    def __init__(self, seed, dtype, owner, limits=None):
         self.seed = whole_number(seed, "seed", owner, minimum=0)
+        if limits is not None and not isinstance(limits, limits_module.Limits):
+            raise TypeError(f"{owner}: limits must be a glassnet.Limits, got {limits!r}.")
+        self.limits = limits or limits_module.DEFAULT
+        self.names, self.name_counts = set(), {}
         if dtype not in ("float32", "float64", np.float32, np.float64):
             raise ValueError(f"{owner}: dtype must be 'float32' or 'float64', got {dtype!r}.")
         self.dtype = np.dtype(dtype)
@@ -89,17 +83,18 @@ class Network:
     def name_layer(self, layer):
         """Give ``layer`` a name unique in this model when it has none ('dense',
         'dense_1', ... as Keras); refuse a name already taken."""
-        taken = {other.name for other in self.layers if other is not layer}
         if layer.name is None:
             base = snake(type(layer).__name__)
-            layer.name = base
-            k = 0
-            while layer.name in taken:
+            k = self.name_counts.get(base, 0)
+            layer.name = base if k == 0 else f"{base}_{k}"
+            while layer.name in self.names:
                 k += 1
                 layer.name = f"{base}_{k}"
-        elif layer.name in taken:
+            self.name_counts[base] = k + 1
+        elif layer.name in self.names:
             raise ValueError(f"{type(self).__name__}: two layers are named {layer.name!r}; "
                              f"every layer of a model needs its own name.")
+        self.names.add(layer.name)
 
     def get_layer(self, name=None, index=None):
         """A layer by its name, or by its position in ``layers`` (0-based), as Keras."""
@@ -242,6 +237,13 @@ class Network:
         self.metric_functions = [] if self.loss is None else \
             metrics_module.resolve(self.metrics, self.loss)
         last = self.output_layer if self.layers else None
+        ends_in = last.output_activation if last is not None else None
+        if self.loss is not None and self.loss.from_logits and ends_in in ("softmax",
+                                                                         "sigmoid"):
+            raise ValueError(f"compile: the model ends in {ends_in}, so it outputs "
+                             f"probabilities, but the loss has from_logits=True and would "
+                             f"apply a {ends_in} to them again. Use from_logits=False (the "
+                             f"default), or end the model with a linear layer.")
         self.fused_loss = (last is not None and self.loss is not None
                            and not self.loss.from_logits
                            and self.loss.output_activation is not None
@@ -339,10 +341,12 @@ class Sequential(Network):
             data seen sets it.
         seed: seed of every random choice inside the model (initial weights, dropout).
         dtype: ``"float32"`` (default, fast) or ``"float64"`` (for gradient checks).
+        limits: the largest model it agrees to build (``glassnet.Limits``).
     """
 
-    def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32"):
-        super().__init__(seed, dtype, "Sequential")
+    def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32", *,
+                 limits=None):
+        super().__init__(seed, dtype, "Sequential", limits)
         self.input_shape = as_shape(input_shape)
         self.shapes = []
         self.members = set()
@@ -365,6 +369,10 @@ class Sequential(Network):
             raise TypeError(f"Sequential.add: {layer!r} combines several inputs; a Sequential "
                             f"is a chain. Build the graph with the functional API: "
                             f"y = {type(layer).__name__}()([a, b]); model = gn.Model(x, y).")
+        if len(self.layers) >= self.limits.max_layers:
+            raise ValueError(f"Sequential.add: the model already has {len(self.layers):,} "
+                             f"layers, glassnet's limit (Limits.max_layers). Pass limits="
+                             f"glassnet.Limits(max_layers=...) to allow more.")
         if id(layer) in self.members:
             raise ValueError(f"Sequential.add: this {layer!r} object is already layer "
                              f"{self.layers.index(layer) + 1} of the model. A Sequential cannot "
@@ -373,7 +381,7 @@ class Sequential(Network):
         self.name_layer(layer)
         self.members.add(id(layer))
         self.layers.append(layer)
-        self.built = False
+        self.built, self.shapes = False, []
 
     def declared_input_shape(self):
         """(None, *sample shape) as declared by the model or its first layer, or None."""
@@ -431,6 +439,7 @@ class Sequential(Network):
                              f"input shape, or change the declared one.")
         self.shapes = self.trace_shapes(input_shape)
         self.input_shape = self.shapes[0]
+        limits_module.check_network(self, self.limits)          # before allocating
         for i, layer in enumerate(self.layers, 1):
             layer.build(self.shapes[i - 1], np.random.default_rng([self.seed, i]), self.dtype)
             layer.need_dX = i > 1              # the first layer's input is data
@@ -457,7 +466,8 @@ class Sequential(Network):
 
     def nodes(self, batch=None):
         """The chain as the views read it: one node per layer."""
-        shapes = self.shapes if self.built and batch is None else self.trace_shapes(batch=batch)
+        shapes = self.shapes if self.shapes and batch is None else \
+            self.trace_shapes(batch=batch)
         names = ["input"] + [layer.name for layer in self.layers]
         return [Node(layer.name, layer, [names[i]], shapes[i], shapes[i + 1])
                 for i, layer in enumerate(self.layers)]
@@ -500,13 +510,19 @@ class Sequential(Network):
                 "seed": self.seed, "dtype": self.dtype.name}
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, limits=None):
+        """The model ``get_config`` describes (layers built, no weights yet), within
+        ``limits``."""
+        limits = limits or limits_module.DEFAULT
         if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
             raise ValueError("model config: expected an object with a 'layers' list, as "
                              "written by model.get_config().")
-        layers = [layer_from_config(c, f"layer {i}") for i, c in enumerate(config["layers"], 1)]
+        limits_module.check_count("model config: the layers", len(config["layers"]),
+                                  limits.max_layers, "max_layers")
+        layers = [layer_from_config(c, f"layer {i}", limits=limits)
+                  for i, c in enumerate(config["layers"], 1)]
         return cls(layers, input_shape=config.get("input_shape"), seed=config.get("seed", 0),
-                   dtype=config.get("dtype", "float32"))
+                   dtype=config.get("dtype", "float32"), limits=limits)
 
     def __repr__(self):
         return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"

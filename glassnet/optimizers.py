@@ -73,6 +73,8 @@ class Optimizer:
             _number(global_clipnorm, "global_clipnorm", owner, 0, low_open=True)
         self.iterations = 0
         self.state = {}
+        self.before = {}          # each slot's values before the last step (see undo)
+        self.undoable = False
         self._scratch = None
 
     def current_learning_rate(self):
@@ -87,6 +89,39 @@ class Optimizer:
         if name not in self.state:
             self.state[name] = np.zeros_like(like)
         return self.state[name]
+
+    def _next_slot(self, name, like):
+        """(the slot's values now, the array to write its new values into). A slot has
+        two buffers that take turns, so the values from before the last step stay
+        available for ``undo`` without a copy: the update reads one and writes the
+        other, as many passes as updating in place."""
+        now = self._slot(name, like)
+        spare = self.before.get(name)
+        if spare is None or spare.shape != now.shape or spare.dtype != now.dtype:
+            spare = np.empty_like(now)
+        self.before[name], self.state[name] = now, spare
+        return now, spare
+
+    def undo(self):
+        """Put the state back as it was before the last step (one step only; ``commit``
+        forgets it). Returns whether there was a step to undo."""
+        if not self.undoable:
+            return False
+        for name in self.state:
+            self.state[name], self.before[name] = self.before[name], self.state[name]
+        self.iterations -= 1
+        self.undoable = False
+        return True
+
+    def commit(self):
+        """Forget the step ``undo`` would take back."""
+        self.undoable = False
+
+    def reset(self):
+        """Forget every slot (a new set of parameters): the next step starts afresh."""
+        self.state.clear()
+        self.before.clear()
+        self.undoable = False
 
     def step(self, params, grads):
         """One update of the flat ``params`` from the flat ``grads`` (both 1-D)."""
@@ -104,6 +139,7 @@ class Optimizer:
         lr = self.current_learning_rate()
         self.iterations += 1
         self._update(params, g, lr, self._scratch)
+        self.undoable = True
         if self.iterations % FLUSH_EVERY == 0:
             self._flush_subnormals()
 
@@ -143,8 +179,8 @@ class SGD(Optimizer):
 
     def _update(self, p, g, lr, scratch):
         if self.momentum:
-            buf = self._slot("momentum", p)
-            buf *= self.momentum
+            before, buf = self._next_slot("momentum", p)
+            np.multiply(before, self.momentum, out=buf)
             buf += g                                            # buf = momentum buf + g
             if self.nesterov:
                 np.multiply(buf, self.momentum, out=scratch)
@@ -172,8 +208,8 @@ class RMSprop(Optimizer):
         return ["square_avg"] + (["momentum"] if self.momentum else [])
 
     def _update(self, p, g, lr, scratch):
-        s = self._slot("square_avg", p)
-        s *= self.rho
+        before, s = self._next_slot("square_avg", p)
+        np.multiply(before, self.rho, out=s)
         np.square(g, out=scratch)
         scratch *= 1 - self.rho
         s += scratch                                            # s = rho s + (1 - rho) g^2
@@ -181,8 +217,8 @@ class RMSprop(Optimizer):
         scratch += self.epsilon
         np.divide(g, scratch, out=scratch)                      # g / (sqrt(s) + eps)
         if self.momentum:
-            buf = self._slot("momentum", p)
-            buf *= self.momentum
+            before, buf = self._next_slot("momentum", p)
+            np.multiply(before, self.momentum, out=buf)
             buf += scratch
             np.multiply(buf, lr, out=scratch)
         else:
@@ -212,15 +248,15 @@ class Adam(Optimizer):
         b1, b2, t = self.beta_1, self.beta_2, self.iterations
         if self.decoupled_weight_decay and self.weight_decay:
             p *= 1 - lr * self.weight_decay                     # AdamW: p *= 1 - lr wd
-        m, v = self._slot("m", p), self._slot("v", p)
+        (m_before, m), (v_before, v) = self._next_slot("m", p), self._next_slot("v", p)
         # Every pass reads or writes at most two arrays (a third array in one pass costs
         # as much as three passes here: the working set leaves the cache).
         np.multiply(g, 1 - b1, out=scratch)
-        m *= b1
+        np.multiply(m_before, b1, out=m)
         m += scratch                                            # m = b1 m + (1 - b1) g
         np.square(g, out=scratch)
         scratch *= 1 - b2
-        v *= b2
+        np.multiply(v_before, b2, out=v)
         v += scratch                                            # v = b2 v + (1 - b2) g^2
         # m_hat / (sqrt(v_hat) + eps) = c m_hat / (sqrt(v) + eps c), c = sqrt(1 - b2^t):
         # the bias correction of v moves into the step size (one pass fewer).

@@ -8,6 +8,7 @@ from .activations import Activation
 from .attention import MultiHeadAttention
 from .base import Layer
 from .config import check_config
+from .limits import DEFAULT
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
 from .layers import Dense, Dropout, Embedding, Flatten
@@ -22,7 +23,6 @@ BUILT_IN = {cls.__name__: cls for cls in (
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
     MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate)}
 LAYER_TYPES = dict(BUILT_IN)
-MAX_NESTING = 32          # Residual blocks inside Residual blocks, at most this deep
 
 
 def register_layer(cls):
@@ -46,15 +46,17 @@ def register_layer(cls):
     return cls
 
 
-def layer_from_config(config, where="layer", depth=0):
-    """Build a layer from ``get_config()`` output (registered types and options only)."""
-    if depth > MAX_NESTING:
-        raise ValueError(f"{where}: layers are nested more than {MAX_NESTING} deep (Residual "
-                         f"blocks inside Residual blocks); glassnet refuses deeper nesting.")
+def layer_from_config(config, where="layer", depth=0, limits=DEFAULT):
+    """Build a layer from ``get_config()`` output (registered types and options only),
+    nested no deeper than ``limits.max_nesting``."""
+    if depth > limits.max_nesting:
+        raise ValueError(f"{where}: layers are nested more than {limits.max_nesting} deep "
+                         f"(Residual blocks inside Residual blocks), more than glassnet's "
+                         f"limit (Limits.max_nesting).")
     kind = config.get("type") if isinstance(config, dict) else None
     if isinstance(kind, str) and kind not in LAYER_TYPES:
         raise ValueError(f"{where}: unknown layer type {kind[:100]!r}. Known types: "
                          f"{', '.join(LAYER_TYPES)}. If it is a layer of your own, register "
                          f"it first: glassnet.register_layer(YourLayer).")
     cls, options = check_config(config, LAYER_TYPES, "layer", where)
-    return cls.from_config(options, lambda c, w: layer_from_config(c, w, depth + 1))
+    return cls.from_config(options, lambda c, w: layer_from_config(c, w, depth + 1, limits))

@@ -2,15 +2,12 @@
 import math
 
 from . import config as config_module
+from .validate import number, whole_number
 
 
 def _check(value, what, owner, low=0.0, inclusive=False):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and \
-        (value >= low if inclusive else value > low)
-    if not ok:
-        sign = ">=" if inclusive else ">"
-        raise ValueError(f"{owner}: {what} must be a number {sign} {low}, got {value!r}.")
-    return value
+    """A finite number above ``low`` (or at least ``low``)."""
+    return number(value, what, owner, low, low_open=not inclusive)
 
 
 class ExponentialDecay:
@@ -39,7 +36,7 @@ class StepDecay:
     def __init__(self, initial_learning_rate, step_size, gamma=0.1):
         self.initial_learning_rate = _check(initial_learning_rate, "initial_learning_rate",
                                             "StepDecay")
-        self.step_size = int(_check(step_size, "step_size", "StepDecay"))
+        self.step_size = whole_number(step_size, "step_size", "StepDecay")
         self.gamma = _check(gamma, "gamma", "StepDecay")
 
     def __call__(self, step):

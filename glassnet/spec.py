@@ -25,6 +25,8 @@ import os
 
 from .activations import ACTIVATION_NAMES, Activation
 from .attention import MultiHeadAttention
+from .files import open_regular
+from .limits import DEFAULT, check_count, json_depth
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
 from .layers import Dense, Dropout, Embedding, Flatten
@@ -40,17 +42,17 @@ def _refuse(spec, index, token, problem):
 
 def _input_shape(spec, token):
     try:
-        shape = tuple(int(part) for part in token.split("x"))
+        shape = tuple(int(part) for part in token.split("x") if len(part) <= 12)
     except ValueError:
         shape = ()
-    if not shape or min(shape) <= 0:
+    if not shape or len(shape) != len(token.split("x")) or min(shape) <= 0:
         _refuse(spec, 1, token, "the first token must be the input size, such as 784 or 8x8")
     return shape
 
 
 def _layer(spec, index, token):
     name, _, arg = token.partition(":")
-    if name.isdigit():
+    if name.isascii() and name.isdigit():
         if arg and arg not in ACTIVATION_NAMES:
             _refuse(spec, index, token, f"unknown activation {arg!r}; known: "
                                         f"{', '.join(ACTIVATION_NAMES)}")
@@ -100,8 +102,8 @@ def _sequence_layer(spec, index, token, name, parts):
     usage = {"rnn": "rnn:UNITS[:seq]", "lstm": "lstm:UNITS[:seq]", "gru": "gru:UNITS[:seq]",
              "embed": "embed:VOCAB:DIM", "attention": "attention:HEADS:KEY_DIM[:causal]",
              "conv1d": "conv1d:FILTERS:KERNEL[:activation]"}[name]
-    numbers = [int(p) for p in parts if p.isdigit()]
-    flags = [p for p in parts if not p.isdigit()]
+    numbers = [int(p) for p in parts if p.isascii() and p.isdigit() and len(p) <= 12]
+    flags = [p for p in parts if not (p.isascii() and p.isdigit())]
     needed = 2 if name in ("embed", "attention", "conv1d") else 1
     allowed = {"rnn": {"seq"}, "lstm": {"seq"}, "gru": {"seq"}, "embed": set(),
                "attention": {"causal"}, "conv1d": set(ACTIVATION_NAMES)}[name]
@@ -118,22 +120,45 @@ def _sequence_layer(spec, index, token, name, parts):
     return Conv1D(*numbers, activation=flags[0] if flags else None)
 
 
-def parse_spec(spec, seed=0, dtype="float32"):
+MAX_SPEC_CHARS = 100_000
+MAX_CONFIG_BYTES = 64 * 1024 * 1024
+
+
+def parse_spec(spec, seed=0, dtype="float32", limits=None):
     """A Sequential from a compact spec string (see the module docstring)."""
+    limits = limits or DEFAULT
+    if not isinstance(spec, str) or not spec.strip():
+        raise ValueError(f"model spec: expected a string such as 784-256:relu-10:softmax, "
+                         f"got {spec!r}.")
+    if len(spec) > MAX_SPEC_CHARS:
+        raise ValueError(f"model spec: {len(spec):,} characters is too long for a spec "
+                         f"(at most {MAX_SPEC_CHARS:,}); write a JSON config instead.")
     tokens = [t.strip().lower() for t in spec.strip().split("-")]
     if len(tokens) < 2 or not all(tokens):
-        raise ValueError(f"model spec {spec!r}: expected the input size and at least one layer, "
-                         f"separated by '-', as in 64-32:relu-10:softmax.")
+        raise ValueError(f"model spec {spec[:200]!r}: expected the input size and at least one "
+                         f"layer, separated by '-', as in 64-32:relu-10:softmax.")
+    check_count("model spec: the layers", len(tokens) - 1, limits.max_layers, "max_layers")
     shape = _input_shape(spec, tokens[0])
     layers = [_layer(spec, i, t) for i, t in enumerate(tokens[1:], 2)]
-    return Sequential(layers, input_shape=shape, seed=seed, dtype=dtype)
+    return Sequential(layers, input_shape=shape, seed=seed, dtype=dtype, limits=limits)
 
 
-def load_spec(text, seed=0, dtype="float32"):
-    """A Sequential from a spec string or a path to a JSON model config."""
-    if text.endswith(".json") or os.path.isfile(text):
-        with open(text) as f:
-            config = json.load(f)
+def load_spec(text, seed=0, dtype="float32", limits=None):
+    """A model from a spec string or a path to a JSON model config (Sequential or Model)."""
+    limits = limits or DEFAULT
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"model: expected a spec such as 784-256:relu-10:softmax or a JSON "
+                         f"config file, got {text!r}.")
+    if text.endswith(".json") or os.path.exists(text):
+        f, _ = open_regular(text, "model config", MAX_CONFIG_BYTES)
+        with f:
+            raw = f.read()
+        try:
+            document = raw.decode("utf-8-sig")
+            json_depth(document, limits.max_json_depth)
+            config = json.loads(document)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise ValueError(f"model config {text!r}: not valid JSON ({error}).") from None
         if not isinstance(config, dict) or not isinstance(config.get("layers", config.get(
                 "nodes")), list):
             raise ValueError(f"model config {text!r}: expected a JSON object with a 'layers' "
@@ -141,6 +166,6 @@ def load_spec(text, seed=0, dtype="float32"):
         config = {**config, "seed": seed, "dtype": dtype}
         if config.get("class") == "Model":
             from .functional import Model
-            return Model.from_config(config)
-        return Sequential.from_config(config)
-    return parse_spec(text, seed, dtype)
+            return Model.from_config(config, limits)
+        return Sequential.from_config(config, limits)
+    return parse_spec(text, seed, dtype, limits)

@@ -18,9 +18,9 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
-from .base import where
+from .base import leaf_layers, where
 from .errors import ShapeError, describe_features, describe_shape
-from .validate import number, whole_number
+from .validate import flag, number, whole_number
 
 
 class NonFiniteLossWarning(RuntimeWarning):
@@ -53,7 +53,14 @@ def check_array(model, X, expected, what, first_layer):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
         raise ValueError(f"{what}: X contains NaN or Inf (first at index {bad}). Remove "
                          f"or fill those values before training.")
-    return np.asarray(X, dtype=model.dtype)
+    with np.errstate(over="ignore"):
+        cast = np.asarray(X, dtype=model.dtype)
+    if cast.dtype != X.dtype and not np.isfinite(cast).all():
+        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+        raise ValueError(f"{what}: X holds values beyond the range of {model.dtype} (first at "
+                         f"index {bad}: {X[bad]!r}). Scale the data, or build the model with "
+                         f"dtype='float64'.")
+    return cast
 
 
 def count(X):
@@ -183,7 +190,7 @@ def follow_freezing(model):
     optimiser's per-parameter state then starts afresh, as after Keras's recompile)."""
     if model.layout() != model.packed_layout:
         model.pack()
-        model.optimizer.state.clear()
+        model.optimizer.reset()
 
 
 def step(model, X, T, W=None, keep=None):
@@ -199,6 +206,31 @@ def step(model, X, T, W=None, keep=None):
         np.copyto(keep, model.flat_params)
     model.optimizer.step(model.flat_params, model.flat_grads)
     return loss, Y
+
+
+class LastGood:
+    """The model as it was before the step that went wrong: the weights that gave the last
+    finite loss (copied just before each update), every layer's state as it was before
+    the failing forward pass (BatchNorm's running statistics: copied before each step),
+    and the optimiser's state before its last update (``optimizer.undo``)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.params = model.flat_params.copy()
+        self.states = [(store, k, store[k].copy()) for layer, _ in leaf_layers(model.layers)
+                       for store in [layer.state] for k in store]
+        model.optimizer.commit()
+
+    def before_step(self):
+        for store, k, copy in self.states:
+            np.copyto(copy, store[k])
+
+    def restore(self):
+        model = self.model
+        model.flat_params[:] = self.params
+        for store, k, copy in self.states:
+            store[k][...] = copy
+        model.optimizer.undo()
 
 
 def metric_sums(model, Y, T):
@@ -255,6 +287,8 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
     batch_size = check_batch_size(batch_size, "fit")
     verbose = check_verbose(verbose, "fit")
     initial_epoch = whole_number(initial_epoch, "initial_epoch", "fit", minimum=0)
+    shuffle = flag(shuffle, "shuffle", "fit")
+    seed = whole_number(seed, "seed", "fit", minimum=0)
     validation_split = number(validation_split, "validation_split", "fit", 0, 1,
                               high_open=True)
     if x is None or y is None:
@@ -281,17 +315,20 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
     n = count(X)
     steps = math.ceil(n / batch_size)
+    logged = ["loss", *(m.name for m in model.metric_functions)]
+    if X_val is not None:
+        logged += [f"val_{k}" for k in logged]
     history = callbacks_module.History()                # last: it sees every callback's logs
     progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
     cbs = progress + list(callbacks or []) + [history]
     cbs = callbacks_module.prepare(cbs, model, {"epochs": epochs, "steps": steps,
                                                 "verbose": verbose, "samples": n,
-                                                "batch_size": batch_size})
+                                                "batch_size": batch_size, "logged": logged})
     for cb in cbs:
         cb.on_train_begin({})
     model.stop_training = False
     follow_freezing(model)
-    last_good = model.flat_params.copy() if terminate_on_nan else None
+    last_good = LastGood(model) if terminate_on_nan else None
 
     for epoch in range(initial_epoch, epochs):
         for cb in cbs:
@@ -305,10 +342,13 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             rows = slice(batch * batch_size, (batch + 1) * batch_size)
             index = rows if order is None else order[rows]
             Xb, Tb = take(X, index), T[index]
-            loss, Y = step(model, Xb, Tb, None if W is None else W[index], keep=last_good)
+            if last_good is not None:
+                last_good.before_step()
+            loss, Y = step(model, Xb, Tb, None if W is None else W[index],
+                           keep=None if last_good is None else last_good.params)
             if not math.isfinite(loss):
                 if terminate_on_nan:
-                    model.flat_params[:] = last_good
+                    last_good.restore()
                     _stop_on_nan(model, loss, epoch, batch, steps, history)
                     break
                 total_loss = math.nan
@@ -340,9 +380,10 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
 
 def _stop_on_nan(model, loss, epoch, batch, steps, history):
     message = (f"fit: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
-               f"{steps}; training stopped and the weights that gave the last finite loss "
-               f"were kept. Lower the learning rate, standardise the inputs, or clip "
-               f"gradients (global_clipnorm=1.0).")
+               f"{steps}; training stopped and the model was put back as it was at the last "
+               f"finite loss (weights, running statistics, optimizer state). Lower the "
+               f"learning rate, standardise the inputs, or clip gradients "
+               f"(global_clipnorm=1.0).")
     history.stopped_reason = message
     model.stop_training = True
     warnings.warn(message, NonFiniteLossWarning, stacklevel=4)

@@ -30,7 +30,8 @@ def assign(owner, slots, weights):
         if w.dtype.kind == "f" and not np.isfinite(w).all():
             raise ValueError(f"{owner}: {name} weight {k!r} contains NaN or Inf; weights must "
                              f"be finite numbers.")
-        cast = w.astype(store[k].dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            cast = w.astype(store[k].dtype)
         if not np.isfinite(cast).all():
             raise ValueError(f"{owner}: {name} weight {k!r} holds values beyond the range of "
                              f"{store[k].dtype} (largest |value| {np.abs(w).max():.3g}).")

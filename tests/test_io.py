@@ -4,6 +4,7 @@ import pickle
 
 import numpy as np
 import pytest
+import safetensors.numpy
 
 import glassnet as gn
 
@@ -111,9 +112,12 @@ def _rewrite_meta(path, change):
     (lambda p: p.write_bytes(b""), r"the file is 0 bytes long"),
     (lambda p: _rewrite_meta(p, lambda m, h: m["model"]["layers"][0].update(type="Evil")),
      r"unknown layer type 'Evil'"),
-    (lambda p: _rewrite_meta(p, lambda m, h: m["model"]["layers"][0].update(units=10**9)),
+    (lambda p: _rewrite_meta(p, lambda m, h: m["model"]["layers"][0].update(units=7)),
      r"tensors do not match its architecture: .*layers.1.W is F32 \[3, 6\] but the "
-     r"architecture needs F32 \[3, 1000000000\]"),
+     r"architecture needs F32 \[3, 7\]"),
+    (lambda p: _rewrite_meta(p, lambda m, h: m["model"]["layers"][0].update(units=10**9)),
+     r"the parameters: 10,000,000,002 is more than glassnet's limit of 1,000,000,000 "
+     r"\(Limits.max_parameters\)"),
     (lambda p: _rewrite_meta(p, lambda m, h: m["model"]["layers"][0].update(
         __class__="os.system")), r"Dense has no option '__class__'"),
     (lambda p: _rewrite_meta(p, lambda m, h: m.update(version=99)), r"format version 99"),
@@ -135,15 +139,23 @@ def test_corrupt_files_raise_the_loader_error(tmp_path, corrupt, message):
         gn.load_model(path)
 
 
-def test_nan_weights_in_a_file_are_refused(tmp_path):
+def test_a_flipped_byte_is_corruption_and_nan_is_refused_even_with_its_checksum(tmp_path):
     model, path, _ = _trained(tmp_path, batchnorm=False)
     data = bytearray(path.read_bytes())
     n = int.from_bytes(data[:8], "little")
     header = json.loads(data[8:8 + n])
     start = 8 + n + header["layers.1.W"]["data_offsets"][0]
+    data[start + 1] ^= 0x10                                  # one bit of one weight
+    path.write_bytes(bytes(data))
+    with pytest.raises(gn.ModelFileError, match=r"does not match the checksum written with it "
+                                                r"\(the file is corrupt"):
+        gn.load_model(path)
+    data[start + 1] ^= 0x10
     data[start:start + 4] = np.array([np.nan], np.float32).tobytes()
     path.write_bytes(bytes(data))
-    with pytest.raises(gn.ModelFileError, match=r"tensor layers.1.W contains NaN or Inf"):
+    tensors = safetensors.numpy.load(bytes(data))            # a crafted file: NaN, and a
+    _rewrite_meta(path, lambda m, h: m.update(checksum=gn.io.checksum(tensors)))  # valid sum
+    with pytest.raises(gn.ModelFileError, match=r"tensor layers.1.W contains 1 NaN or Inf"):
         gn.load_model(path)
 
 
