@@ -76,6 +76,14 @@ def check_train(args):
                          "JSON config, or leave it out for the default model.")
     if args.loss is not None:
         losses.get(args.loss)
+    whole_number(args.nproc, "--nproc", "glassnet train", maximum=256)
+    if args.engine == "torch":
+        from .interop import requires
+        from .interop.distributed import check_device
+        check_device(requires("torch", "torch"), args.device)
+    elif args.device != "cpu" or args.nproc != 1:
+        raise ValueError("--device and --nproc choose where PyTorch trains: add --engine torch "
+                         "(glassnet's own engine runs on this CPU, in one process).")
     if args.out is not None:
         suffix = os.path.splitext(args.out)[1].lower()
         if suffix in FOREIGN_SUFFIXES:
@@ -125,9 +133,15 @@ def cmd_train(args):
     model.build()
     model.summary()
     print()
-    model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
-              validation_split=args.validation_split, seed=args.seed,
-              verbose=0 if args.quiet else 1)
+    if args.engine == "torch":
+        from .interop import train_with_torch
+        train_with_torch(model, X_train, y_train, epochs=args.epochs,
+                         batch_size=args.batch_size, nproc=args.nproc, device=args.device,
+                         seed=args.seed, verbose=0 if args.quiet else 1)
+    else:
+        model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
+                  validation_split=args.validation_split, seed=args.seed,
+                  verbose=0 if args.quiet else 1)
     result = model.evaluate(X_test, y_test, verbose=0, return_dict=True)
     print("\ntest: " + ", ".join(f"{k} {v:.4f}" for k, v in result.items()))
     if "accuracy" in result:
@@ -313,6 +327,13 @@ def build_parser():
     train.add_argument("--validation-split", type=float, default=0.0)
     train.add_argument("--out", help="save the trained model to this file")
     train.add_argument("--quiet", action="store_true", help="no progress bars")
+    train.add_argument("--engine", default="glassnet", choices=("glassnet", "torch"),
+                       help="train with glassnet (default) or export and train with PyTorch "
+                            "(needs glassnet[torch]); the trained weights come back")
+    train.add_argument("--device", default="cpu", help="with --engine torch: cpu or cuda")
+    train.add_argument("--nproc", type=int, default=1,
+                       help="with --engine torch: processes (torch.distributed; gloo on the "
+                            "CPU, NCCL on CUDA)")
     train.set_defaults(run=cmd_train)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on held-out data")
     evaluate.add_argument("model_file")

@@ -10,7 +10,7 @@ from . import initializers
 from .activations import ActivationFunction, column_sum
 from .base import Layer, where
 from .errors import ShapeError, describe_features, describe_shape
-from .ops import BiasAdd, Lookup, Mask, MatMul, Reshape
+from .ops import BiasAdd, Lookup, Mask, MatMul, Op, Reshape
 from .validate import flag, whole_number
 
 
@@ -267,6 +267,50 @@ class Flatten(Layer):
 
     def __repr__(self):
         return "Flatten()"
+
+
+class Permute(Layer):
+    """Reorders the axes of each sample, as Keras's Permute: ``dims`` numbers the non-batch
+    axes from 1 (``Permute((2, 3, 1))`` turns PyTorch's (batch, C, H, W) into channels-last
+    (batch, H, W, C)). Backward: dX = dY with the axes put back."""
+
+    def __init__(self, dims, **options):
+        super().__init__(**options)
+        try:
+            dims = tuple(dims)
+        except TypeError:
+            dims = None
+        if not dims or sorted(dims) != list(range(1, len(dims) + 1)) or \
+                not all(isinstance(d, (int, np.integer)) for d in dims):
+            raise ValueError(f"Permute: dims must reorder the axes 1..n of a sample, such as "
+                             f"(2, 3, 1); got {dims!r}.")
+        self.dims = tuple(int(d) for d in dims)
+
+    def check_input_shape(self, in_shape):
+        if len(in_shape) != len(self.dims) + 1:
+            raise ShapeError(f"{where(self)} reorders {len(self.dims)} axes per sample but "
+                             f"received {describe_shape(in_shape)}.")
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        return (in_shape[0], *(in_shape[d] for d in self.dims))
+
+    def ops(self, in_shape):
+        return [Op(a_shape=tuple(in_shape), shape=self.output_shape(in_shape), stored=0,
+                   text=f"X.transpose(0, {', '.join(map(str, self.dims))})",
+                   backward_text="dX = dY with the axes put back", note_text="no arithmetic")]
+
+    def forward(self, X, training=False):
+        return X.transpose(0, *self.dims)
+
+    def backward(self, dY):
+        return dY.transpose(0, *(int(i) + 1 for i in np.argsort(self.dims)))
+
+    def get_config(self):
+        return {**super().get_config(), "dims": list(self.dims)}
+
+    def __repr__(self):
+        return f"Permute({self.dims})"
 
 
 class Embedding(Layer):

@@ -49,8 +49,10 @@ def as_shape(input_shape, owner="Sequential"):
 
 
 def snake(name):
-    """'MultiHeadAttention' -> 'multi_head_attention' (Keras's default layer names)."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    """Keras's default layer names: 'MultiHeadAttention' -> 'multi_head_attention',
+    'Conv2D' -> 'conv2d', 'SimpleRNN' -> 'simple_rnn'."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Network:
@@ -313,7 +315,12 @@ class Network:
         assign("set_weights", [(where(layer), k, store) for layer, store, k in
                                self.weight_slots()], weights)
 
-    # --- files ---------------------------------------------------------------------------
+    # --- files and other engines ---------------------------------------------------------
+    def to_onnx(self, path):
+        """Write the model as ONNX (opset 17, IR 8; ``glassnet[onnx]``). Returns path."""
+        from .interop import to_onnx
+        return to_onnx(self, path)
+
     def save(self, path):
         """Save architecture, weights, optimiser state and training position (one
         safetensors file; '.glassnet' is the usual suffix). A suffix that promises another

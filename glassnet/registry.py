@@ -11,7 +11,7 @@ from .config import check_config
 from .limits import DEFAULT
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
-from .layers import Dense, Dropout, Embedding, Flatten
+from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -21,7 +21,7 @@ BUILT_IN = {cls.__name__: cls for cls in (
     Dense, Dropout, BatchNorm, Flatten, Activation,
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
-    MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate)}
+    MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate, Permute)}
 LAYER_TYPES = dict(BUILT_IN)
 
 

@@ -20,6 +20,7 @@ LAYER_CASES.update({
     "batchnorm_train": (lambda: gn.BatchNorm(momentum=0.9), (6, 4), True),
     "batchnorm_infer": (lambda: gn.BatchNorm(), (6, 4), False),
     "flatten": (lambda: gn.Flatten(), (3, 2, 3), True),
+    "permute": (lambda: gn.Permute((3, 1, 2)), (2, 3, 4, 5), True),
     # convolutions and pooling, channels last: (batch, height, width, channels)
     "conv2d_valid": (lambda: gn.Conv2D(3, 3, activation="relu"), (2, 5, 6, 2), True),
     "conv2d_same_stride2": (lambda: gn.Conv2D(4, 3, strides=2, padding="same"), (2, 7, 7, 2),

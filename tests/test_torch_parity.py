@@ -40,6 +40,8 @@ def _twin(name, layer):
                     "beta": lambda: bn.bias.grad.numpy()}, bn
     if name == "flatten":
         return (lambda X: torch.flatten(X, 1)), {}, None
+    if name == "permute":
+        return (lambda X: X.permute(0, *layer.dims)), {}, None
     if name.startswith("conv2d"):
         W = torch_conv_weight(layer.params["W"])
         b = tensor(layer.params["b"], grad=True) if "b" in layer.params else None

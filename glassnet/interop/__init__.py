@@ -1,0 +1,60 @@
+"""Take it anywhere: glassnet models to and from PyTorch, to ONNX, from Keras files, and
+training on PyTorch's engine when a model or its data outgrows this one.
+
+    gn.to_torch(model)            a torch.nn.Module with the same weights (and gradients)
+    gn.torch_code(model)          readable PyTorch source for the same network
+    gn.from_torch(module, shape)  a glassnet model from a PyTorch module
+    model.to_onnx(path)           an ONNX file (opset 17, IR 8) that ONNX Runtime runs
+    gn.load_keras(path)           a glassnet model from a Keras 3 .keras file
+    gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes, CUDA), and
+                                  the trained weights back in the glassnet model
+
+PyTorch, ONNX and Keras are optional: ``pip install 'glassnet[torch]'`` (or ``[onnx]``,
+``[keras]``); without them these functions say which extra to install.
+"""
+import importlib
+
+
+def requires(module, extra):
+    """Import an optional dependency, or say which extra brings it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise ImportError(f"this needs {module}, which is not installed: "
+                          f"pip install 'glassnet[{extra}]'.") from None
+
+
+def to_torch(model, logits=False):
+    """A ``torch.nn.Module`` with the same weights (see ``glassnet.interop.torch_code``)."""
+    from .torch_code import to_torch as convert
+    return convert(model, logits)
+
+
+def torch_code(model, weights_path=None, class_name="Net", logits=False):
+    """Readable PyTorch source for the network (see ``glassnet.interop.torch_code``)."""
+    from .torch_code import torch_code as generate
+    return generate(model, weights_path, class_name, logits)
+
+
+def from_torch(module, input_shape, dtype="float32"):
+    """A glassnet model from a PyTorch module (see ``glassnet.interop.torch_import``)."""
+    from .torch_import import from_torch as convert
+    return convert(module, input_shape, dtype)
+
+
+def to_onnx(model, path):
+    """The model as an ONNX file (see ``glassnet.interop.onnx_export``)."""
+    from .onnx_export import to_onnx as export
+    return export(model, path)
+
+
+def load_keras(path):
+    """A glassnet model from a Keras 3 .keras file (see ``glassnet.interop.keras_import``)."""
+    from .keras_import import load_keras as read
+    return read(path)
+
+
+def train_with_torch(model, x, y, **options):
+    """Train on PyTorch's engine (see ``glassnet.interop.distributed``)."""
+    from .distributed import train_with_torch as train
+    return train(model, x, y, **options)

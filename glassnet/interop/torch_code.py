@@ -1,0 +1,499 @@
+"""PyTorch from a glassnet model: readable source code for the same network, and -- from
+that very code -- the ``torch.nn.Module``, holding the same weights. A glass box exports
+a glass box: ``to_torch`` runs the code ``torch_code`` shows.
+
+The conventions, written down once (each also commented in the generated code):
+- Dense: glassnet's W is (in, out) and computes X @ W; ``nn.Linear.weight`` is (out, in)
+  and computes X @ weight.T, so weight = W.T.
+- Convolutions and pooling: glassnet (and Keras) are channels-last, (batch, H, W, C);
+  PyTorch is channels-first. The exported network takes glassnet's layout: each
+  convolution permutes to (batch, C, H, W), pads explicitly ('same' puts the odd zero
+  after, as Keras; 'causal' puts every zero before) and permutes back. A kernel
+  (kh, kw, C, F) is PyTorch's weight (F, C, kh, kw).
+- LSTM: Keras's gate order i, f, c, o is PyTorch's i, f, g, o; glassnet's one bias is
+  PyTorch's bias_ih (bias_hh starts at zero; trained values come back summed). SimpleRNN
+  likewise. GRU (reset_after=True): Keras's gates z, r, n are PyTorch's r, z, n; bias row 0
+  is bias_ih, row 1 bias_hh. GRU(reset_after=False) has no PyTorch module: the cell is
+  written out.
+- BatchNorm: PyTorch's ``momentum`` is 1 - glassnet's; both update the running variance
+  with the unbiased batch variance. (batch, ..., C) runs as BatchNorm1d over (N, C) rows.
+- MultiHeadAttention: written out with Keras's layout, (features, heads, key_dim) kernels.
+- Residual blocks and functional graphs: the same additions and concatenations, in the
+  same order.
+"""
+import keyword
+import re
+
+import numpy as np
+
+from ..conv import kernel_from_pytorch, kernel_to_pytorch
+from . import requires
+
+HELPERS = {
+    "attention": '''
+class SelfAttention(nn.Module):
+    """Keras's MultiHeadAttention on one sequence (query = key = value): kernels
+    (features, heads, key_dim) and (heads, value_dim, out), as glassnet and Keras store
+    them; softmax(Q K^T / sqrt(key_dim)) V, per head."""
+
+    def __init__(self, features, heads, key_dim, value_dim, out, use_bias, causal):
+        super().__init__()
+        self.heads, self.key_dim, self.value_dim, self.causal = heads, key_dim, value_dim, causal
+        self.Wq = nn.Parameter(torch.zeros(features, heads, key_dim))
+        self.Wk = nn.Parameter(torch.zeros(features, heads, key_dim))
+        self.Wv = nn.Parameter(torch.zeros(features, heads, value_dim))
+        self.Wo = nn.Parameter(torch.zeros(heads, value_dim, out))
+        self.use_bias = use_bias
+        if use_bias:
+            self.bq = nn.Parameter(torch.zeros(heads, key_dim))
+            self.bk = nn.Parameter(torch.zeros(heads, key_dim))
+            self.bv = nn.Parameter(torch.zeros(heads, value_dim))
+            self.bo = nn.Parameter(torch.zeros(out))
+
+    def forward(self, x):                                   # x: (batch, time, features)
+        def project(W, b):                                  # (batch, heads, time, size)
+            y = torch.einsum("btd,dhk->bhtk", x, W)
+            return y + b[None, :, None, :] if self.use_bias else y
+        q = project(self.Wq, self.bq if self.use_bias else None)
+        k = project(self.Wk, self.bk if self.use_bias else None)
+        v = project(self.Wv, self.bv if self.use_bias else None)
+        o = F.scaled_dot_product_attention(q, k, v, is_causal=self.causal)
+        y = torch.einsum("bhtv,hvo->bto", o, self.Wo)
+        return y + self.bo if self.use_bias else y
+''',
+    "gru": '''
+class GRUResetBefore(nn.Module):
+    """Keras's GRU(reset_after=False), which PyTorch has no module for: the reset gate
+    scales h before the recurrent product. Keras's layout: kernel (features, 3 units),
+    recurrent_kernel (units, 3 units), bias (3 units,), gates z, r, n."""
+
+    def __init__(self, features, units, return_sequences):
+        super().__init__()
+        self.units, self.return_sequences = units, return_sequences
+        self.kernel = nn.Parameter(torch.zeros(features, 3 * units))
+        self.recurrent_kernel = nn.Parameter(torch.zeros(units, 3 * units))
+        self.bias = nn.Parameter(torch.zeros(3 * units))
+
+    def forward(self, x):                                   # x: (batch, time, features)
+        u = self.units
+        xw = x @ self.kernel + self.bias                    # every step at once
+        h = x.new_zeros(x.shape[0], u)
+        steps = []
+        for t in range(x.shape[1]):
+            zr = torch.sigmoid(xw[:, t, :2 * u] + h @ self.recurrent_kernel[:, :2 * u])
+            z, r = zr[:, :u], zr[:, u:]
+            n = torch.tanh(xw[:, t, 2 * u:] + (r * h) @ self.recurrent_kernel[:, 2 * u:])
+            h = z * h + (1 - z) * n
+            steps.append(h)
+        return torch.stack(steps, 1) if self.return_sequences else h
+''',
+}
+
+ACTIVATIONS = {"linear": "{}", "relu": "torch.relu({})", "sigmoid": "torch.sigmoid({})",
+               "tanh": "torch.tanh({})", "softmax": "torch.softmax({}, dim=-1)",
+               "gelu": "F.gelu({})", "leaky_relu": "F.leaky_relu({}, {alpha})"}
+
+
+def _activation(function, text):
+    return ACTIVATIONS[function.name].format(text, alpha=function.alpha)
+
+
+def _shape(shape):
+    if isinstance(shape, list):
+        return ", ".join(_shape(s) for s in shape)
+    return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
+
+
+def identifier(name):
+    """A layer name as a Python attribute name."""
+    text = re.sub(r"\W", "_", str(name))
+    if not text or text[0].isdigit() or keyword.iskeyword(text) or \
+            text in ("self", "torch", "nn", "F", "x", "math"):
+        text = "l_" + text
+    return text
+
+
+class Writer:
+    """The code and the weights of one network, built layer by layer by ``EMIT``."""
+
+    def __init__(self):
+        self.init, self.forward, self.helpers = [], [], []
+        self.state, self.back = {}, []
+
+    def module(self, name, text, comment=""):
+        self.init.append(f"self.{name} = {text}" + (f"  # {comment}" if comment else ""))
+
+    def line(self, text, comment=""):
+        self.forward.append(text + (f"  # {comment}" if comment else ""))
+
+    def helper(self, name):
+        if name not in self.helpers:
+            self.helpers.append(name)
+
+
+def _pads_2d(layer, in_shape, image=True):
+    """F.pad's (left, right, top, bottom) for an image layer on channels-last input."""
+    hw = in_shape[1:3] if image else (1, in_shape[1])
+    (top, bottom), (left, right) = layer.window.pads(hw)
+    return (left, right, top, bottom) if image else (left, right)
+
+
+def emit_dense(w, layer, name, x, y, in_shape, out_shape):
+    W = layer.params["W"]
+    w.module(name, f"nn.Linear({W.shape[0]}, {W.shape[1]}, bias={layer.use_bias})",
+             f"glassnet's W {W.shape} is weight.T")
+    w.line(f"{y} = {_activation(layer.activation, f'self.{name}({x})')}", _shape(out_shape))
+    w.state[f"{name}.weight"] = W.T
+    if layer.use_bias:
+        w.state[f"{name}.bias"] = layer.params["b"]
+
+    def back(state):
+        layer.params["W"][...] = state[f"{name}.weight"].T
+        if layer.use_bias:
+            layer.params["b"][...] = state[f"{name}.bias"]
+    w.back.append(back)
+
+
+def emit_activation(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {_activation(layer.activation, x)}")
+
+
+def emit_dropout(w, layer, name, x, y, in_shape, out_shape):
+    w.module(name, f"nn.Dropout({layer.rate})")
+    w.line(f"{y} = self.{name}({x})")
+
+
+def emit_flatten(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.flatten(1)", _shape(out_shape))
+
+
+def emit_permute(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.permute(0, {', '.join(map(str, layer.dims))})", _shape(out_shape))
+
+
+def _norm_state(w, layer, name, with_stats):
+    w.state[f"{name}.weight"] = layer.params["gamma"]
+    w.state[f"{name}.bias"] = layer.params["beta"]
+    if with_stats:
+        w.state[f"{name}.running_mean"] = layer.state["running_mean"]
+        w.state[f"{name}.running_var"] = layer.state["running_var"]
+        w.state[f"{name}.num_batches_tracked"] = np.array(0, np.int64)
+
+    def back(state):
+        layer.params["gamma"][...] = state[f"{name}.weight"]
+        layer.params["beta"][...] = state[f"{name}.bias"]
+        if with_stats:
+            layer.state["running_mean"][...] = state[f"{name}.running_mean"]
+            layer.state["running_var"][...] = state[f"{name}.running_var"]
+    w.back.append(back)
+
+
+def emit_batchnorm(w, layer, name, x, y, in_shape, out_shape):
+    C = in_shape[-1]
+    w.module(name, f"nn.BatchNorm1d({C}, eps={layer.epsilon}, momentum={1 - layer.momentum:.6g}"
+                   f")", "PyTorch's momentum is 1 - glassnet's")
+    if len(in_shape) == 2:
+        w.line(f"{y} = self.{name}({x})")
+    else:
+        w.line(f"{y} = self.{name}({x}.reshape(-1, {C})).reshape({x}.shape)",
+               "every position a row: statistics over all but the channels")
+    _norm_state(w, layer, name, True)
+
+
+def emit_layernorm(w, layer, name, x, y, in_shape, out_shape):
+    w.module(name, f"nn.LayerNorm({in_shape[-1]}, eps={layer.epsilon})")
+    w.line(f"{y} = self.{name}({x})")
+    _norm_state(w, layer, name, False)
+
+
+def emit_conv(w, layer, name, x, y, in_shape, out_shape):
+    image = layer.rank == 2
+    W = layer.params["W"]
+    k, s, d = layer.window.kernel, layer.window.strides, layer.window.dilation
+    if image:
+        w.module(name, f"nn.Conv2d({W.shape[2]}, {layer.filters}, {k}, stride={s}, "
+                       f"dilation={d}, bias={layer.use_bias})",
+                 f"glassnet's kernel {W.shape} is weight.permute(2, 3, 1, 0)")
+        w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
+        weight = kernel_to_pytorch(W)
+    else:
+        w.module(name, f"nn.Conv1d({W.shape[1]}, {layer.filters}, {k[1]}, stride={s[1]}, "
+                       f"dilation={d[1]}, bias={layer.use_bias})",
+                 f"glassnet's kernel {W.shape} is weight.permute(2, 1, 0)")
+        w.line(f"{y} = {x}.transpose(1, 2)", "channels last -> PyTorch's (batch, C, length)")
+        weight = np.ascontiguousarray(W.transpose(2, 1, 0))
+    pads = _pads_2d(layer, in_shape, image)
+    if any(pads):
+        w.line(f"{y} = F.pad({y}, {pads})", f"padding {layer.window.padding!r}")
+    back_to = ".permute(0, 2, 3, 1)" if image else ".transpose(1, 2)"
+    w.line(f"{y} = {_activation(layer.activation, f'self.{name}({y})')}{back_to}",
+           _shape(out_shape))
+    w.state[f"{name}.weight"] = weight
+    if layer.use_bias:
+        w.state[f"{name}.bias"] = layer.params["b"]
+
+    def back(state):
+        got = state[f"{name}.weight"]
+        layer.params["W"][...] = kernel_from_pytorch(got) if image else got.transpose(2, 1, 0)
+        if layer.use_bias:
+            layer.params["b"][...] = state[f"{name}.bias"]
+    w.back.append(back)
+
+
+def emit_pool(w, layer, name, x, y, in_shape, out_shape):
+    k, s = layer.window.kernel, layer.window.strides
+    pads = _pads_2d(layer, in_shape)
+    w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
+    if layer.mode == "max":
+        padded = f"F.pad({y}, {pads}, value=-math.inf)" if any(pads) else y
+        w.line(f"{y} = F.max_pool2d({padded}, {k}, {s}).permute(0, 2, 3, 1)", _shape(out_shape))
+    elif any(pads):
+        w.line(f"{y} = (F.avg_pool2d(F.pad({y}, {pads}), {k}, {s}) / F.avg_pool2d(F.pad("
+               f"torch.ones_like({y}[:1, :1]), {pads}), {k}, {s})).permute(0, 2, 3, 1)",
+               "the mean of the values each window covers, not of the zeros")
+    else:
+        w.line(f"{y} = F.avg_pool2d({y}, {k}, {s}).permute(0, 2, 3, 1)", _shape(out_shape))
+
+
+def emit_global_average(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.mean(dim={layer.axes if len(layer.axes) > 1 else layer.axes[0]})",
+           _shape(out_shape))
+
+
+def emit_embedding(w, layer, name, x, y, in_shape, out_shape):
+    E = layer.params["E"]
+    w.module(name, f"nn.Embedding({E.shape[0]}, {E.shape[1]})")
+    w.line(f"{y} = self.{name}({x}.long())", _shape(out_shape))
+    w.state[f"{name}.weight"] = E
+
+    def back(state):
+        layer.params["E"][...] = state[f"{name}.weight"]
+    w.back.append(back)
+
+
+def gru_order(u):
+    """Keras's gate rows z, r, n in PyTorch's order r, z, n."""
+    return np.r_[u:2 * u, 0:u, 2 * u:3 * u]
+
+
+def emit_recurrent(w, layer, name, x, y, in_shape, out_shape):
+    kind, u = type(layer).__name__, layer.units
+    W, U, b = layer.params["W"], layer.params["U"], layer.params["b"]
+    if kind == "GRU" and not layer.reset_after:
+        w.helper("gru")
+        w.module(name, f"GRUResetBefore({W.shape[0]}, {u}, {layer.return_sequences})",
+                 "Keras's layout: kernel, recurrent_kernel, bias")
+        w.line(f"{y} = self.{name}({x})", _shape(out_shape))
+        w.state.update({f"{name}.kernel": W, f"{name}.recurrent_kernel": U, f"{name}.bias": b})
+
+        def back_v1(state):
+            W[...], U[...] = state[f"{name}.kernel"], state[f"{name}.recurrent_kernel"]
+            b[...] = state[f"{name}.bias"]
+        w.back.append(back_v1)
+        return
+    module = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}[kind]
+    note = {"SimpleRNN": "bias_hh starts at 0", "LSTM": "gates i, f, g, o as Keras's i, f, c, o;"
+            " bias_hh starts at 0", "GRU": "Keras's gates z, r, n are PyTorch's r, z, n"}[kind]
+    w.module(name, f"{module}({W.shape[0]}, {u}, batch_first=True)", note)
+    last = "" if layer.return_sequences else "[:, -1]"
+    w.line(f"{y} = self.{name}({x})[0]{last}", _shape(out_shape))
+    order = gru_order(u) if kind == "GRU" else np.arange(W.shape[1])
+    b_ih, b_hh = (b[0], b[1]) if kind == "GRU" else (b, np.zeros_like(b))
+    w.state.update({f"{name}.weight_ih_l0": W.T[order], f"{name}.weight_hh_l0": U.T[order],
+                    f"{name}.bias_ih_l0": b_ih[order], f"{name}.bias_hh_l0": b_hh[order]})
+
+    def back(state):
+        inverse = np.argsort(order)
+        W[...] = state[f"{name}.weight_ih_l0"][inverse].T
+        U[...] = state[f"{name}.weight_hh_l0"][inverse].T
+        ih, hh = state[f"{name}.bias_ih_l0"][inverse], state[f"{name}.bias_hh_l0"][inverse]
+        if kind == "GRU":
+            b[0], b[1] = ih, hh
+        else:
+            b[...] = ih + hh                     # one bias in Keras and glassnet: the sum
+    w.back.append(back)
+
+
+def emit_attention(w, layer, name, x, y, in_shape, out_shape):
+    w.helper("attention")
+    out = layer.params["Wo"].shape[-1]
+    w.module(name, f"SelfAttention({in_shape[-1]}, {layer.num_heads}, {layer.key_dim}, "
+                   f"{layer.value_dim}, {out}, {layer.use_bias}, {layer.causal})")
+    w.line(f"{y} = self.{name}({x})", _shape(out_shape))
+    for k in layer.params:
+        w.state[f"{name}.{k}"] = layer.params[k]
+
+    def back(state):
+        for k in layer.params:
+            layer.params[k][...] = state[f"{name}.{k}"]
+    w.back.append(back)
+
+
+def emit_residual(w, layer, name, x, y, in_shape, out_shape):
+    branch = f"{name}_branch"
+    w.line(f"{branch} = {x}", "a skip connection: Y = X + f(X)")
+    shape = in_shape
+    for i, inner in enumerate(layer.layers, 1):
+        out = inner.output_shape(shape)
+        emit(w, inner, f"{name}_{i}", [branch], branch, shape, out)
+        shape = out
+    w.line(f"{y} = {x} + {branch}", _shape(out_shape))
+
+
+MERGES = {"Add": " + ", "Subtract": " - ", "Multiply": " * "}
+
+
+def emit_merge(w, layer, name, xs, y, in_shape, out_shape):
+    kind = type(layer).__name__
+    if kind in MERGES:
+        w.line(f"{y} = {MERGES[kind].join(xs)}", _shape(out_shape))
+    elif kind == "Average":
+        w.line(f"{y} = ({' + '.join(xs)}) / {len(xs)}", _shape(out_shape))
+    else:
+        w.line(f"{y} = torch.cat([{', '.join(xs)}], dim={layer.axis})", _shape(out_shape))
+
+
+def _table():
+    from ..activations import Activation
+    from ..attention import MultiHeadAttention
+    from ..conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
+                        GlobalAveragePooling2D, MaxPool2D)
+    from ..layers import Dense, Dropout, Embedding, Flatten, Permute
+    from ..merging import Add, Average, Concatenate, Multiply, Subtract
+    from ..normalization import BatchNorm, LayerNorm
+    from ..recurrent import GRU, LSTM, SimpleRNN
+    from ..residual import Residual
+    return {Dense: emit_dense, Activation: emit_activation, Dropout: emit_dropout,
+            Flatten: emit_flatten, Permute: emit_permute, BatchNorm: emit_batchnorm,
+            LayerNorm: emit_layernorm, Conv2D: emit_conv, Conv1D: emit_conv,
+            MaxPool2D: emit_pool, AvgPool2D: emit_pool,
+            GlobalAveragePooling2D: emit_global_average,
+            GlobalAveragePooling1D: emit_global_average, Embedding: emit_embedding,
+            SimpleRNN: emit_recurrent, LSTM: emit_recurrent, GRU: emit_recurrent,
+            MultiHeadAttention: emit_attention, Residual: emit_residual,
+            Add: emit_merge, Subtract: emit_merge, Multiply: emit_merge,
+            Average: emit_merge, Concatenate: emit_merge}
+
+
+def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
+    """Write one layer: the one table, keyed by the layer's type. ``logits``: leave out the
+    layer's final softmax or sigmoid (the output layer, when a loss takes logits)."""
+    table = _table()
+    if type(layer) not in table:
+        raise TypeError(f"to_torch: {layer!r} ({type(layer).__name__}) has no PyTorch form. "
+                        f"Layers that do: "
+                        f"{', '.join(sorted(cls.__name__ for cls in table))}.")
+    function = table[type(layer)]
+    before = len(w.forward)
+    function(w, layer, name, xs if layer.many_inputs else xs[0], y, in_shape, out_shape)
+    if logits and layer.output_activation in ("softmax", "sigmoid"):
+        template = ACTIVATIONS[layer.output_activation]
+        head, tail = template.split("{}")
+        for i in range(before, len(w.forward)):
+            line, _, comment = w.forward[i].partition("  # ")
+            if head in line:
+                line = line.replace(head, "", 1)
+                line = line[::-1].replace(tail[::-1], "", 1)[::-1] if tail else line
+                if line.endswith(f"= {xs[0]}"):
+                    line = ""                              # an Activation layer: nothing left
+                w.forward[i] = line + (f"  # logits (the loss applies the "
+                                       f"{layer.output_activation})" if line else "")
+        w.forward = [line for line in w.forward if line]
+
+
+def write(model, logits=False):
+    """(Writer, input variable names, input shapes) for the whole model; ``logits``
+    leaves out the output layer's softmax or sigmoid."""
+    if not model.built:
+        model.build()
+    w = Writer()
+    last = model.output_layer
+    if model.chain:
+        inputs = ["x"]
+        for node in model.nodes():
+            emit(w, node.layer, identifier(node.name), ["x"], "x", node.in_shape, node.out_shape,
+                 logits and node.layer is last)
+        w.line("return x")
+        return w, inputs, [model.input_shape]
+    inputs = [identifier(name) for name in model.input_names()]
+    shapes = []
+    for node in model.nodes():
+        if not node.inputs:
+            shapes.append(node.out_shape)
+            continue
+        emit(w, node.layer, identifier(node.name), [identifier(n) for n in node.inputs],
+             identifier(node.name), node.in_shape, node.out_shape,
+             logits and node.layer is last)
+    w.line(f"return {identifier(model.output_layer.name)}")
+    return w, inputs, shapes
+
+
+def torch_code(model, weights_path=None, class_name="Net", logits=False):
+    """Readable PyTorch source for ``model``: one ``nn.Module`` class whose ``forward`` is
+    the network written out, layer by layer, with the shapes and the layout conventions
+    commented. With ``weights_path`` the weights are written there (safetensors, read by
+    the code with ``safetensors.torch``) and the code ends by building the network from
+    them as ``net``. ``logits=True`` leaves out a final softmax or sigmoid (for a loss
+    that takes logits, such as ``F.cross_entropy``)."""
+    if not (isinstance(class_name, str) and class_name.isidentifier()):
+        raise ValueError(f"torch_code: class_name must be a Python name, got {class_name!r}.")
+    w, inputs, shapes = write(model, logits)
+    signature = ", ".join(inputs)
+    given = "; ".join(f"{name}: {_shape(shape)}" for name, shape in zip(inputs, shapes))
+    lines = ['"""A glassnet model as PyTorch code (glassnet.torch_code). Inputs keep '
+             'glassnet\'s layout:',
+             f"channels last for images and sequences. {model!r}"[:200] + '"""',
+             "import math", "", "import torch", "import torch.nn as nn",
+             "import torch.nn.functional as F", ""]
+    for name in w.helpers:
+        lines += HELPERS[name].rstrip().splitlines() + [""]
+    lines += ["", f"class {class_name}(nn.Module):", "    def __init__(self):",
+              "        super().__init__()"]
+    lines += [f"        {line}" for line in w.init] or ["        pass"]
+    lines += ["", f"    def forward(self, {signature}):  # {given}"]
+    lines += [f"        {line}" for line in w.forward]
+    if weights_path is not None:
+        import safetensors.numpy
+        safetensors.numpy.save_file({k: np.ascontiguousarray(v) for k, v in w.state.items()},
+                                    str(weights_path))
+        dtype = "torch.float64" if model.dtype == np.float64 else "torch.float32"
+        lines += ["", "", "from safetensors.torch import load_file  # noqa: E402", "",
+                  f"net = {class_name}().to({dtype})",
+                  f"net.load_state_dict(load_file({str(weights_path)!r}))",
+                  "net.eval()"]
+    return "\n".join(lines) + "\n"
+
+
+def state_dict(model):
+    """The weights as the generated module's state dict (NumPy arrays)."""
+    return write(model)[0].state
+
+
+def to_torch(model, logits=False):
+    """A ``torch.nn.Module`` computing the same function with the same weights (float32
+    or float64, as the model), made by running ``torch_code(model)``. Its input keeps
+    glassnet's layout (channels last); it is in eval mode (``.train()`` for training).
+    ``model_from_torch_weights(model, module)`` brings trained weights back."""
+    torch = requires("torch", "torch")
+    code = torch_code(model, logits=logits)
+    namespace = {}
+    exec(compile(code, "<glassnet.torch_code>", "exec"), namespace)    # our own code
+    net = namespace["Net"]()
+    net = net.double() if model.dtype == np.float64 else net.float()
+    state = {k: torch.from_numpy(np.array(v)) for k, v in state_dict(model).items()}
+    net.load_state_dict(state)
+    net.eval()
+    net.glassnet_config = model.get_config()
+    net.glassnet_code = code
+    return net
+
+
+def weights_from_torch(model, state):
+    """Copy a state dict of the generated module (tensors or arrays) into ``model``."""
+    if not model.built:
+        model.build()
+    numpy_state = {k: (v.detach().cpu().numpy() if hasattr(v, "detach") else np.asarray(v))
+                   for k, v in state.items()}
+    for back in write(model)[0].back:
+        back(numpy_state)
+    return model
