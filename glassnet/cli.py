@@ -217,12 +217,14 @@ def cmd_compare(args):
 
 def cmd_tour(args):
     from .report import run_tour
-    run_tour(args.out, quick=args.quick, seed=args.seed)
+    run_tour(args.out, quick=args.quick, seed=args.seed, lang=args.lang)
     return 0
 
 
 PICTURES = ("warp", "warp-animation", "boundary", "boundary-animation", "bias", "matmul",
-            "loops", "explosion", "image", "training", "choices", "universal")
+            "loops", "explosion", "image", "training", "choices", "universal", "losses",
+            "optimizers", "overfitting", "backprop", "convolution", "recurrence",
+            "attention")
 
 
 def _digits_picture(name, args):
@@ -241,15 +243,21 @@ def _digits_picture(name, args):
     history = model.fit(X_train, y_train, epochs=args.epochs, validation_split=0.1,
                         seed=args.seed, verbose=0, callbacks=[norms])
     if name == "training":
-        return viz.plot_training(history, norms)
-    return viz.plot_image_to_vector(model, X_test[0], y_test[0], pixels=raw_test[0])
+        return viz.plot_training(history, norms, lang=args.lang)
+    if name == "convolution":
+        return viz.plot_convolution(model, X_test[0], pixels=raw_test[0], lang=args.lang)
+    return viz.plot_image_to_vector(model, X_test[0], y_test[0], pixels=raw_test[0],
+                                    lang=args.lang)
 
 
 def cmd_picture(args):
     from . import viz
-    name, seed = args.name, args.seed
+    name, seed, lang = args.name, args.seed, args.lang
+    if name == "convolution" and not args.model:
+        args.model = "8x8x1-conv:8:3:relu:same-maxpool:2-flatten-10:softmax"
     if args.epochs is None:
-        args.epochs = 20 if name in ("image", "training") else 300
+        args.epochs = 20 if name in ("image", "training", "convolution", "recurrence",
+                                     "attention") else 300
     allowed = (".gif",) if name.endswith("animation") else (".png", ".svg", ".pdf")
     if args.out and os.path.splitext(args.out)[1].lower() not in allowed:
         raise ValueError(f"--out {args.out}: the {name} picture is written as "
@@ -267,19 +275,32 @@ def cmd_picture(args):
                       metrics=["accuracy"])
         if name.startswith("boundary"):
             picture = viz.boundary_through_training(model, X, y, epochs=args.epochs,
-                                                    every=max(1, args.epochs // 8), seed=seed)
+                                                    seed=seed, lang=lang)
         else:
             model.fit(X, y, epochs=args.epochs, batch_size=32, seed=seed, verbose=0)
             picture = (viz.animate_warp if name.endswith("animation") else viz.plot_warp)(
-                model, X, y)
-    elif name in ("image", "training"):
+                model, X, y, lang=lang)
+    elif name in ("image", "training", "convolution"):
         picture = _digits_picture(name, args)
+    elif name == "recurrence":
+        model, X, _ = viz.train_sine_rnn(seed=seed, epochs=args.epochs)
+        picture = viz.plot_recurrence(model, X, lang=lang)
+    elif name == "attention":
+        model, X, _ = viz.train_signal_attention(seed=seed, epochs=args.epochs)
+        picture = viz.plot_attention(model, X, lang=lang)
     else:
-        picture = {"bias": viz.plot_bias_threshold, "matmul": viz.plot_colour_matmul,
-                   "loops": lambda: viz.plot_loop_vs_matmul(viz.time_loop_vs_matmul(seed=seed)),
-                   "explosion": lambda: viz.plot_parameter_explosion(compare_dense_conv()),
-                   "choices": lambda: viz.plot_choices(seed=seed),
-                   "universal": lambda: viz.plot_universal_approximation(seed=seed)}[name]()
+        picture = {
+            "bias": lambda: viz.plot_bias_threshold(lang=lang),
+            "matmul": lambda: viz.plot_colour_matmul(lang=lang),
+            "loops": lambda: viz.plot_loop_vs_matmul(viz.time_loop_vs_matmul(seed=seed),
+                                                     lang=lang),
+            "explosion": lambda: viz.plot_parameter_explosion(compare_dense_conv(), lang=lang),
+            "choices": lambda: viz.plot_choices(seed=seed, lang=lang),
+            "universal": lambda: viz.plot_universal_approximation(seed=seed, lang=lang),
+            "losses": lambda: viz.plot_losses(lang=lang),
+            "optimizers": lambda: viz.plot_optimizer_paths(lang=lang),
+            "overfitting": lambda: viz.plot_overfitting(seed=seed, lang=lang),
+            "backprop": lambda: viz.plot_backprop(lang=lang)}[name]()
     out = args.out or f"{name}.{'gif' if name.endswith('animation') else 'png'}"
     picture.save(out)
     print(f"{picture.title}: {out}")
@@ -368,6 +389,8 @@ def build_parser():
     tour.add_argument("--out", default="glassnet-tour", help="folder for the report")
     tour.add_argument("--quick", action="store_true", help="fewer epochs (for a smoke test)")
     tour.add_argument("--seed", type=int, default=0)
+    tour.add_argument("--lang", default="en", choices=["en", "ko"],
+                      help="the report's language: en (English) or ko (Korean, the lectures')")
     tour.set_defaults(run=cmd_tour)
     picture = commands.add_parser("picture", help="draw one picture to a PNG or GIF file")
     picture.add_argument("name", choices=PICTURES)
@@ -380,6 +403,8 @@ def build_parser():
     picture.add_argument("--epochs", type=int,
                          help="training epochs (default 300 on 2-D data, 20 on the digits)")
     picture.add_argument("--seed", type=int, default=0)
+    picture.add_argument("--lang", default="en", choices=["en", "ko"],
+                         help="the picture's language: en (English) or ko (Korean)")
     picture.set_defaults(run=cmd_picture)
     return parser
 

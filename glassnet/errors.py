@@ -14,6 +14,10 @@ class ModelFileError(ValueError):
     """A model file is missing, truncated, corrupt, mismatched or hostile."""
 
 
+class MissingFontError(OSError):
+    """This machine has no font for the script a picture must draw (Korean: Hangul)."""
+
+
 def describe_shape(shape):
     """Render a shape with ``None`` shown as ``batch``: (batch, 784)."""
     inner = ", ".join("batch" if d is None else str(d) for d in shape)

@@ -174,7 +174,7 @@ def test_explain_writes_out_the_seed_001_sums_with_real_numbers():
     assert "   = (1)(0.4) + (2)(0.5) + (3)(0.6) - 0.5 = 2.7" in text
     p = gn.softmax(np.array([1.9, 2.7]))
     assert f"[y1, y2] = softmax([h1, h2]) = [{p[0]:.4g}, {p[1]:.4g}]" in text
-    assert "one-hot argmax [0, 1]: class 1" in text
+    assert "one-hot argmax [0, 1]: class index 1" in text
 
 
 def test_explain_a_large_layer_writes_one_cell():

@@ -10,8 +10,10 @@ import glassnet as gn
 from glassnet import viz
 from glassnet.cli import main
 from glassnet.inspect import compare_dense_conv
+from glassnet.lectures import SLIDES
 from glassnet.report import run_tour
 from glassnet.report.tour import l2_backprop_example, linear_collapse
+from matplotlib.text import Text
 
 
 def _moons_model(seed=0, epochs=60):
@@ -64,7 +66,12 @@ def _boundary_training(seed):
     model = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2),
                            gn.Dense(2, activation="softmax")], seed=seed)
     model.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    return viz.boundary_through_training(model, X, y, epochs=12, every=4, seed=seed)
+    return viz.boundary_through_training(model, X, y, epochs=12, panels=4, seed=seed)
+
+
+def _cnn_for_convolution(seed=0):
+    model, image, _ = _cnn_digits_model(seed)
+    return viz.plot_convolution(model, image, pixels=gn.datasets.load_digits()[0][0])
 
 
 def _not_blank(pixels):
@@ -74,7 +81,7 @@ def _not_blank(pixels):
 PICTURES = {
     "bias": (lambda seed: viz.plot_bias_threshold(), 3),
     "matmul": (lambda seed: viz.plot_colour_matmul(), 1),
-    "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 2),
+    "explosion": (lambda seed: viz.plot_parameter_explosion(compare_dense_conv()), 3),
     "warp": (lambda seed: viz.plot_warp(*_moons_model(seed)), 8),      # 7 steps + zoom
     "warp3d": (lambda seed: viz.plot_warp(*_circles_model(seed)), 5),  # 4 steps + zoom
     "warp_animation": (lambda seed: viz.animate_warp(*_moons_model(seed), frames_per_step=2),
@@ -88,6 +95,14 @@ PICTURES = {
     "training": (lambda seed: viz.plot_training(*_digits_model(seed)[3:]), 3),
     "choices": (lambda seed: viz.plot_choices(seed=seed, epochs=3), 6),
     "universal": (lambda seed: viz.plot_universal_approximation(seed=seed, epochs=20), 3),
+    "losses": (lambda seed: viz.plot_losses(), 2),
+    "optimizers": (lambda seed: viz.plot_optimizer_paths(steps=20), 2),
+    "backprop": (lambda seed: viz.plot_backprop(), 2),
+    "overfitting": (lambda seed: viz.plot_overfitting(seed=seed, epochs=30), 3),
+    "convolution": (lambda seed: _cnn_for_convolution(seed), 6),
+    "recurrence": (lambda seed: viz.plot_recurrence(*viz.train_sine_rnn(seed, epochs=2)[:2]), 3),
+    "attention": (lambda seed: viz.plot_attention(*viz.train_signal_attention(seed, epochs=2)[:2]),
+                  4),
 }
 
 
@@ -96,6 +111,13 @@ def test_pictures_are_deterministic_and_not_blank(name):
     make, panels = PICTURES[name]
     first, second = make(0), make(0)
     assert first.panels == panels
+    assert first.caption and first.slide in SLIDES          # what to notice, and where
+    if first.figure is not None:                            # legible at 100%: at most 11
+        assert first.figure.get_figwidth() <= 11            # inches (1,100 px), no text
+        first.pixels()                                      # under 10 px (drawn once)
+        sizes = [text.get_fontsize() * first.figure.dpi / 72
+                 for text in first.figure.findobj(Text) if text.get_visible() and text.get_text()]
+        assert min(sizes) >= 10, min(sizes)
     assert _not_blank(first.pixels())
     assert np.array_equal(first.pixels(), second.pixels())
     assert len(first.frames) == len(second.frames)              # animations: every frame
@@ -124,10 +146,26 @@ def test_universal_approximation_compares_equal_parameter_counts():
     assert [n for n, _ in data["three hidden layers"]] == [19, 34, 76, 169]
 
 
-def test_colour_matmul_draws_any_small_layer_and_refuses_mismatched_shapes():
-    picture = viz.plot_colour_matmul([1, -2, 0.5, 4], [[1, 2, 3], [0, 1, 0], [2, 2, 2], [-1, 0, 1]])
+def _texts(picture):
+    return [text.get_text() for text in picture.figure.findobj(Text)]
+
+
+def test_colour_matmul_draws_each_output_with_its_column_sum_and_bias():
+    picture = viz.plot_colour_matmul([1, -2, 0.5, 4], [[1, 2, 3], [0, 1, 0], [2, 2, 2], [-1, 0, 1]],
+                                     b=None)
     assert picture.data["y"] == [-2.0, 1.0, 8.0] and _not_blank(picture.pixels())
-    assert viz.plot_colour_matmul().data["y"] == pytest.approx([1.4, 3.2])   # seed 001
+    picture = viz.plot_colour_matmul()                       # lecture 07-03's layer
+    assert picture.data["xW"] == pytest.approx([1.4, 3.2])
+    assert picture.data["y"] == pytest.approx([1.9, 2.7])    # with b = (0.5, -0.5)
+    texts = _texts(picture)
+    for drawn in ("Σ 1.4", "Σ 3.2", "+ 0.5", "+ -0.5", "1.9", "2.7",
+                  "y1 = (1)(0.1) + (2)(0.2) + (3)(0.3) + (0.5) = 1.9",
+                  "y2 = (1)(0.4) + (2)(0.5) + (3)(0.6) + (-0.5) = 2.7"):
+        assert drawn in texts
+    # each output's sum sits in its own column: the Σ cell, the bias and y_j share an x
+    cells = {text.get_text(): text.get_position()[0] for text in picture.figure.findobj(Text)}
+    assert cells["Σ 1.4"] == cells["+ 0.5"] == cells["1.9"] == cells["0.1"] == cells["0.3"]
+    assert cells["Σ 3.2"] == cells["2.7"] == cells["0.4"] != cells["Σ 1.4"]
     with pytest.raises(ValueError, match=r"plot_colour_matmul: needs x of n values and W of "
                                          r"shape \(n, m\).*got x \(2,\) and W \(3, 2\)"):
         viz.plot_colour_matmul([1, 2], [[1, 2], [3, 4], [5, 6]])
@@ -172,9 +210,18 @@ def test_gradient_norms_name_the_layers_they_follow():
     assert np.asarray(norms.norms).shape == (8, 2) and np.all(np.asarray(norms.norms) > 0)
 
 
-def test_parameter_explosion_draws_the_seed_numbers():
+def test_parameter_explosion_states_one_ratio_for_what_it_draws():
     picture = viz.plot_parameter_explosion(compare_dense_conv())
     assert picture.data["counts"] == [616_562_688, 1_728]
+    assert picture.data["ratio"] == 616_562_688 / 1_728
+    titles = [ax.get_title() for ax in picture.figure.axes]
+    assert "224x224x3 input: dense has 356,807x the weights" in titles
+    text = " ".join(_texts(picture) + [picture.caption])
+    assert "344,066" not in text and "356,807x" in picture.caption
+    scales = [ax.get_yscale() for ax in picture.figure.axes]
+    assert scales == ["log", "linear", "log"]                # log said, linear shown too
+    assert "log scale" in picture.figure.axes[0].get_ylabel()
+    assert "224: 616,562,688" in _texts(picture)             # 224 marked on the growth
 
 
 def test_loop_vs_matmul_computes_the_same_and_is_drawn():
@@ -191,8 +238,12 @@ def test_warp_frames_are_the_models_real_hidden_values():
     for layer in model.layers[:-1]:                  # up to the last hidden layer
         H = layer.forward(H)
     np.testing.assert_array_equal(picture.data["final_points"], H)
-    assert picture.data["steps"] == ["input", "layer 1: W x", "layer 1: + b", "layer 1: tanh",
-                                     "layer 2: W x", "layer 2: + b", "layer 2: tanh"]
+    assert picture.data["steps"] == ["input", "layer 1: x W", "layer 1: + b", "layer 1: tanh",
+                                     "layer 2: x W", "layer 2: + b", "layer 2: tanh"]
+    titles = [ax.get_title() for ax in picture.figure.axes]
+    b = model.layers[0].params["b"]                  # + b says by how much it shifts
+    assert f"layer 1: + b\nshift by b = ({b[0]:+.2f}, {b[1]:+.2f})" in titles
+    assert "layer 1: x W\ndet W" in " ".join(titles)
     steps, _ = viz.warp_steps(model, X)
     W, b = model.layers[0].params["W"], model.layers[0].params["b"]
     np.testing.assert_allclose(steps[1][1], X @ W, rtol=1e-5, atol=1e-5)   # W x
@@ -250,11 +301,20 @@ def test_animations_have_their_frames():
     training = gn.Sequential([gn.Dense(8, activation="relu", input_dim=2),
                               gn.Dense(2, activation="softmax")], seed=0)
     training.compile(gn.optimizers.Adam(0.05), "sparse_categorical_crossentropy")
-    through = viz.boundary_through_training(training, X, y, epochs=12, every=4)
-    assert through.data["epochs"] == [0, 4, 8, 12] and len(through.frames) == 4
-    assert through.panels == 4                         # before training, every 4th, the last
-    odd = viz.boundary_through_training(training, X, y, epochs=5, every=2)
-    assert odd.data["epochs"] == [0, 2, 4, 5]
+    through = viz.boundary_through_training(training, X, y, epochs=12, panels=5)
+    epochs = through.data["epochs"]
+    assert epochs[0] == 0 and epochs[-1] == 12 and epochs == sorted(set(epochs))
+    assert through.panels == len(epochs) == len(through.frames) <= 5
+    assert len(through.data["changes"]) == 12 and max(through.data["changes"]) > 0
+    gif = Image.open(io.BytesIO(through.gif()))
+    assert gif.info["duration"] >= 500                 # slow enough to read each frame
+
+
+def test_boundary_snapshots_are_taken_where_the_boundary_moves():
+    # epoch 1 moves half of the plane, epochs 2-3 nothing, 4 and 5 the rest
+    assert viz.charts.changing_epochs([0.5, 0.0, 0.0, 0.3, 0.2], 4) == [0, 1, 4, 5]
+    assert viz.charts.changing_epochs([0.0] * 6, 4) == [0, 6]          # nothing moved
+    assert viz.charts.changing_epochs([0.1] * 6, 4) == [0, 2, 4, 6]    # evenly
 
 
 def test_linear_layers_without_activation_collapse_into_one():
@@ -277,43 +337,88 @@ def test_seed_002_l2_example_is_backpropagated_by_a_dense_layer():
     np.testing.assert_allclose(v["dx"], W.T @ (2 * W @ x), rtol=1e-12)
 
 
-def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
+def _open_in_chromium(path, widths=(1280, 420)):
+    """Console errors, broken images, and per viewport width whether the page scrolls
+    sideways and a screenshot."""
     from playwright.sync_api import sync_playwright
-    log = io.StringIO()
-    path = run_tour(str(tmp_path / "tour"), quick=True, file=log)
-    text = log.getvalue()
-    assert "139" in text and "held-out accuracy" in text and "Report:" in text
-    assert "9.99954600e-01" in text and "616,562,688" in text       # seed numbers
-    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
-    assert "Epoch 60/60" in text                                      # progress bars
-    page_html = open(path, encoding="utf-8").read()
-    assert page_html.count("<section") == 11 and page_html.count("data:image/") >= 20
-    for title in ("Why matrices", "From neuron to layer", "z = Wx + b", "Shapes",
-                  "Geometry", "The bias", "The multi-layer chain", "Batching",
-                  "Parameter explosion", "From image to abstract vector", "Backpropagation"):
-        assert title in page_html
-    assert {p.name for p in (tmp_path / "tour").iterdir()} >= {
-        "warp.png", "warp_3d.png", "warp_animation.gif", "warp_3d_animation.gif",
-        "image_to_vector_cnn.png", "choices.png", "index.html"}
-    assert "http://" not in page_html and "https://" not in page_html   # self-contained
+    seen = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
         try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto("file://" + path)
-            page.wait_for_load_state("load")
-            broken = page.evaluate("[...document.images].filter(i => !i.complete || "
-                                   "i.naturalWidth === 0).length")
-            shot = page.screenshot(full_page=False)
+            for width in widths:
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                errors = []
+                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda e: errors.append(str(e)))
+                page.goto("file://" + path)
+                page.wait_for_load_state("load")
+                seen[width] = {
+                    "errors": errors,
+                    "broken": page.evaluate("[...document.images].filter(i => !i.complete || "
+                                            "i.naturalWidth === 0).length"),
+                    "sideways": page.evaluate("document.documentElement.scrollWidth > "
+                                              "window.innerWidth"),
+                    "shot": page.screenshot(full_page=False)}
         finally:
             browser.close()
-    assert errors == [] and broken == 0
-    pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
+    return seen
+
+
+def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
+    log = io.StringIO()
+    path = run_tour(str(tmp_path / "tour"), quick=True, file=log)
+    text = log.getvalue()
+    assert "139" in text and "Held-out accuracy" in text and "Report:" in text
+    assert "9.99954600e-01" in text and "616,562,688" in text       # the lectures' numbers
+    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
+    assert "Epoch 60/60" in text                                      # progress bars
+    page_html = open(path, encoding="utf-8").read()
+    assert page_html.count("<section") == 16 and page_html.count("data:image/") >= 30
+    for title in ("Why matrices", "From neuron to layer", "y = x W + b", "Shapes",
+                  "Geometry", "The bias", "The multi-layer chain", "Batching",
+                  "Parameter explosion", "From image to abstract vector", "Losses",
+                  "Backpropagation", "Optimisers", "Overfitting", "Beyond the MLP", "Recap"):
+        assert title in page_html
+    assert {p.name for p in (tmp_path / "tour").iterdir()} >= {
+        "warp.png", "warp_3d.png", "warp_animation.gif", "warp_3d_animation.gif",
+        "image_to_vector_cnn.png", "choices.png", "losses.png", "optimizers.png",
+        "overfitting.png", "backprop.png", "convolution.png", "recurrence.png",
+        "attention.png", "index.html"}
+    assert "http://" not in page_html and "https://" not in page_html   # self-contained
+    # every picture says what to notice and which lecture slide it draws
+    figures = page_html.count("<figure>")
+    assert figures == 22 and page_html.count('<span class="slide">Lecture «') == figures
+    assert "seed 00" not in page_html.lower() and "(animated)" not in page_html
+    # one convention: X @ W with W (in, out); the column form only with W^T
+    assert "O \\times I" not in page_html and "W^{T} x + b" in page_html
+    assert "Trace of one forward and backward pass" in page_html
+    assert page_html.count("MACs: one multiply-accumulate") == 1     # the footnote once
+    seen = _open_in_chromium(path)
+    for width, view in seen.items():
+        assert view["errors"] == [] and view["broken"] == 0, width
+        assert not view["sideways"], f"the page scrolls sideways at {width} px"
+    pixels = np.asarray(Image.open(io.BytesIO(seen[1280]["shot"])).convert("RGB"))
     assert pixels.std() > 5.0
+
+
+def test_the_tour_speaks_korean(tmp_path):
+    import warnings
+    log = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = run_tour(str(tmp_path / "ko"), quick=True, file=log, lang="ko")
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    page_html = open(path, encoding="utf-8").read()
+    assert '<html lang="ko">' in page_html
+    for title in ("왜 행렬 연산인가", "개별 뉴런에서 층(Layer)으로", "데이터의 형상(Shape) 변화",
+                  "가중치 행렬의 기하학적 의미", "편향(Bias)의 역할: 문턱 조절", "역전파",
+                  "손실 함수", "옵티마이저", "과적합과 정규화", "단원 요약"):
+        assert title in page_html
+    assert page_html.count('<span class="slide">강의 「') == page_html.count("<figure>") == 22
+    assert "보고서:" in log.getvalue()
+    seen = _open_in_chromium(path, widths=(1280,))
+    assert seen[1280]["errors"] == [] and not seen[1280]["sideways"]
 
 
 def test_picture_command_writes_files(tmp_path, capsys):
@@ -337,3 +442,160 @@ def test_picture_command_writes_files(tmp_path, capsys):
     assert "written as .png or .svg or .pdf" in capsys.readouterr().err
     assert main(["picture", "matmul", "--out", str(tmp_path / "m.svg")]) == 0
     assert b"<svg" in (tmp_path / "m.svg").read_bytes()
+    assert main(["picture", "losses", "--lang", "ko", "--out", str(tmp_path / "l.png")]) == 0
+    assert "손실 함수와 기울기" in capsys.readouterr().out
+    assert main(["picture", "attention", "--epochs", "1", "--out", str(tmp_path / "a.png")]) == 0
+    assert main(["picture", "convolution", "--epochs", "1", "--out", str(tmp_path / "c.png")]) == 0
+    assert _not_blank(np.asarray(Image.open(tmp_path / "c.png").convert("RGB")))
+
+
+def test_losses_are_the_engines_and_match_their_closed_forms():
+    p = np.array([0.02, 0.3, 0.9])
+    curves = viz.lessons.loss_curves(p)
+    loss, grad = curves["MSE"]                        # (1 - p)^2 through a sigmoid unit
+    np.testing.assert_allclose(loss, (1 - p) ** 2, rtol=1e-6)
+    np.testing.assert_allclose(grad, -2 * (1 - p) * p * (1 - p), rtol=1e-6)
+    for name in ("binary cross-entropy", "cross-entropy"):
+        np.testing.assert_allclose(curves[name][0], -np.log(p), rtol=1e-6)
+        np.testing.assert_allclose(curves[name][1], p - 1, rtol=1e-6)
+    focal, _ = curves["focal (gamma 2, alpha 0.25)"]
+    np.testing.assert_allclose(focal, -0.25 * (1 - p) ** 2 * np.log(p), rtol=1e-6)
+    data = viz.plot_losses().data["at_0.02"]          # the caption's claim, in numbers
+    assert abs(data["MSE"]) < 0.04 < 0.97 < abs(data["cross-entropy"])
+
+
+def test_optimizer_paths_are_the_iterates_of_glassnets_optimizers():
+    picture = viz.plot_optimizer_paths(steps=15)
+    for name, make in viz.lessons.OPTIMISERS:
+        optimizer, w = make(), np.array(picture.data["start"], np.float64)
+        expected = [w.copy()]
+        for _ in range(15):                           # the optimiser's own step, by hand
+            a, b = w
+            optimizer.step(w, np.array([0.02 * a, 2 * b]))
+            expected.append(w.copy())
+        np.testing.assert_array_equal(picture.data["paths"][name], np.array(expected))
+    sgd = picture.data["paths"]["SGD (lr 0.9)"]
+    assert np.all(np.sign(sgd[1:8, 1]) != np.sign(sgd[:7, 1]))   # it bounces across
+
+
+def test_backprop_graph_holds_the_engines_gradients_and_they_are_right():
+    v = viz.plot_backprop().data
+    W1, b1, W2, b2 = v["weights"]
+    x = v["x"]
+
+    def loss(W1, b1, W2, b2):
+        h = 1 / (1 + np.exp(-(x @ W1 + b1)))
+        return -np.log(1 / (1 + np.exp(-(h @ W2 + b2))))[0]
+    eps = 1e-6
+    for k, (name, grad) in enumerate((("W1", v["dW"][0]), ("W2", v["dW"][1]))):
+        for index in np.ndindex(*grad.shape):
+            params = [W1.copy(), b1.copy(), W2.copy(), b2.copy()]
+            params[2 * k][index] += eps
+            up = loss(*params)
+            params[2 * k][index] -= 2 * eps
+            numeric = (up - loss(*params)) / (2 * eps)
+            assert grad[index] == pytest.approx(numeric, rel=1e-5, abs=1e-10), name
+    np.testing.assert_allclose(v["z"][0], x @ W1 + b1)        # the forward values drawn
+    np.testing.assert_allclose(v["after"][2], W2 - 0.5 * v["dW"][1])   # one SGD step
+    assert v["losses"][1] < v["losses"][0] and v["loss"] == pytest.approx(loss(W1, b1, W2, b2))
+    texts = _texts(viz.plot_backprop())
+    assert f"dL/dw={v['dW'][1][0, 0]:.4f}" in texts and f"dL/dz={v['dz'][1][0]:.4f}" in texts
+
+
+def test_overfitting_marks_early_stopping_and_scores_batch_norm_both_ways():
+    picture = viz.plot_overfitting(epochs=60)
+    data = picture.data
+    val = data["history"]["val_loss"]
+    assert data["best_epoch"] == int(np.argmin(val)) + 1      # restored: the best epoch
+    assert data["stopped_epoch"] == min(60, data["best_epoch"] + 20)   # patience 20
+    assert len(data["inference_loss"]) == len(data["batch_loss"]) == 60
+    assert data["inference_loss"] != data["batch_loss"]      # running averages vs batch
+    assert "running averages" in picture.caption and "not overfitting" in picture.caption
+    assert set(data["gaps"]) == {"none", "dropout 0.3", "L2 3e-3", "batch norm"}
+
+
+def test_choices_pair_each_activation_with_its_initialisation_and_show_dead_relu():
+    data = viz.plot_choices(epochs=2).data
+    assert set(data["activation"]) == {"sigmoid + Xavier", "tanh + Xavier", "relu + He"}
+    relu, tanh = data["activation"]["relu + He"], data["activation"]["tanh + Xavier"]
+    assert relu[0] > 0.3 * tanh[0]                    # ReLU with He is not "worse"
+    dead = list(data["dead"].values())                # before, lr 0.1, lr 0.5 (too large)
+    assert np.mean(dead[2]) > 2 * np.mean(dead[1])
+    model = viz.training._mlp([16, 16], seed=0)
+    model.build()
+    X = np.random.default_rng(0).normal(size=(50, 2))
+    H = model.layer_outputs(X)[1]
+    assert viz.dead_units(model, X)[0] == np.mean(np.all(H == 0, axis=0))
+
+
+def test_convolution_is_one_matrix_product_of_the_patches():
+    model, image, _ = _cnn_digits_model()
+    picture = viz.plot_convolution(model, image)
+    P, W, Z = picture.data["P"], picture.data["W"], picture.data["Z"]
+    padded = np.pad(image[..., 0], 1)                        # 'same': one ring of zeros
+    for r, c in picture.data["positions"]:                    # each row: one window
+        np.testing.assert_array_equal(P[r * 8 + c], padded[r:r + 3, c:c + 3].ravel())
+    layer = model.layers[0]
+    np.testing.assert_allclose(P @ W + layer.params["b"], Z.reshape(64, -1), rtol=1e-5,
+                               atol=1e-6)
+    np.testing.assert_allclose(Z, layer.cache["Z"])
+    assert picture.data["parameters"] == 3 * 3 * 1 * 8 + 8
+
+
+def test_recurrence_heat_map_is_the_hidden_state_step_by_step():
+    model, X, _ = viz.train_sine_rnn(epochs=1)
+    H = viz.plot_recurrence(model, X, sample=3).data["H"]
+    W, U, b = (model.layers[0].params[k] for k in ("W", "U", "b"))
+    h = np.zeros(U.shape[0])
+    for t in range(X.shape[1]):                               # h_t = tanh(x_t W + h U + b)
+        h = np.tanh(X[3, t] @ W + h @ U + b)
+        np.testing.assert_allclose(H[t], h, rtol=1e-5, atol=1e-6)
+
+
+def test_attention_map_is_softmax_of_scaled_query_key_products():
+    model, X, _ = viz.train_signal_attention(epochs=2)
+    A = viz.plot_attention(model, X[:3]).data["A"]
+    E = model.layers[0].params["E"][X[:3]]
+    layer = model.layers[1]
+    Q = np.einsum("btf,fhk->bhtk", E, layer.params["Wq"]) + layer.params["bq"][None, :, None]
+    K = np.einsum("btf,fhk->bhtk", E, layer.params["Wk"]) + layer.params["bk"][None, :, None]
+    S = Q @ np.swapaxes(K, -1, -2) / np.sqrt(layer.key_dim)
+    expected = np.exp(S - S.max(-1, keepdims=True))
+    expected /= expected.sum(-1, keepdims=True)
+    np.testing.assert_allclose(A, expected[:, 0], rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(A.sum(-1), 1, rtol=1e-5)
+
+
+def test_every_picture_speaks_korean_without_missing_glyphs():
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pictures = [viz.plot_bias_threshold(lang="ko"), viz.plot_colour_matmul(lang="ko"),
+                    viz.plot_losses(lang="ko"), viz.plot_backprop(lang="ko"),
+                    viz.plot_parameter_explosion(compare_dense_conv(), lang="ko")]
+        for picture in pictures:
+            picture.png()
+    assert not [w for w in caught if "missing from font" in str(w.message)]
+    assert all(any("\uac00" <= ch <= "\ud7a3" for ch in p.title + p.caption) for p in pictures)
+    with pytest.raises(ValueError, match="lang must be one of en, ko"):
+        viz.plot_losses(lang="fr")
+
+
+def test_korean_without_a_hangul_font_is_refused_before_drawing(monkeypatch):
+    from glassnet.errors import MissingFontError
+    monkeypatch.setattr(viz.picture, "hangul_font", lambda: None)
+    with pytest.raises(MissingFontError, match="needs a font with Hangul.*fonts-nanum.*lang='en'"):
+        viz.plot_losses(lang="ko")
+    with pytest.raises(MissingFontError, match="run_tour"):
+        run_tour("unused", lang="ko")
+    assert viz.plot_losses().caption                     # English needs no such font
+
+
+def test_pictures_name_lecture_slides_by_title_never_by_file():
+    from glassnet.lectures import slide
+    assert slide("colour_matmul") == ("Lecture «The voyage of information: how data passes "
+                                      "through a network», slide 6 «Where the input vector "
+                                      "meets the weight matrix»")
+    assert slide("regularisation", "ko") == ("강의 「신경망(Neural Network)의 수학적 이해와 "
+                                             "아키텍처 심화 분석」 4절 「과적합과 정규화 기법」")
+    assert all("seed" not in slide(key).lower() for key in SLIDES)

@@ -150,9 +150,9 @@ def explain(model, x=None, cell=None):
         one_hot[int(np.argmax(P))] = 1
         sections.append(Section("Inference", lines=[
             f"probabilities {_vector(P)} (sum {_num(float(P.sum()))})",
-            f"one-hot argmax {_vector(one_hot.astype(int))}: class {int(np.argmax(P))} "
+            f"one-hot argmax {_vector(one_hot.astype(int))}: class index {int(np.argmax(P))} "
             f"with probability {_num(float(P.max()))}"]))
-    sections[0].lines.insert(0, "Rule (seed 001): X(m x n) x W(n x j) + B(m x j) = Y(m x j); "
+    sections[0].lines.insert(0, "Rule: X(m x n) x W(n x j) + B(m x j) = Y(m x j); "
                                 "activations do not change shapes.") if sections else None
     return Report("Equations of one forward pass" + ("" if x is None else " (one sample)"),
                   sections, {"layer_outputs": outputs})

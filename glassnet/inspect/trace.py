@@ -53,7 +53,8 @@ def trace(model, batch_size=None, backward=False):
                                 back_rows, notes, align))
     batch_text = "symbolic batch B" if batch_size is None else f"batch {batch_size}"
     macs = sum(op.macs() for *_, ops in rows for op in ops)
-    return Report(f"Trace of one forward pass ({batch_text})", sections,
+    passes = "one forward and backward pass" if backward else "one forward pass"
+    return Report(f"Trace of {passes} ({batch_text})", sections,
                   {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
 
 

@@ -1,15 +1,23 @@
-"""Pictures of data flowing through a network (matplotlib lives only here)."""
-from .charts import (GradientNorms, boundary_through_training, layer_statistics,
-                     plot_bias_threshold, plot_choices, plot_colour_matmul,
+"""Pictures of data flowing through a network (matplotlib lives only here). Every
+picture function takes ``lang`` ("en" or "ko"), returns a ``Picture`` whose caption says
+what to notice and whose ``slide`` names the lecture slide it draws."""
+from .architectures import (plot_attention, plot_convolution, plot_recurrence,
+                            train_signal_attention, train_sine_rnn)
+from .charts import (boundary_through_training, plot_bias_threshold, plot_colour_matmul,
                      plot_decision_boundary, plot_image_to_vector, plot_loop_vs_matmul,
-                     plot_parameter_explosion, plot_training, plot_universal_approximation,
+                     plot_parameter_explosion, plot_universal_approximation,
                      time_loop_vs_matmul)
+from .lessons import plot_backprop, plot_losses, plot_optimizer_paths
 from .picture import Picture
+from .training import (GradientNorms, dead_units, layer_statistics, plot_choices,
+                       plot_overfitting, plot_training)
 from .warp import animate_warp, hidden_steps, plot_warp, warp_steps
 
 __all__ = ["Picture", "plot_warp", "animate_warp", "warp_steps", "hidden_steps",
            "boundary_through_training", "plot_decision_boundary", "plot_bias_threshold",
            "plot_colour_matmul", "plot_image_to_vector", "time_loop_vs_matmul",
            "plot_loop_vs_matmul", "plot_parameter_explosion", "GradientNorms",
-           "plot_training", "layer_statistics", "plot_choices",
-           "plot_universal_approximation"]
+           "plot_training", "layer_statistics", "dead_units", "plot_choices",
+           "plot_overfitting", "plot_universal_approximation", "plot_losses",
+           "plot_optimizer_paths", "plot_backprop", "plot_convolution", "plot_recurrence",
+           "plot_attention", "train_sine_rnn", "train_signal_attention"]

@@ -1,21 +1,22 @@
-"""The other pictures of the voyage: decision boundaries through training, the bias as a
+"""Pictures of the forward pass: decision boundaries through training, the bias as a
 threshold, the colour-coded matrix product, an image becoming a vector, loops against
-matrix products, the parameter explosion, training curves and gradient norms, the choices
-that decide training, and universal approximation. Each takes explicit seeds."""
+matrix products, the parameter explosion and universal approximation. Each takes
+explicit seeds and ``lang`` ("en" or "ko"), and says what to notice in its caption and
+which lecture slide it draws (``Picture.slide``)."""
 import math
 import time
 
 import numpy as np
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .. import datasets, optimizers
+from .. import optimizers
 from ..activations import ActivationFunction
 from ..callbacks import Callback
-from ..layers import Dense, Dropout
+from ..layers import Dense, Dropout, Flatten
+from ..lectures import words
 from ..model import Sequential
-from ..normalization import BatchNorm
-from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
-                      new_figure, rgb)
+from .picture import (CLASS_COLOURS, TEXT, TITLE, Picture, confidence_image, drawn,
+                      model_probabilities, new_figure, rgb)
 
 
 def _boundary(ax, model, X, y, resolution=80):
@@ -24,91 +25,153 @@ def _boundary(ax, model, X, y, resolution=80):
                              (low[1], high[1]), resolution)
     ax.imshow(image, origin="lower", alpha=0.55, extent=(low[0], high[0], low[1], high[1]),
               aspect="auto")
-    ax.scatter(X[:, 0], X[:, 1], c=[CLASS_COLOURS[int(k) % 10] for k in y], s=5,
+    ax.scatter(X[:, 0], X[:, 1], c=[CLASS_COLOURS[int(k) % 10] for k in y], s=6,
                edgecolors="white", linewidths=0.2)
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def plot_decision_boundary(model, X, y, title="Decision boundary"):
+@drawn
+def plot_decision_boundary(model, X, y, title=None, lang="en"):
     """The input space coloured by the predicted class, lighter where less confident."""
-    figure = new_figure(4, 4)
+    t = words(lang)
+    title = title or t("Decision boundary", "결정 경계")
+    figure = new_figure(4.5, 4.5)
     ax = figure.add_subplot(1, 1, 1)
     _boundary(ax, model, X, y)
-    ax.set_title(title, fontsize=9)
-    return Picture(title, figure, 1, caption="Shading: the model's confidence.")
+    ax.set_title(title)
+    return Picture(title, figure, 1, slide="geometry",
+                   caption=t("Each point of the plane is coloured by the class the model "
+                             "predicts there, lighter where it is less sure: the boundary is "
+                             "where the colour changes.",
+                             "평면의 각 점을 모델이 예측한 클래스의 색으로 칠했습니다(덜 "
+                             "확신할수록 "
+                             ""
+                             "옅게). 색이 바뀌는 곳이 결정 경계입니다."))
 
 
-class _Snapshots(Callback):
-    """The weights before training, after every ``every``-th epoch and after the last."""
+class _EveryEpoch(Callback):
+    """The weights before training and after every epoch."""
 
-    def __init__(self, every, epochs):
-        self.every, self.epochs, self.weights = every, epochs, []
+    def __init__(self):
+        self.weights = []
 
     def on_train_begin(self, logs):
-        self.weights.append((0, self.model.get_weights()))
+        self.weights.append(self.model.get_weights())
 
     def on_epoch_end(self, epoch, logs):
-        if (epoch + 1) % self.every == 0 or epoch + 1 == self.epochs:
-            self.weights.append((epoch + 1, self.model.get_weights()))
+        self.weights.append(self.model.get_weights())
 
 
-def boundary_through_training(model, X, y, epochs=60, every=10, batch_size=32, seed=0):
-    """Train ``model`` (compiled) and show its decision boundary before training, every
-    ``every`` epochs and at the end: a figure of panels and an animation of frames."""
-    snapshots = _Snapshots(every, epochs)
+def changing_epochs(changes, panels):
+    """Which epochs to show so that the panels split the boundary's whole movement evenly:
+    ``changes[k]`` is the share of the plane whose predicted class changed during epoch
+    k + 1. Always the start and the end; in between, the first epoch by which each
+    further 1/(panels - 1) of the total change has happened (no epoch twice)."""
+    total = np.cumsum(changes)
+    chosen = [0]
+    if total[-1] > 0:
+        for k in range(1, panels - 1):
+            epoch = int(np.searchsorted(total, total[-1] * k / (panels - 1))) + 1
+            if epoch > chosen[-1] and epoch < len(changes):
+                chosen.append(epoch)
+    return chosen + [len(changes)]
+
+
+@drawn
+def boundary_through_training(model, X, y, epochs=60, panels=6, batch_size=32, seed=0,
+                              lang="en"):
+    """Train ``model`` (compiled) and show its decision boundary at the epochs where it
+    moves: the weights are kept after every epoch, the plane's predicted classes compared
+    epoch by epoch, and ``panels`` snapshots chosen that split the total change evenly
+    (``changing_epochs``). A figure of panels and an animation of the same snapshots."""
+    t = words(lang)
+    kept = _EveryEpoch()
     model.fit(X, y, epochs=epochs, batch_size=batch_size, seed=seed, verbose=0,
-              callbacks=[snapshots])
+              callbacks=[kept])
     final = model.get_weights()
-    cols = min(len(snapshots.weights), 4)
-    rows = -(-len(snapshots.weights) // cols)
-    figure = new_figure(3 * cols, 3 * rows)
-    frame_figure = new_figure(3.5, 3.5)
-    frame_ax = frame_figure.add_subplot(1, 1, 1)
-    frames = []
-    for k, (epoch, weights) in enumerate(snapshots.weights):
+    low, high = X.min(axis=0) - 0.5, X.max(axis=0) + 0.5
+    gx, gy = np.meshgrid(np.linspace(low[0], high[0], 60), np.linspace(low[1], high[1], 60))
+    grid = np.c_[gx.ravel(), gy.ravel()]
+    classes = []
+    for weights in kept.weights:
         model.set_weights(weights)
+        classes.append(model.predict(grid, batch_size=4096, verbose=0).argmax(axis=1))
+    changes = [float(np.mean(a != b)) for a, b in zip(classes, classes[1:])]
+    shown = changing_epochs(changes, panels)
+    cols = min(len(shown), 4)
+    rows = -(-len(shown) // cols)
+    figure = new_figure(2.7 * cols, 2.8 * rows)
+    frame_figure = new_figure(4.5, 4.5)
+    frame_ax = frame_figure.add_subplot(1, 1, 1)
+    frames, titles = [], []
+    for k, epoch in enumerate(shown):
+        model.set_weights(kept.weights[epoch])
+        since = sum(changes[shown[k - 1]:epoch]) if k else 0.0
+        title = (t(f"after epoch {epoch}", f"{epoch}번째 에포크 후") if epoch else
+                 t("before training", "학습 전"))
+        if k:
+            title += t(f"\n{100 * since:.0f}% of the plane changed class",
+                       f"\n평면의 {100 * since:.0f}%가 클래스를 바꿈")
+        titles.append(title)
         _boundary(figure.add_subplot(rows, cols, k + 1), model, X, y)
-        title = f"after epoch {epoch}" if epoch else "before training"
-        figure.axes[-1].set_title(title, fontsize=8)
+        figure.axes[-1].set_title(title)
         frame_ax.clear()
         _boundary(frame_ax, model, X, y)
-        frame_ax.set_title(title, fontsize=8)
+        frame_ax.set_title(title)
         frames.append(rgb(frame_figure))
     model.set_weights(final)
-    return Picture("Decision boundary through training", figure, len(snapshots.weights),
-                   frames, data={"epochs": [e for e, _ in snapshots.weights]})
+    moved = next((e for e, c in enumerate(np.cumsum(changes), 1)
+                  if c >= 0.9 * sum(changes)), epochs)
+    return Picture(t("Decision boundary through training", "학습에 따른 결정 경계"), figure,
+                   len(shown), frames, frame_ms=900, slide="geometry",
+                   data={"epochs": shown, "changes": changes, "titles": titles},
+                   caption=t(f"Snapshots are taken where the boundary moves: 90% of all "
+                             f"its movement happens by epoch {moved} of {epochs}. Watch it "
+                             f"bend around the data as the weights learn.",
+                             f"경계가 움직이는 에포크를 골라 그렸습니다: 전체 움직임의 90%가 "
+                             f"{epochs} 에포크 중 {moved}번째까지 일어납니다. 가중치가 학습되며 "
+                             f"경계가 데이터를 따라 휘어 가는 모습을 보세요."))
 
 
-def plot_bias_threshold():
+@drawn
+def plot_bias_threshold(lang="en"):
     """f(w x + b) for b = 0, b > 0, b < 0 (sigmoid and ReLU), the shift -b/w marked, and
-    the slope changing with w (seed 000, slide 10)."""
+    the slope changing with w (lecture 'The voyage of information', slide 10)."""
+    t = words(lang)
     x = np.linspace(-6, 6, 400)
-    figure = new_figure(12, 3.2)
+    figure = new_figure(11, 3.4)
     for k, name in enumerate(("sigmoid", "relu")):
         ax = figure.add_subplot(1, 3, k + 1)
         f = ActivationFunction(name).apply
         for b, colour in ((0.0, "black"), (2.0, "#2ca02c"), (-2.0, "#d62728")):
             ax.plot(x, f(1.0 * x + b), color=colour,
-                    label=f"b = {b:+.0f}: threshold at x = -b/w = {0.0 - b:+.0f}")
+                    label=t(f"b = {b:+.0f}: threshold at x = {0.0 - b:+.0f}",
+                            f"b = {b:+.0f}: 문턱 x = {0.0 - b:+.0f}"))
             ax.axvline(-b / 1.0, color=colour, linestyle=":", linewidth=1)
-        ax.set_title(f"{name}(w x + b), w = 1: the threshold moves to x = -b/w", fontsize=8)
+        ax.set_title(t(f"{name}(w x + b), w = 1: threshold at x = -b/w",
+                       f"{name}(w x + b), w = 1: 문턱은 x = -b/w"))
         ax.set_xlabel("x")
-        ax.legend(fontsize=7)
+        ax.legend()
     ax = figure.add_subplot(1, 3, 3)
     for w in (0.5, 1.0, 3.0):
         ax.plot(x, ActivationFunction("sigmoid").apply(w * x), label=f"w = {w}")
-    ax.set_title("sigmoid(w x): w sets the slope", fontsize=8)
+    ax.set_title(t("sigmoid(w x): w sets the slope", "sigmoid(w x): w는 기울기를 정함"))
     ax.set_xlabel("x")
-    ax.legend(fontsize=7)
-    return Picture("The bias as a threshold", figure, 3,
-                   caption="b > 0 shifts the curve left (fires more easily), b < 0 right.")
+    ax.legend()
+    return Picture(t("The bias as a threshold", "문턱으로서의 편향"), figure, 3, slide="bias",
+                   caption=t("The same curve slides sideways as b changes: b > 0 moves the "
+                             "threshold left (the neuron fires for smaller inputs), b < 0 "
+                             "right. w only changes how steep the switch is.",
+                             "b가 바뀌면 같은 곡선이 옆으로 미끄러집니다: b > 0이면 문턱이 "
+                             "왼쪽으로(더 작은 입력에도 활성화), b < 0이면 오른쪽으로 갑니다. "
+                             "w는 전환이 얼마나 가파른지만 바꿉니다."))
 
 
 def _cell(ax, x, y, text, colour="#ffffff", edge="#555555"):
     ax.add_patch(Rectangle((x - 0.5, y - 0.4), 1.0, 0.8, facecolor=colour, edgecolor=edge,
-                           zorder=2))                     # arrows pass behind the cells
-    ax.text(x, y, text, ha="center", va="center", fontsize=10, zorder=3)
+                           zorder=2))
+    ax.text(x, y, text, ha="center", va="center", fontsize=TITLE, zorder=3)
 
 
 def _tint(colour, amount=0.25):
@@ -116,57 +179,79 @@ def _tint(colour, amount=0.25):
     return tuple(rgb_ * amount + (1 - amount))
 
 
-def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))):
-    """x (n) times W (n x m) -> y (m), drawn: input x_i's colour carried to row i of W,
-    arrows of every colour summing into each output, each column of W boxed as one output
-    neuron's filter, and y1's dot product written out with the real numbers (seed 000,
-    slide 06; seed 001)."""
+def _down(ax, x, top, bottom, colour):
+    ax.add_patch(FancyArrowPatch((x, top), (x, bottom), arrowstyle="-|>", mutation_scale=12,
+                                 color=colour, linewidth=1.4, zorder=1))
+
+
+@drawn
+def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6)),
+                       b=(0.5, -0.5), lang="en"):
+    """y = x W + b drawn as lecture 'The voyage of information' draws it (slide 6),
+    coloured by output: column j of W, its dot product with x, the bias b_j and the output
+    y_j share one colour and stand in one vertical line, so each output's "filter" (its
+    column) and its sum cannot be mistaken. x is written down the left side, x_i level
+    with the row of W it multiplies; every sum is written out with the real numbers."""
+    t = words(lang)
     x, W = np.asarray(x, float), np.asarray(W, float)
-    if x.ndim != 1 or W.ndim != 2 or W.shape[0] != len(x) or len(x) > 10:
+    if x.ndim != 1 or W.ndim != 2 or W.shape[0] != len(x) or len(x) > 8 or W.shape[1] > 6:
         raise ValueError(f"plot_colour_matmul: needs x of n values and W of shape (n, m) "
-                         f"with n <= 10; got x {x.shape} and W {W.shape}. Give W one row per "
-                         f"input, such as x=(1, 2, 3), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6)).")
-    y = x @ W
+                         f"with n <= 8 and m <= 6; got x {x.shape} and W {W.shape}. Give W "
+                         f"one row per input, such as x=(1, 2, 3), "
+                         f"W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6)).")
     n, m = W.shape
-    figure = new_figure(2.2 + 1.3 * m + 2.5, 1.6 + 0.75 * n)
+    b = np.zeros(m) if b is None else np.asarray(b, float)
+    if b.shape != (m,):
+        raise ValueError(f"plot_colour_matmul: b must hold one bias per column of W ({m}), "
+                         f"got shape {b.shape}.")
+    xW = x @ W
+    y = xW + b
+    figure = new_figure(min(11, 4.2 + 1.2 * m), 2.0 + 0.55 * (n + 4) + 0.3 * m)
     ax = figure.add_subplot(1, 1, 1)
-    left, right = 2.4, 2.4 + 1.2 * (m - 1)
-    out_x = right + 2.6
-    out_y = [(n - 1) / 2 + (m - 1) / 2 * 1.2 - 1.2 * j for j in range(m)]
+    step, left = 1.35, 2.3
+    columns = [left + step * j for j in range(m)]
     for i in range(n):
-        row, colour = n - 1 - i, CLASS_COLOURS[i]
-        _cell(ax, 0, row, f"{x[i]:g}", _tint(colour, 0.45))
-        ax.annotate("", xy=(left - 0.55, row), xytext=(0.55, row),
-                    arrowprops={"arrowstyle": "->", "color": colour})
+        row = n - 1 - i
+        _cell(ax, 0, row, f"{x[i]:g}", "#f2f2f2")
+        ax.text(-0.65, row, f"x{i + 1}", ha="right", va="center", fontsize=TITLE)
+        ax.plot([0.5, columns[-1]], [row, row], color="#cccccc", linewidth=0.8, zorder=0)
+        ax.text(1.15, row, "×", ha="center", va="center", fontsize=TITLE, color="#777777")
         for j in range(m):
-            _cell(ax, left + 1.2 * j, row, f"{W[i, j]:g}", _tint(colour))
-            ax.annotate("", xy=(out_x - 0.55, out_y[j]), xytext=(left + 1.2 * j + 0.5, row),
-                        arrowprops={"arrowstyle": "->", "color": colour, "alpha": 0.55,
-                                    "shrinkA": 0, "shrinkB": 2}, zorder=1)
+            _cell(ax, columns[j], row, f"{W[i, j]:g}", _tint(CLASS_COLOURS[j]),
+                  CLASS_COLOURS[j])
+    ax.text(0, n - 0.3, f"x (1×{n})", ha="center", va="bottom", fontsize=TITLE)
+    for j, col in enumerate(columns):
+        colour = CLASS_COLOURS[j]
+        ax.text(col, n - 0.3, t(f"column {j + 1}\n= neuron {j + 1}", f"{j + 1}열\n= 뉴런 {j + 1}"),
+                ha="center", va="bottom", fontsize=TEXT, color=colour)
+        _down(ax, col, -0.45, -1.05, colour)
+        _cell(ax, col, -1.45, f"Σ {xW[j]:g}", _tint(colour, 0.15), colour)
+        _down(ax, col, -1.85, -2.25, colour)
+        _cell(ax, col, -2.65, f"+ {b[j]:g}", _tint(colour, 0.15), colour)
+        _down(ax, col, -3.05, -3.45, colour)
+        _cell(ax, col, -3.85, f"{y[j]:g}", _tint(colour, 0.45), colour)
+    ax.text(columns[-1] + 0.7, -1.45, t("Σ_i x_i w_ij", "Σ_i x_i w_ij"), va="center")
+    ax.text(columns[-1] + 0.7, -2.65, t("+ b_j (bias)", "+ b_j (편향)"), va="center")
+    ax.text(columns[-1] + 0.7, -3.85, "= y_j", va="center")
     for j in range(m):
-        ax.add_patch(Rectangle((left + 1.2 * j - 0.56, -0.5), 1.12, n, fill=False,
-                               linestyle="--", edgecolor="#333333"))
-        ax.text(left + 1.2 * j, n - 0.35, f"column {j + 1}\nneuron {j + 1}'s\nfilter",
-                ha="center", va="bottom", fontsize=7)
-        _cell(ax, out_x, out_y[j], f"{y[j]:g}", "#eeeeee")
-        ax.text(out_x + 0.6, out_y[j], f"y{j + 1}", va="center", fontsize=9)
-    for i in range(n):
-        ax.text(-0.65, n - 1 - i, f"x{i + 1}", ha="right", va="center", fontsize=9,
-                color=CLASS_COLOURS[i])
-    ax.text(0, n - 0.35, f"x ({n})", ha="center", va="bottom", fontsize=9)
-    ax.text(out_x, n - 0.35, f"y ({m})", ha="center", va="bottom", fontsize=9)
-    terms = " + ".join(f"({x[i]:g})({W[i, 0]:g})" for i in range(n))
-    names = " + ".join(f"x{i + 1} w{i + 1}1" for i in range(n))
-    ax.text(-0.9, -1.1, f"y1 = {names} = {terms} = {y[0]:g}", fontsize=9)
-    ax.set_xlim(-1.4, out_x + 1.2)
-    ax.set_ylim(-1.5, n + 0.9)
+        terms = " + ".join(f"({x[i]:g})({W[i, j]:g})" for i in range(n))
+        ax.text(-0.9, -4.75 - 0.55 * j, f"y{j + 1} = {terms} + ({b[j]:g}) = {y[j]:g}",
+                color=CLASS_COLOURS[j], fontsize=TITLE, va="center")
+    ax.set_xlim(-1.4, columns[-1] + 2.6)
+    ax.set_ylim(-5.0 - 0.55 * m, n + 0.9)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(f"x ({n}) x W ({n} x {m}) -> y ({m}): each input's colour meets its row of "
-                 f"W; each column of W is one output neuron", fontsize=9)
-    return Picture("Colour-coded matrix product", figure, 1, data={"y": y.tolist()},
-                   caption="Input x_i meets row i of W; arrows of every colour sum into each "
-                           "output; each column of W (dashed) is one neuron's filter.")
+    ax.set_title(t(f"y = x W + b: x (1×{n}) @ W ({n}×{m}) + b ({m}) = y ({m})",
+                   f"y = x W + b: x (1×{n}) @ W ({n}×{m}) + b ({m}) = y ({m})"))
+    return Picture(t("Colour-coded matrix product", "색으로 읽는 행렬곱"), figure, 1,
+                   slide="colour_matmul", data={"y": y.tolist(), "xW": xW.tolist(),
+                                                "b": b.tolist()},
+                   caption=t("Follow one colour down: output y_j uses only column j of W "
+                             "(neuron j's weights, its 'filter'), multiplied element by "
+                             "element with x, summed, then shifted by its own bias b_j.",
+                             "한 가지 색을 따라 내려가 보세요: 출력 y_j는 W의 j열(뉴런 j의 "
+                             "가중치, 즉 '필터')만 사용합니다. x와 원소끼리 곱해 더한 뒤, 자신의 "
+                             "편향 b_j만큼 이동합니다."))
 
 
 def _mosaic(maps, cols=2, most=8):
@@ -187,77 +272,118 @@ def _signed(ax, values, title):
     """Signed values on a diverging map, scaled by the panel's largest |value|."""
     limit = np.nanmax(np.abs(values)) or 1.0
     image = ax.imshow(values / limit, cmap="RdBu_r", vmin=-1, vmax=1)
-    ax.set_title(title, fontsize=7)
+    ax.set_title(title, fontsize=TEXT)
     ax.set_xticks([])
     ax.set_yticks([])
     return image
 
 
-def plot_image_to_vector(model, image, label=None, pixels=None):
+@drawn
+def plot_image_to_vector(model, image, label=None, pixels=None, lang="en"):
     """One image through a trained network: the pixels, the first layer's weights as
     images (filters), each hidden layer's activations (up to 8 feature maps for
     convolutions, a column of units for dense layers), and the output probabilities.
-    Signed values use a diverging map centred at 0, each panel divided by its own largest
-    absolute value (one colour bar serves all). ``pixels``: the image as a person sees it
-    (before standardisation), drawn in the first panel instead of ``image``."""
+    Dropout layers are left out: at inference they pass values through unchanged. Signed
+    values use a diverging map centred at 0, each panel divided by its own largest
+    absolute value. ``pixels``: the image as a person sees it (before standardisation),
+    drawn in the first panel instead of ``image``."""
+    t = words(lang)
     X = np.asarray(image, dtype=model.dtype)[None]
     values, H = [], X
     for layer in model.layers:
         H = layer.forward(H, training=False)
-        values.append((repr(layer), H[0]))
+        if not isinstance(layer, (Dropout, Flatten)):
+            values.append((repr(layer), H[0]))
     W = model.layers[0].params["W"]
     side = int(round(np.sqrt(W.shape[0])))
+    convolution = W.ndim == 4
     if W.ndim == 2 and side * side == W.shape[0]:
         filters = W.T[:8].reshape(-1, side, side)       # a column of W is an image
-    elif W.ndim == 4:
+    elif convolution:
         filters = np.moveaxis(W[..., 0, :8], -1, 0)       # (kh, kw, in, out): input channel 0
     else:
         filters = []
-    hidden = [(name, v) for name, v in values[:-1] if "Flatten" not in name][:4]
-    figure = new_figure(14, 6)
-    grid = figure.add_gridspec(3, 8)
-    ax = figure.add_subplot(grid[0:2, 0:2])
+    hidden = values[:-1][:3]
+    figure = new_figure(11, 5.8)
+    outer = figure.add_gridspec(2, 1, height_ratios=[2, 1])
+    grid, low = outer[0].subgridspec(1, 8), outer[1].subgridspec(1, 8)
+    ax = figure.add_subplot(grid[0, 0:2])
     shown_as_given = pixels is not None
     pixels = np.asarray(image if pixels is None else pixels, dtype=float)
     square = math.isqrt(pixels.size)
     ax.imshow(pixels.reshape(pixels.shape[0], -1) if pixels.ndim == 3 else
               pixels.reshape(square, square) if pixels.ndim == 1 and square ** 2 == pixels.size
               else np.atleast_2d(pixels), cmap="gray_r")
-    ax.set_title("pixels" + (f" (digit {label})" if label is not None else "")
-                 + ("" if shown_as_given else "\nas the network receives them"), fontsize=8)
+    ax.set_title(t("pixels", "픽셀") + (t(f" (digit {label})", f" (숫자 {label})")
+                                       if label is not None else "")
+                 + ("" if shown_as_given else t("\nas the network receives them",
+                                                "\n신경망이 받는 그대로")))
     ax.axis("off")
     panels = 1
     for k, f in enumerate(filters):
-        _signed(figure.add_subplot(grid[2, k]), f, f"filter {k + 1}")
+        _signed(figure.add_subplot(low[0, k]), f, t(f"filter {k + 1}", f"필터 {k + 1}"))
         panels += 1
     for k, (name, v) in enumerate(hidden):
-        ax = figure.add_subplot(grid[0:2, 2 + k])
+        ax = figure.add_subplot(grid[0, 2 + k])
         if v.ndim == 3:
-            shown, name = _mosaic(v), f"{name}\n{min(v.shape[-1], 8)} of {v.shape[-1]} maps"
+            shown = _mosaic(v)
+            name = t(f"{name}\n{min(v.shape[-1], 8)} of {v.shape[-1]} maps",
+                     f"{name}\n맵 {v.shape[-1]}개 중 {min(v.shape[-1], 8)}개")
         else:
             shown = v.reshape(-1, 1 if v.size < 8 else 8)
-            name = f"{name}\n{v.size} units, 8 per row"
+            name = t(f"{name}\n{v.size} units,\n8 per row",
+                     f"{name}\n유닛 {v.size}개,\n한 줄에 8개")
         colours = _signed(ax, shown, name)
         ax.set_aspect("equal" if v.ndim == 3 else "auto")
         panels += 1
-    if hidden:
-        figure.colorbar(colours, ax=ax, shrink=0.6, label="value / panel's largest |value|")
-    ax = figure.add_subplot(grid[0:2, 6:8])
+    if hidden:                                 # inside the last panel's slot: no reflow
+        bar = figure.colorbar(colours, cax=ax.inset_axes([1.08, 0.15, 0.07, 0.7]))
+        bar.set_label(t("value / panel's largest |value|", "값 / 패널의 최대 |값|"))
+    ax = figure.add_subplot(grid[0, 3 + len(hidden):8])
     probabilities = values[-1][1]
     ax.bar(range(len(probabilities)), probabilities, color="#1f77b4")
-    ax.set_title("output probabilities", fontsize=8)
+    ax.set_title(t("output probabilities (class index)", "출력 확률 (클래스 인덱스)"))
     ax.set_xticks(range(len(probabilities)))
     panels += 1
-    return Picture("From image to abstract vector", figure, panels,
-                   data={"probabilities": probabilities.tolist()},
-                   caption="Diverging colours: blue negative, red positive, white 0; each "
-                           "panel divided by its own largest absolute value.")
+    guess = int(np.argmax(probabilities))
+    if convolution:
+        notice = t("Each 3x3 filter is slid over the whole image: its feature map is bright "
+                   "where the image has the stroke the filter looks for. Pooling halves the "
+                   "maps, Flatten lines them up, and the Dense layers distil them into ten "
+                   "numbers.",
+                   "3x3 필터 하나가 이미지 전체를 훑습니다: 특징 맵은 필터가 찾는 획이 있는 곳에서 "
+                   "밝아집니다. 풀링이 맵을 절반으로 줄이고, Flatten이 한 줄로 펴고, Dense 층이 "
+                   "열 개의 숫자로 증류합니다.")
+    else:
+        notice = t("Each filter is one column of the first W reshaped to 8x8: red pixels "
+                   "push its unit up, blue ones down. They are rough stroke templates (a bar, "
+                   "part of a ring), not clean edges: the L2 weight decay they were trained "
+                   "with pulls unused weights towards 0 and keeps them smooth; without it "
+                   "they look like noise. The layers narrow: the image is distilled into "
+                   "fewer, denser numbers.",
+                   "각 필터는 첫 번째 W의 한 열을 8x8로 접은 것입니다: 빨간 픽셀은 그 유닛을 "
+                   "올리고 파란 픽셀은 내립니다. 깨끗한 윤곽선이 아니라 거친 획 모양의 틀(막대, "
+                   "고리의 일부)입니다. 학습에 쓴 L2 가중치 감쇠가 쓰이지 않는 가중치를 0으로 "
+                   "당겨 매끄럽게 하며, 그것이 없으면 잡음처럼 보입니다. 층이 좁아지며 이미지는 "
+                   "더 적고 조밀한 숫자로 증류됩니다.")
+    return Picture(t("From image to abstract vector", "이미지에서 추상 벡터로"), figure, panels,
+                   slide="image_to_vector",
+                   data={"probabilities": probabilities.tolist(), "guess": guess},
+                   caption=notice + t(f" The output is a vector of ten probabilities; its "
+                                      f"largest is class index {guess}. Dropout is not drawn: "
+                                      f"at inference it passes values through unchanged. "
+                                      f"Colours: blue negative, red positive, white 0.",
+                                      f" 출력은 열 개의 확률로 된 벡터이며, 가장 큰 값은 "
+                                      f"클래스 인덱스 {guess}입니다. Dropout은 그리지 않았습니다: "
+                                      "추론 때는 값을 그대로 통과시키기 때문입니다. 색: 파랑 음수, "
+                                      ""
+                                      f"빨강 양수, 흰색 0."))
 
 
 def time_loop_vs_matmul(batch_sizes=(1, 8, 32, 128), inputs=64, outputs=32, seed=0,
                         repeats=3):
     """The same dense layer three ways -- Python loops, one sample at a time with NumPy,
-    one batched product -- checked equal and timed on this machine (seed 000)."""
+    one batched product -- checked equal and timed on this machine."""
     rng = np.random.default_rng(seed)
     W, b = rng.normal(size=(inputs, outputs)), rng.normal(size=outputs)
     rows = []
@@ -289,216 +415,118 @@ def time_loop_vs_matmul(batch_sizes=(1, 8, 32, 128), inputs=64, outputs=32, seed
     return rows
 
 
-def plot_loop_vs_matmul(rows):
-    figure = new_figure(5, 3.5)
+@drawn
+def plot_loop_vs_matmul(rows, lang="en"):
+    t = words(lang)
+    figure = new_figure(6, 4)
     ax = figure.add_subplot(1, 1, 1)
     batches = [r[0] for r in rows]
-    for k, (name, colour) in enumerate((("Python loops", "#d62728"),
-                                        ("NumPy, one sample at a time", "#ff7f0e"),
-                                        ("one batched X @ W", "#2ca02c"))):
+    for k, (name, colour) in enumerate(((t("Python loops", "Python 반복문"), "#d62728"),
+                                        (t("NumPy, one sample at a time",
+                                           "NumPy, 한 번에 샘플 하나"), "#ff7f0e"),
+                                        (t("one batched X @ W", "배치 한 번의 X @ W"),
+                                         "#2ca02c"))):
         ax.plot(batches, [r[k + 1] * 1e3 for r in rows], "o-", color=colour, label=name)
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel("batch size")
-    ax.set_ylabel("time (ms, best of 3)")
-    ax.legend(fontsize=7)
-    ax.set_title("Loop vs vectorised vs batched (same results)", fontsize=9)
+    ax.set_xlabel(t("batch size", "배치 크기"))
+    ax.set_ylabel(t("time (ms, best of 3; log scale)", "시간 (ms, 3회 중 최소; 로그 눈금)"))
+    ax.legend()
+    ax.set_title(t("The same layer, three ways (same results)",
+                   "같은 층, 세 가지 방법 (결과 동일)"))
     batch, loop, sample, batched = rows[-1]
-    return Picture("Loop vs matrix product", figure, 1, data={"rows": rows},
-                   caption=f"Measured on this machine: at batch {batch} one batched product "
-                           f"is {loop / batched:,.0f}x faster than Python loops and "
-                           f"{sample / batched:,.0f}x faster than NumPy one sample at a time.")
+    return Picture(t("Loop vs matrix product", "반복문 대 행렬곱"), figure, 1,
+                   data={"rows": rows}, slide="why_matrices",
+                   caption=t(f"Measured on this machine: at batch {batch} one batched product "
+                             f"is {loop / batched:,.0f}x faster than Python loops and "
+                             f"{sample / batched:,.0f}x faster than NumPy one sample at a "
+                             f"time. The green line stays nearly flat as the batch grows.",
+                             f"이 컴퓨터에서 측정: 배치 {batch}에서 배치 행렬곱 한 번이 Python "
+                             f"반복문보다 {loop / batched:,.0f}배, 샘플 하나씩 NumPy로 계산하는 "
+                             f"것보다 {sample / batched:,.0f}배 빠릅니다. 배치가 커져도 초록 선은 "
+                             f"거의 평평합니다."))
 
 
-def plot_parameter_explosion(report):
-    """Dense against convolution (seed 000, slide 13): the parameters of both layers for
-    the report's image, and how each grows with the image's side (dense with the number of
-    pixels, convolution not at all). ``report`` comes from ``compare_dense_conv``."""
+@drawn
+def plot_parameter_explosion(report, lang="en"):
+    """Dense against convolution (lecture 'The voyage of information', slide 13): the
+    weights of both layers for the report's image on a log scale and on a linear one
+    (where the convolution's bar is too thin to see), and how each grows with the image's
+    side (dense with the number of pixels, convolution not at all), 224 marked.
+    ``report`` comes from ``compare_dense_conv``. The one ratio drawn is that of the
+    weights drawn (biases left out)."""
     from ..inspect import compare_dense_conv
+    t = words(lang)
     data = report.data
     h, w, c = data["input_shape"]
     units, filters = data["dense"]["biases"], data["conv"]["biases"]
     kernel = int(round((data["conv"]["weights"] / (c * filters)) ** 0.5))
-    figure = new_figure(10, 3.6)
-    ax = figure.add_subplot(1, 2, 1)
     counts = [data["dense"]["weights"], data["conv"]["weights"]]
-    ax.bar([f"Dense {units:,} units", f"Conv {kernel}x{kernel}, {filters} channels"], counts,
-           color=["#d62728", "#2ca02c"])
-    ax.set_yscale("log")
-    for k, n in enumerate(counts):
-        ax.text(k, n, f"{n:,} weights", ha="center", va="bottom", fontsize=8)
-    ax.set_ylabel(f"weights (log scale; + {units:,} and {filters} biases)")
-    ax.set_title(f"{h}x{w}x{c} input: dense needs {data['ratio']:,.0f}x more", fontsize=9)
-    ax = figure.add_subplot(1, 2, 2)
+    ratio = counts[0] / counts[1]
+    names = [f"Dense\n{units:,} units" if lang == "en" else f"Dense\n유닛 {units:,}개",
+             f"Conv {kernel}x{kernel}\n{filters} channels" if lang == "en" else
+             f"Conv {kernel}x{kernel}\n채널 {filters}개"]
+    figure = new_figure(11, 3.9)
+    for k, scale in enumerate(("log", "linear")):
+        ax = figure.add_subplot(1, 3, k + 1)
+        ax.bar(names, counts, color=["#d62728", "#2ca02c"])
+        ax.set_yscale(scale)
+        for i, n in enumerate(counts):
+            ax.text(i, n, f"{n:,}", ha="center", va="bottom")
+        if scale == "log":
+            ax.set_ylabel(t("weights (log scale: each step is 10x)",
+                            "가중치 (로그 눈금: 한 칸이 10배)"))
+            ax.set_title(t(f"{h}x{w}x{c} input: dense has {ratio:,.0f}x the weights",
+                           f"{h}x{w}x{c} 입력: Dense의 가중치가 {ratio:,.0f}배"))
+            ax.set_ylim(1, counts[0] * 30)
+        else:
+            ax.set_ylabel(t("weights (linear scale)", "가중치 (선형 눈금)"))
+            ax.set_title(t("the same bars on a linear scale", "같은 막대, 선형 눈금"))
+            ax.annotate(t(f"{counts[1]:,}: too thin to see", f"{counts[1]:,}: 너무 얇아 안 보임"),
+                        (1, 0), (0.55, 0.45 * counts[0]), ha="center",
+                        arrowprops={"arrowstyle": "->"})
+    ax = figure.add_subplot(1, 3, 3)
     sides = sorted({8, 16, 32, 64, 128, 224, 512, h})
     grown = [compare_dense_conv((side, side, c), units, kernel, filters).data for side in sides]
     for key, colour, name in (("dense", "#d62728", f"Dense({units:,})"),
                               ("conv", "#2ca02c", f"Conv2D({filters}, {kernel}x{kernel})")):
         ax.plot(sides, [g[key]["weights"] for g in grown], "o-", color=colour, label=name)
+    marked = grown[sides.index(h)]["dense"]["weights"]
+    ax.axvline(h, color="#777777", linestyle=":", linewidth=1)
+    ax.annotate(f"{h}: {marked:,}", (h, marked), (8, marked / 3), ha="left",
+                arrowprops={"arrowstyle": "->", "color": "#777777"})
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
-    ax.set_xlabel(f"image side (side x side x {c})")
-    ax.set_ylabel("weights")
-    ax.legend(fontsize=7)
-    ax.set_title("dense grows with the pixels; a convolution does not", fontsize=9)
-    return Picture("Parameter explosion", figure, 2, data={"counts": counts, "sides": sides},
-                   caption="A dense layer connects every pixel to every unit; a convolution "
-                           "shares one small filter across all positions.")
+    ax.set_xlabel(t(f"image side (side x side x {c}; log scale)",
+                    f"이미지 한 변 (변 x 변 x {c}; 로그 눈금)"))
+    ax.set_ylabel(t("weights (log scale)", "가중치 (로그 눈금)"))
+    ax.legend(loc="center right")
+    ax.set_title(t("dense grows with the pixels,\na convolution does not",
+                   "Dense는 픽셀 수와 함께 커지고,\n합성곱은 그대로"))
+    return Picture(t("Parameter explosion", "파라미터 폭발"), figure, 3, slide="explosion",
+                   data={"counts": counts, "ratio": ratio, "sides": sides},
+                   caption=t(f"On a log scale the bars look close; on a linear scale the "
+                             f"convolution's {counts[1]:,} weights vanish next to the dense "
+                             f"layer's {counts[0]:,} ({ratio:,.0f}x). Every dense unit has "
+                             f"its own weight for every pixel; a convolution shares one small "
+                             f"kernel across all positions, so its count does not depend on "
+                             f"the image's size.",
+                             f"로그 눈금에서는 막대가 비슷해 보이지만, 선형 눈금에서는 합성곱의 "
+                             f"가중치 {counts[1]:,}개가 Dense 층의 {counts[0]:,}개 옆에서 "
+                             f"사라집니다({ratio:,.0f}배). Dense의 유닛마다 모든 픽셀에 대한 자기 "
+                             f"가중치가 있지만, 합성곱은 작은 커널 하나를 모든 위치에서 공유하므로 "
+                             f"이미지 크기와 무관합니다."))
 
 
-class GradientNorms(Callback):
-    """Records the norm of each weighted layer's gradient ||dW|| after every batch;
-    ``names`` says which layer each column is ("layer 3: Dense(64, relu)")."""
-
-    def __init__(self):
-        self.norms, self.names = [], []
-
-    def on_batch_end(self, batch, logs):
-        layers = [(i, layer) for i, layer in enumerate(self.model.layers, 1)
-                  if "W" in layer.grads]
-        if not self.names:
-            self.names = [f"layer {i}: {layer!r}" for i, layer in layers]
-        self.norms.append([float(np.linalg.norm(layer.grads["W"])) for _, layer in layers])
-
-
-def plot_training(history, gradient_norms=None):
-    """Loss and accuracy (train and validation) by epoch, and each layer's gradient norm
-    by batch, thin, with its moving average over 20 batches, thick (the backward pass made
-    visible: vanishing or exploding gradients show up here)."""
-    h = history.history
-    panels = 2 + (gradient_norms is not None)
-    figure = new_figure(4.2 * panels, 3.2)
-    for k, metric in enumerate(("loss", "accuracy")):
-        ax = figure.add_subplot(1, panels, k + 1)
-        for key in (metric, f"val_{metric}"):
-            if key in h:
-                ax.plot(range(1, len(h[key]) + 1), h[key], "o-", markersize=3, label=key)
-        ax.set_title(metric, fontsize=9)
-        ax.set_xlabel("epoch")
-        ax.legend(fontsize=7)
-    if gradient_norms is not None:
-        ax = figure.add_subplot(1, panels, 3)
-        norms = np.asarray(gradient_norms.norms)
-        window = min(20, len(norms))
-        for k in range(norms.shape[1]):
-            smooth = np.convolve(norms[:, k], np.ones(window) / window, mode="valid")
-            line, = ax.plot(norms[:, k], linewidth=0.5, alpha=0.4)
-            ax.plot(np.arange(window - 1, len(norms)), smooth, color=line.get_color(),
-                    linewidth=1.6, label=gradient_norms.names[k])
-        ax.set_yscale("log")
-        ax.set_xlabel("batch")
-        ax.set_title("||dW|| per layer", fontsize=9)
-        ax.legend(fontsize=7)
-    return Picture("Training curves", figure, panels,
-                   caption="Left: loss and accuracy by epoch. Right: the norm of each "
-                           "layer's weight gradient, batch by batch.")
-
-
-def _mlp(widths, activation="relu", init="he_normal", dropout=0.0, batchnorm=False, seed=0,
-         outputs=2):
-    layers = []
-    for k, w in enumerate(widths):
-        layers.append(Dense(w, activation=activation, kernel_initializer=init,
-                            input_dim=2 if k == 0 else None))
-        if batchnorm:
-            layers.append(BatchNorm())
-        if dropout:
-            layers.append(Dropout(dropout))
-    layers.append(Dense(outputs, activation="softmax"))
-    return Sequential(layers, seed=seed)
-
-
-def layer_statistics(init, depth=8, width=64, seed=0, scale=1.0, activation="tanh"):
-    """Std of the activations and of the weight gradients, hidden layer by hidden layer, for
-    one initialisation and activation, from one real forward and backward pass on a batch
-    of spirals (``scale`` multiplies the initial weights: 0.1 too small, 3 too large)."""
-    X, y = datasets.make_spirals(256, arms=3, seed=seed)
-    model = _mlp([width] * depth, activation=activation, init=init, seed=seed, outputs=3)
-    model.compile(optimizers.SGD(0.01), "sparse_categorical_crossentropy")
-    model.build()
-    model.flat_params *= scale
-    stds = [float(Y.std()) for Y in model.layer_outputs(X)[1:-1]]
-    model.train_on_batch(X, y)                     # forward, backward (and one small step)
-    grads = [float(np.abs(layer.grads["W"]).mean()) for layer in model.layers[:-1]]
-    return stds, grads
-
-
-def _log_by_layer(ax, title, ylabel, runs):
-    for name, values in runs:
-        ax.plot(range(1, len(values) + 1), values, "o-", label=name, markersize=3)
-    ax.set_yscale("log")
-    ax.set_xlabel("hidden layer")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-
-
-def _training_curves(ax, title, runs, X, y, epochs, seed):
-    """Train the same 2-32-32-3 network once per run; solid: training loss, dashed:
-    validation loss (the last 20% of the data), on shared axes."""
-    for k, (name, make_optimizer, extra) in enumerate(runs):
-        model = _mlp([32, 32], seed=seed, outputs=3, **extra)
-        model.compile(make_optimizer(), "sparse_categorical_crossentropy")
-        history = model.fit(X, y, epochs=epochs, batch_size=32, seed=seed, verbose=0,
-                            validation_split=0.2).history
-        colour = CLASS_COLOURS[k]
-        ax.plot(history["loss"], color=colour, label=name)
-        ax.plot(history["val_loss"], color=colour, linestyle="--", linewidth=0.9)
-    ax.set_title(title + " (dashed: validation)", fontsize=9)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("loss")
-    ax.legend(fontsize=7)
-
-
-def plot_choices(seed=0, epochs=40):
-    """The same network under different choices (seed 004): He, Xavier, too small and too
-    large initial weights, and sigmoid / tanh / ReLU, seen as the activations and the
-    gradients of each layer (vanishing or exploding); learning rates, optimisers and
-    regularisation seen as training and validation curves on shared axes."""
-    X, y = datasets.make_spirals(300, arms=3, seed=seed)
-    order = np.random.default_rng(seed).permutation(len(X))   # validation_split takes the
-    X, y = X[order], y[order]                                  # last rows: mix the arms
-    figure = new_figure(15, 7.2)
-    inits = [("He", "he_normal", 1.0), ("Xavier", "glorot_normal", 1.0),
-             ("too small (Xavier x0.1)", "glorot_normal", 0.1),
-             ("too large (Xavier x3)", "glorot_normal", 3.0)]
-    stats = {name: layer_statistics(init, seed=seed, scale=scale) for name, init, scale in inits}
-    _log_by_layer(figure.add_subplot(2, 3, 1), "initialisation: activations (tanh, 8 layers)",
-                  "std of the layer's output", [(n, a) for n, (a, _) in stats.items()])
-    _log_by_layer(figure.add_subplot(2, 3, 2), "initialisation: gradients",
-                  "mean |dL/dW|", [(n, g) for n, (_, g) in stats.items()])
-    _log_by_layer(figure.add_subplot(2, 3, 3), "activation: gradients (Xavier)",
-                  "mean |dL/dW|",
-                  [(name, layer_statistics("glorot_normal", seed=seed, activation=name)[1])
-                   for name in ("sigmoid", "tanh", "relu")])
-    _training_curves(figure.add_subplot(2, 3, 4), "learning rate (Adam)",
-                     [(f"lr = {lr}", (lambda lr=lr: optimizers.Adam(lr)), {})
-                      for lr in (1e-4, 1e-3, 1e-2, 1e-1)], X, y, epochs, seed)
-    _training_curves(figure.add_subplot(2, 3, 5), "optimiser",
-                     [("SGD", lambda: optimizers.SGD(0.05), {}),
-                      ("Momentum", lambda: optimizers.SGD(0.05, momentum=0.9), {}),
-                      ("RMSprop", lambda: optimizers.RMSprop(0.005), {}),
-                      ("Adam", lambda: optimizers.Adam(0.005), {})], X, y, epochs, seed)
-    _training_curves(figure.add_subplot(2, 3, 6), "regularisation (Adam)",
-                     [("none", lambda: optimizers.Adam(0.005), {}),
-                      ("dropout 0.3", lambda: optimizers.Adam(0.005), {"dropout": 0.3}),
-                      ("L2 1e-3", lambda: optimizers.Adam(0.005, weight_decay=1e-3), {}),
-                      ("batch norm", lambda: optimizers.Adam(0.005), {"batchnorm": True})],
-                     X, y, epochs, seed)
-    return Picture("Choices that decide training", figure, 6,
-                   data={"initialisation": stats},
-                   caption="Top: one forward and backward pass through 8 tanh layers of 64 "
-                           "units. Bottom: the same 2-32-32-3 network on three spirals.")
-
-
-def plot_universal_approximation(seed=0, epochs=600):
+@drawn
+def plot_universal_approximation(seed=0, epochs=600, lang="en"):
     """A 1-D function fitted by one hidden layer of growing width, and by three hidden
     layers with exactly the same number of parameters (widths w, w, w against one layer of
-    (2w^2 + 5w) / 3 units); the fits, and the error against the parameter count (seeds
-    003, 004)."""
+    (2w^2 + 5w) / 3 units); the fits, and the error against the parameter count."""
+    t = words(lang)
     x = np.linspace(-3, 3, 200)[:, None]
     target = np.sin(2 * x) + 0.3 * x
-    figure = new_figure(14, 3.6)
+    figure = new_figure(11, 3.7)
     axes = [figure.add_subplot(1, 3, k) for k in (1, 2, 3)]
     results = {"one hidden layer": [], "three hidden layers": []}
     for w in (2, 3, 5, 8):
@@ -512,22 +540,32 @@ def plot_universal_approximation(seed=0, epochs=600):
             model.fit(x, target, epochs=epochs, batch_size=50, seed=seed, verbose=0)
             results[family].append((model.count_params(), model.evaluate(x, target, verbose=0)))
             ax.plot(x, model.predict(x, verbose=0), linewidth=1,
-                    label=f"{'-'.join(map(str, widths))} ({model.count_params()} params)")
+                    label=f"{'-'.join(map(str, widths))} ({model.count_params()})")
+    family_names = {"one hidden layer": t("one hidden layer", "은닉층 1개"),
+                    "three hidden layers": t("three hidden layers", "은닉층 3개")}
     for ax, family in zip(axes, results):
-        ax.plot(x, target, "k", linewidth=2, alpha=0.35, label="target")
-        ax.legend(fontsize=7)
-        ax.set_title(f"{family} (tanh)", fontsize=9)
+        ax.plot(x, target, "k", linewidth=2, alpha=0.35, label=t("target", "목표"))
+        ax.legend(title=t("widths (parameters)", "폭 (파라미터 수)"))
+        ax.set_title(f"{family_names[family]} (tanh)")
     for family, points in results.items():
-        axes[2].plot(*zip(*points), "o-", label=family)
+        axes[2].plot(*zip(*points), "o-", label=family_names[family])
     axes[2].set_xscale("log")
     axes[2].set_yscale("log")
     counts = [count for count, _ in results["one hidden layer"]]
     axes[2].set_xticks(counts, [str(c) for c in counts], minor=False)
     axes[2].set_xticks([], minor=True)
-    axes[2].set_xlabel("parameters")
-    axes[2].set_ylabel("mean squared error")
-    axes[2].legend(fontsize=7)
-    axes[2].set_title("error against parameter count (same counts)", fontsize=9)
-    return Picture("Universal approximation and depth", figure, 3, data=results,
-                   caption=f"Fitted with Adam for {epochs} epochs; each deep network has "
-                           f"exactly as many parameters as the wide one beside it.")
+    axes[2].set_xlabel(t("parameters (log scale)", "파라미터 수 (로그 눈금)"))
+    axes[2].set_ylabel(t("mean squared error (log scale)", "평균제곱오차 (로그 눈금)"))
+    axes[2].legend()
+    axes[2].set_title(t("error at equal parameter counts", "같은 파라미터 수에서의 오차"))
+    deep, wide = results["three hidden layers"][-1][1], results["one hidden layer"][-1][1]
+    return Picture(t("Universal approximation and depth", "보편 근사와 깊이"), figure, 3,
+                   data=results, slide="approximation",
+                   caption=t(f"One wide hidden layer can approximate the curve, and it gets "
+                             f"closer as it widens; at the same parameter count ({counts[-1]}) "
+                             f"three layers reach an error of {deep:.2g} against {wide:.2g}. "
+                             f"Fitted with Adam for {epochs} epochs.",
+                             "넓은 은닉층 하나로도 곡선을 근사할 수 있고, 넓어질수록 가까워집니다. "
+                             ""
+                             f"같은 파라미터 수({counts[-1]})에서 층 3개의 오차는 {deep:.2g}, "
+                             f"층 1개는 {wide:.2g}입니다. Adam으로 {epochs} 에포크 학습."))

@@ -3,24 +3,81 @@
 Matplotlib lives only in glassnet.viz; figures use the Agg canvas directly (no pyplot
 state, no display needed)."""
 import base64
+import functools
 import html
 import io
 import os
 
+import matplotlib
 import numpy as np
+from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..activations import softmax
+from ..errors import MissingFontError
+from ..lectures import check_language
 
 CLASS_COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 
 
+DPI = 100          # pictures are at most 11 inches wide: 1,100 pixels, the report's width
+TITLE, TEXT = 10, 9          # points: 14 and 12.5 pixels at 100 dpi, never smaller
+HANGUL_FONTS = ("NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "NanumBarunGothic",
+                "Noto Sans CJK JP", "UnDotum", "Baekmuk Gulim")
+
+
 def new_figure(width, height):
-    figure = Figure(figsize=(width, height), dpi=80, layout="constrained")
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     return figure
+
+
+@functools.cache
+def hangul_font():
+    """The family name of an installed font with Hangul (registered with matplotlib), or
+    None. Debian's fonts-nanum or fonts-noto-cjk provide one."""
+    known = {entry.fname for entry in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        name = os.path.basename(path).lower()
+        hangul = ("nanum" in name or "cjk" in name or "notosanskr" in name
+                  or "undotum" in name)
+        if hangul and path not in known:              # every file of the family
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue
+    families = {entry.name for entry in font_manager.fontManager.ttflist}
+    return next((family for family in HANGUL_FONTS if family in families), None)
+
+
+def require_hangul(where):
+    """Refuse to draw Korean text that would come out as empty boxes."""
+    if hangul_font() is None:
+        raise MissingFontError(f"{where}: drawing Korean text needs a font with Hangul, and "
+                               f"none is installed. Install one (Debian/Ubuntu: sudo apt-get "
+                               f"install fonts-nanum; elsewhere Noto Sans CJK), or use "
+                               f"lang='en'.")
+
+
+def drawn(function):
+    """A picture function whose text falls back to a Hangul font for Korean letters
+    (matplotlib's font fallback, set for this picture only: no global state changes).
+    Checks ``lang`` and refuses Korean without a Hangul font."""
+    @functools.wraps(function)
+    def draw(*args, **kwargs):
+        lang = kwargs.get("lang", "en")
+        check_language(lang, function.__name__)
+        if lang == "ko":
+            require_hangul(function.__name__)
+        font = hangul_font()
+        families = ["DejaVu Sans"] + ([font] if font else [])
+        with matplotlib.rc_context({"font.family": families, "font.size": TEXT,
+                                    "axes.titlesize": TITLE, "legend.fontsize": TEXT,
+                                    "xtick.labelsize": TEXT, "ytick.labelsize": TEXT}):
+            return function(*args, **kwargs)
+    return draw
 
 
 def probabilities(out, activation):
@@ -59,9 +116,11 @@ class Picture:
     """A finished picture: ``figure`` (matplotlib), ``panels`` (how many plots it holds),
     ``frames`` (RGB arrays, for animations), ``data`` (the numbers drawn), ``caption``."""
 
-    def __init__(self, title, figure=None, panels=1, frames=None, data=None, caption=""):
+    def __init__(self, title, figure=None, panels=1, frames=None, data=None, caption="",
+                 slide=None, frame_ms=120):
         self.title, self.figure, self.panels = title, figure, panels
         self.frames, self.data, self.caption = frames or [], data or {}, caption
+        self.slide, self.frame_ms = slide, frame_ms
 
     def pixels(self):
         """The rendered RGB pixels (rendered once: constrained layout moves on redraws)."""
@@ -72,22 +131,28 @@ class Picture:
         return self._pixels
 
     def png(self):
-        """PNG bytes: the figure, or an animation's last frame."""
-        buffer = io.BytesIO()
-        if self.figure is None:
+        """PNG bytes of the rendered pixels: the figure, or an animation's last frame
+        (encoded once; a figure is drawn once)."""
+        if getattr(self, "_png", None) is None:
             from PIL import Image
-            Image.fromarray(self.frames[-1]).save(buffer, format="PNG")
-        else:
-            self.figure.savefig(buffer, format="png", metadata={"Software": None})
-        return buffer.getvalue()
+            buffer = io.BytesIO()
+            Image.fromarray(self.frames[-1] if self.figure is None else self.pixels()).save(
+                buffer, format="PNG")
+            self._png = buffer.getvalue()
+        return self._png
 
-    def gif(self, duration_ms=120):
+    def gif(self, duration_ms=None):
+        """The frames as a looping GIF, ``duration_ms`` (default ``frame_ms``) each; the
+        last frame stays four times as long, so the loop's end can be read."""
         from PIL import Image
-        images = [Image.fromarray(frame) for frame in self.frames]
-        buffer = io.BytesIO()
-        images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
-                       duration=duration_ms, loop=0)
-        return buffer.getvalue()
+        each = duration_ms or self.frame_ms
+        if getattr(self, "_gif", (None, None))[0] != each:
+            images = [Image.fromarray(frame) for frame in self.frames]
+            buffer = io.BytesIO()
+            images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:],
+                           duration=[each] * (len(images) - 1) + [4 * each], loop=0)
+            self._gif = (each, buffer.getvalue())
+        return self._gif[1]
 
     def save(self, path):
         """Write the picture: .png (a figure, or an animation's last frame), .svg or .pdf

@@ -1,15 +1,18 @@
-"""How a network warps space (seed 000, slides 04 and 08; Olah, "Neural Networks,
-Manifolds, and Topology"): 2-D data and a grid pushed through a trained model, each
-Dense layer split into its three steps -- W x (rotate and scale), + b (translate), the
-activation (fold). Every point comes from the engine's own forward pass.
+"""How a network warps space (lecture 'The voyage of information', slides 4 and 8; Olah,
+"Neural Networks, Manifolds, and Topology"): 2-D data and a grid pushed through a
+trained model, each Dense layer split into its three steps -- x W (rotate and scale;
+glassnet's rows times W of shape (in, out), the lecture's W x with W^T), + b
+(translate), the activation (fold). Every point comes from the engine's own forward
+pass.
 
 Spaces of width 2 are drawn as planes, width 3 in 3-D; wider spaces are seen through one
 projection (PCA of the last hidden space) fitted once and kept for every panel and frame."""
 import numpy as np
 
+from ..lectures import words
 from ..ops import affine
-from .picture import (CLASS_COLOURS, Picture, confidence_image, model_probabilities,
-                      new_figure, probabilities, rgb)
+from .picture import (CLASS_COLOURS, TEXT, Picture, confidence_image, drawn,
+                      model_probabilities, new_figure, probabilities, rgb)
 
 
 def _check_plane(model, X, y, what):
@@ -40,7 +43,7 @@ def _grid_lines(X, lines=11, points=60):
 
 
 def warp_steps(model, X, grid=None):
-    """The points after every step: [("input", P, G), ("layer 1: W x", P, G),
+    """The points after every step: [("input", P, G), ("layer 1: x W", P, G),
     ("layer 1: + b", P, G), ("layer 1: relu", P, G), ...] for the data (P) and the grid
     lines (G), from a real forward pass; the last step of each layer is exactly that
     layer's output. Returns (steps, grid)."""
@@ -53,7 +56,7 @@ def warp_steps(model, X, grid=None):
         parts = affine(layer.ops(in_shape))
         if parts:                                             # Y = f(X @ W + b)
             W, b, Z = affine_values(layer, parts, points)
-            steps.append((f"layer {i}: W x", Z - b))
+            steps.append((f"layer {i}: x W", Z - b))
             steps.append((f"layer {i}: + b", Z))
             if parts[2] is not None:
                 steps.append((f"layer {i}: {parts[2].fn}", out))
@@ -121,21 +124,22 @@ def _limits(points):
 
 
 def _shared_limits(seen):
-    """One set of axis limits for every panel and frame, fitted to the data points of all
-    steps (grid lines may leave it: they reach far beyond the data after W x)."""
+    """One set of axis limits for every frame of the animation, fitted to the data
+    points of all steps (grid lines may leave it: they reach far beyond the data)."""
     return _limits(np.concatenate([P for _, P, _ in seen]))
 
 
-def _axes(figure, rows, cols, k, dims):
+def _axes(figure, spec, dims):
     if dims == 3:
-        ax = figure.add_subplot(rows, cols, k, projection="3d")
+        ax = figure.add_subplot(spec, projection="3d")
         ax.view_init(elev=22, azim=-58)
         return ax
-    return figure.add_subplot(rows, cols, k)
+    return figure.add_subplot(spec)
 
 
-def _draw(ax, name, P, G, y, limits, W=None):
-    """One space: grid lines in grey, points coloured by class, on the shared limits."""
+def _draw(ax, name, P, G, y, limits, ticks=False):
+    """One space: grid lines in grey, points coloured by class, on the given limits
+    (with a few ticks, so that the scale can be read, when ``ticks``)."""
     dims = P.shape[-1]
     inside = np.all([(G[..., i] >= low) & (G[..., i] <= high)
                      for i, (low, high) in enumerate(limits[:dims])], axis=0)
@@ -145,19 +149,27 @@ def _draw(ax, name, P, G, y, limits, W=None):
     ax.scatter(*P.T, c=[CLASS_COLOURS[int(k) % 10] for k in y], s=6, zorder=2)
     for axis, (low, high) in zip("xyz", limits[:dims]):
         getattr(ax, f"set_{axis}lim")(low, high)
-    title = name
-    if W is not None:                                     # how W scales (and flips) space
-        size = (f"det W = {np.linalg.det(W):.2f}" if W.shape[0] == W.shape[1] else
-                f"W is {W.shape[0]}x{W.shape[1]}")
-        values = np.linalg.svd(W, compute_uv=False)
-        singular = ", ".join(f"{s:.2f}" for s in values[:3]) + (", ..." if len(values) > 3
-                                                                 else "")
-        title += f"\n{size}, singular values {singular}"
-    ax.set_title(title, fontsize=8)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if dims == 3:
-        ax.set_zticks([])
+    ax.set_title(name, fontsize=TEXT)
+    if ticks and dims == 2:
+        ax.locator_params(nbins=3)
+        ax.tick_params(labelsize=8)
+    else:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if dims == 3:
+            ax.set_zticks([])
+
+
+def _describe(W, lang):
+    """How W scales (and flips) space, for a panel's title: det W for a square W, else its
+    shape (in x out); its singular values."""
+    t = words(lang)
+    size = (f"det W = {np.linalg.det(W):.2f}" if W.shape[0] == W.shape[1] else
+            t(f"W is {W.shape[0]}x{W.shape[1]} (in x out)",
+              f"W는 {W.shape[0]}x{W.shape[1]} (입력 x 출력)"))
+    values = np.linalg.svd(W, compute_uv=False)
+    singular = ", ".join(f"{s:.2f}" for s in values[:3]) + (", ..." if len(values) > 3 else "")
+    return size + t(f"\nsingular values {singular}", f"\n특이값 {singular}")
 
 
 def _separator(W, b):
@@ -194,64 +206,123 @@ def _draw_separator(ax, W, b, limits):
     return True
 
 
-def plot_warp(model, X, y):
-    """One panel per step: the input (shaded by the model's decision and confidence), then
-    W x, + b and the activation of every hidden layer, on axes shared by all panels
-    (3-D where the widest hidden space has 3 units); then the last hidden space once more,
-    zoomed to its own axes, shaded by the output layer's decision, with its separator."""
+def _layers(seen):
+    """The steps grouped by layer: [(layer number, [(k, name, P, G), ...]), ...], k the
+    step's index (the input, step 0, is not in any group)."""
+    groups = {}
+    for k, (name, P, G) in enumerate(seen[1:], 1):
+        groups.setdefault(name.split(":")[0], []).append((k, name, P, G))
+    return list(groups.items())
+
+
+@drawn
+def plot_warp(model, X, y, lang="en"):
+    """One row per hidden layer, one panel per step: x W, + b and the activation; the
+    input plane (shaded by the model's decision and confidence) at the top left and the
+    last hidden space at the bottom left, zoomed and shaded by the output layer's
+    decision, with its separator. 3-D where the widest hidden space has 3 units; wider
+    spaces through one fixed PCA projection. Within a layer, x W and + b share axes (the
+    shift by b is drawn as an arrow, the points before it as ghosts); each activation has
+    its own axes, since it squeezes the space into its range (tanh: [-1, 1])."""
+    t = words(lang)
     X = _check_plane(model, X, y, "plot_warp")
     steps, _ = hidden_steps(model, X)
     seen, _, basis = views(steps)
     dims = seen[0][1].shape[-1]
-    limits = _shared_limits(seen)
-    panels = len(seen) + (len(seen) > 1)
-    cols = 4
-    rows = -(-panels // cols)
-    figure = new_figure(3.2 * cols, 3.1 * rows)
-    weights = {f"layer {i + 1}: W x": parts[0] for i in range(len(model.layers))
-               if (parts := affine_parts(model, i)) is not None}
-    for k, (name, P, G) in enumerate(seen):
-        if k == 0:              # the input plane as it is, shaded by the model's decision
-            _, P, G = steps[0]                            # (not projected: always 2-D)
-            own = _limits(P) if len(basis) > 3 else limits[:2]
-            ax = _axes(figure, rows, cols, 1, 2)
-            _draw(ax, "input: shaded by the model's decision\n(lighter = less sure)",
-                  P, G, y, own)
-            ax.imshow(confidence_image(model_probabilities(model), *own, 200),
-                      origin="lower", alpha=0.5, aspect="auto", zorder=0,
-                      extent=(*own[0], *own[1]))
-        else:
-            _draw(_axes(figure, rows, cols, k + 1, dims), name, P, G, y, limits,
-                  weights.get(name))
+    groups = _layers(seen)
+    rows = max(1, len(groups))
+    cols = 4 if len(groups) > 1 else 5
+    width = min(2.75, 11 / cols)
+    figure = new_figure(width * cols, (width + 0.1) * rows + 0.5)
+    grid = figure.add_gridspec(rows, cols)
+    affine_layers = {f"layer {i + 1}": parts for i in range(len(model.layers))
+                     if (parts := affine_parts(model, i)) is not None}
+    weights = {name: parts[0] for name, parts in affine_layers.items()}
+    _, P, G = steps[0]                                     # the input plane, not projected
+    own = _limits(P)
+    ax = _axes(figure, grid[0, 0], 2)
+    _draw(ax, t("input, shaded by the model's decision\n(lighter = less sure)",
+                "입력: 모델의 결정으로 칠함\n(옅을수록 덜 확신)"), P, G, y, own, ticks=True)
+    ax.imshow(confidence_image(model_probabilities(model), *own, 200), origin="lower",
+              alpha=0.5, aspect="auto", zorder=0, extent=(*own[0], *own[1]))
+    panels = 1
+    for row, (layer, group) in enumerate(groups):
+        affine_steps = [g for g in group if g[1].endswith(("x W", "+ b"))]
+        shared = _limits(np.concatenate([g[2] for g in affine_steps])) if affine_steps \
+            else None
+        for col, (k, name, P, G) in enumerate(group, 1 if len(groups) > 1 else 1):
+            ax = _axes(figure, grid[row, col] if len(groups) > 1 else grid[0, col], dims)
+            limits = shared if name.endswith(("x W", "+ b")) else _limits(P)
+            title = name
+            if name.endswith("x W") and layer in weights:
+                title += "\n" + _describe(weights[layer], lang)
+            _draw(ax, title, P, G, y, limits, ticks=True)
+            if name.endswith("+ b"):
+                before = seen[k - 1][1]
+                shift = (P - before).mean(axis=0)
+                ax.scatter(*before.T, s=4, color="#999999", alpha=0.25, zorder=1)
+                start = before.mean(axis=0)
+                if dims == 3:
+                    ax.quiver(*start, *shift, color="black", linewidth=1.5)
+                else:
+                    ax.annotate("", start + shift, start, arrowprops={"arrowstyle": "-|>",
+                                                                       "color": "black",
+                                                                       "linewidth": 1.5})
+                bias = affine_layers[layer][1]
+                size = ", ".join(f"{v:+.2f}" for v in bias[:3]) + (", ..." if len(bias) > 3
+                                                                   else "")
+                ax.set_title(name + t(f"\nshift by b = ({size})", f"\nb = ({size})만큼 이동"),
+                             fontsize=TEXT)
+            panels += 1
+        if 0 < row < rows - 1:                      # the left column between: the layer
+            index = int(layer.split()[-1]) - 1
+            text = figure.add_subplot(grid[row, 0])
+            text.axis("off")
+            shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in
+                               model.layers[index].params.items())
+            text.text(0.5, 0.5, f"{layer}\n{model.layers[index]!r}\n{shapes}", ha="center",
+                      va="center", fontsize=TEXT)
     if len(seen) > 1:
-        _draw_last_hidden(figure, rows, cols, panels,
-                          model, steps[-1], seen[-1], y)
-    figure.suptitle("How each layer rotates and scales (W x), shifts (+ b) and folds "
-                    "(activation) the " + ("plane" if dims == 2 else "space"), fontsize=10)
-    projection = "" if steps[-1][1].shape[-1] <= 3 else (
+        spec = grid[rows - 1, 0] if len(groups) > 1 else grid[0, 4]
+        _draw_last_hidden(figure, spec, model, steps[-1], seen[-1], y, lang)
+        panels += 1
+    figure.suptitle(t("How each layer rotates and scales (x W), shifts (+ b) and folds "
+                      "(activation) the ", "각 층이 공간을 회전·확대(x W), 이동(+ b), 접기(활성화)"
+                      "하는 모습: ") + t("plane" if dims == 2 else "space", "평면" if dims == 2
+                                          else "3차원 공간"), fontsize=11)
+    projection = "" if steps[-1][1].shape[-1] <= 3 else t(
         " Spaces wider than 3 are seen through one fixed PCA projection of the last hidden "
-        "space.")
-    return Picture("Space warping, layer by layer", figure, panels,
+        "space.", " 3보다 넓은 공간은 마지막 은닉 공간의 PCA 투영 하나로 고정해 봅니다.")
+    return Picture(t("Space warping, layer by layer", "층마다 공간 비틀기"), figure, panels,
+                   slide="geometry",
                    data={"steps": [name for name, _, _ in steps],
                          "final_points": steps[-1][1], "dims": dims},
-                   caption="Every panel holds the real intermediate values of the model's "
-                           "forward pass, on the data and on a grid of lines, on axes shared "
-                           "by all panels but the last, which zooms into the last hidden "
-                           "space." + projection)
+                   caption=t("Each row is one layer. x W turns and stretches the tangled "
+                             "classes (det W and singular values say by how much), + b slides "
+                             "them (the arrow), the activation folds them into its range. In "
+                             "the last hidden space (bottom left) a straight line, the output "
+                             "layer, separates the classes that no line could separate in "
+                             "the input.",
+                             "각 행이 층 하나입니다. x W는 얽힌 클래스를 돌리고 늘리며(det W와 "
+                             "특이값이 그 정도), + b는 밀어 옮기고(화살표), 활성화 함수는 자기 "
+                             "범위 안으로 접습니다. 마지막 은닉 공간(왼쪽 아래)에서는 출력층이라는 "
+                             "직선 하나가, 입력에서는 어떤 직선으로도 나눌 수 없던 클래스를 "
+                             "나눕니다.") + projection)
 
 
-def _draw_last_hidden(figure, rows, cols, k, model, step, seen_step, y):
+def _draw_last_hidden(figure, spec, model, step, seen_step, y, lang):
     """The last hidden space on its own axes: shaded by the output layer's decision (2-D)
     and with its linear separator (two classes; a line in 2-D, a plane in 3-D)."""
+    t = words(lang)
     name, P, G = step
     width, out, notes = P.shape[-1], model.layers[-1], []
     parts = affine_parts(model, len(model.layers) - 1)
     if width > 3:                                         # only the fixed projection
         name, P, G = seen_step
-        notes.append("PCA view")
-    ax = _axes(figure, rows, cols, k, P.shape[-1])
+        notes.append(t("PCA view", "PCA 투영"))
+    ax = _axes(figure, spec, P.shape[-1])
     limits = _limits(P)
-    _draw(ax, name.split(":")[0] + " output, zoomed", P, G, y, limits)
+    _draw(ax, name.split(":")[0] + t(" output, zoomed", " 출력, 확대"), P, G, y, limits)
     if parts is not None and width <= 3:
         W, b, activation = parts
         if width == 2:
@@ -259,17 +330,19 @@ def _draw_last_hidden(figure, rows, cols, k, model, step, seen_step, y):
                                              activation)
             ax.imshow(confidence_image(decide, *limits), origin="lower", alpha=0.45,
                       aspect="auto", zorder=0, extent=(*limits[0], *limits[1]))
-            notes.append("shaded by the output layer")
+            notes.append(t("shaded by the output layer", "출력층의 결정으로 칠함"))
         if _draw_separator(ax, W, b, limits):
-            notes.append("- - its linear separator" if width == 2 else
-                         "grey plane: its linear separator")
+            notes.append(t("- - its linear separator", "- - 선형 분리선") if width == 2 else
+                         t("grey plane: its linear separator", "회색 평면: 선형 분리면"))
     if notes:
-        ax.set_title(ax.get_title() + "\n" + "; ".join(notes), fontsize=8)
+        ax.set_title(ax.get_title() + "\n" + "\n".join(notes), fontsize=TEXT)
 
 
-def animate_warp(model, X, y, frames_per_step=6):
-    """The same story as an animation: (1-t) x + t W x, x + t b, (1-t) x + t f(x), on
+@drawn
+def animate_warp(model, X, y, frames_per_step=6, lang="en"):
+    """The same story as an animation: (1-t) x + t x W, x + t b, (1-t) x + t f(x), on
     fixed axes (3-D where the widest hidden space has 3 units)."""
+    t = words(lang)
     X = _check_plane(model, X, y, "animate_warp")
     steps, _ = hidden_steps(model, X)
     if len(steps) == 1:
@@ -279,23 +352,28 @@ def animate_warp(model, X, y, frames_per_step=6):
     seen, padded, basis = views(steps)
     dims = seen[0][1].shape[-1]
     limits = _shared_limits(seen)
-    figure = new_figure(4.4, 4.4) if dims == 3 else new_figure(4, 4)
-    ax = _axes(figure, 1, 1, 1, dims)
+    figure = new_figure(4.6, 4.6)
+    ax = _axes(figure, figure.add_gridspec(1, 1)[0, 0], dims)
     frames, names = [], []
     for k in range(1, len(padded)):
         (_, P0, G0), (name, P1, G1) = padded[k - 1], padded[k]
-        for t in np.linspace(0, 1, frames_per_step):
-            P, G = (1 - t) * P0 + t * P1, (1 - t) * G0 + t * G1
+        for s in np.linspace(0, 1, frames_per_step):
+            P, G = (1 - s) * P0 + s * P1, (1 - s) * G0 + s * G1
             shown = P @ basis                             # what this frame draws
             ax.clear()
-            _draw(ax, f"{name}  (t = {t:.2f})", shown, G @ basis, y, limits)
+            _draw(ax, f"{name}  (t = {s:.2f})", shown, G @ basis, y, limits)
             if dims == 3:
                 ax.view_init(elev=22, azim=-58 + 40 * (len(frames) / max(1, (len(padded) - 1)
                                                                      * frames_per_step)))
             frames.append(rgb(figure))
             names.append(name)
-    return Picture("Space warping, animated", None, 1, frames,
+    return Picture(t("Space warping, animated", "공간 비틀기 애니메이션"), None, 1, frames,
+                   slide="geometry", frame_ms=150,
                    data={"frame_steps": names, "final_points": steps[-1][1], "dims": dims,
                          "last_frame_points": shown},
-                   caption="Each step interpolated from its input to its output, on fixed "
-                           "axes" + (" (the 3-D view turns slowly)." if dims == 3 else "."))
+                   caption=t("Each step slides from its input to its output on fixed axes, "
+                             "so sizes can be compared from step to step"
+                             + (" (the 3-D view turns slowly)." if dims == 3 else "."),
+                             "각 단계가 입력에서 출력으로 미끄러집니다. 축이 고정되어 단계 사이의 "
+                             "크기를 비교할 수 있습니다"
+                             + (" (3차원 시점은 천천히 돕니다)." if dims == 3 else ".")))

@@ -1,0 +1,274 @@
+"""Pictures of how a network learns, each computed by the engine's own classes: the
+losses and their gradients (glassnet's loss and activation layers), optimiser paths on
+a 2-D surface (glassnet's optimisers, step by step), and backpropagation worked on a
+tiny network (its forward values and gradients, one SGD step)."""
+import numpy as np
+from matplotlib.patches import Circle
+
+from .. import losses, optimizers
+from ..activations import Activation
+from ..layers import Dense
+from ..lectures import words
+from ..model import Sequential
+from .picture import CLASS_COLOURS, TEXT, Picture, drawn, new_figure
+
+
+def loss_curves(p):
+    """For predicted probabilities ``p`` of the true class: each loss and its gradient
+    with respect to the true class's logit z, computed by glassnet's losses and
+    activation layers (forward, backward, and the activation's backward: the chain rule
+    dL/dz = dL/dp dp/dz). MSE and binary cross-entropy follow one sigmoid unit
+    (p = sigmoid(z), target 1); cross-entropy and focal loss a two-class softmax
+    (logits [0, z], target class 1). Returns {name: (loss per sample, dL/dz)}."""
+    p = np.asarray(p, np.float64)
+    z = np.log(p) - np.log1p(-p)                          # sigmoid(z) = softmax([0, z])[1]
+    n = len(p)
+    out = {}
+    for name, loss, softmax in (("MSE", losses.MeanSquaredError(), False),
+                                ("binary cross-entropy", losses.BinaryCrossentropy(), False),
+                                ("cross-entropy", losses.CategoricalCrossentropy(), True),
+                                ("focal (gamma 2, alpha 0.25)",
+                                 losses.CategoricalFocalCrossentropy(), True)):
+        activation = Activation("softmax" if softmax else "sigmoid")
+        Z = np.c_[np.zeros(n), z] if softmax else z[:, None]
+        T = np.c_[np.zeros(n), np.ones(n)] if softmax else np.ones((n, 1))
+        Y = activation.forward(Z)
+        values = np.array([loss.forward(Y[i:i + 1], T[i:i + 1]) for i in range(n)])
+        loss.forward(Y, T)                               # the mean over the batch, then
+        dZ = activation.backward(loss.backward()) * n    # each sample's own gradient
+        out[name] = (values, dZ[:, -1])
+    return out
+
+
+@drawn
+def plot_losses(lang="en"):
+    """Lecture 'The mathematics of neural networks', section 7: MSE, binary
+    cross-entropy, cross-entropy and focal loss against the predicted probability of the
+    true class, and their gradients at the logit. Where the model is confidently wrong
+    (p near 0) MSE's gradient through the sigmoid vanishes, cross-entropy's stays near
+    -1: cross-entropy keeps learning from its worst mistakes."""
+    t = words(lang)
+    p = np.linspace(0.005, 0.995, 199)
+    curves = loss_curves(p)
+    names = {"MSE": "MSE", "binary cross-entropy": t("binary cross-entropy", "이진 교차 엔트로피"),
+             "cross-entropy": t("cross-entropy (softmax)", "교차 엔트로피 (softmax)"),
+             "focal (gamma 2, alpha 0.25)": t("focal (γ 2, α 0.25)", "포컬 (γ 2, α 0.25)")}
+    styles = {"MSE": ("#d62728", "-"), "binary cross-entropy": ("#1f77b4", "-"),
+              "cross-entropy": ("#ff7f0e", "--"), "focal (gamma 2, alpha 0.25)": ("#2ca02c", "-")}
+    figure = new_figure(11, 3.9)
+    for k, (title, index) in enumerate(((t("loss for one sample", "샘플 하나의 손실"), 0),
+                                        (t("gradient at the logit, dL/dz",
+                                           "로짓에서의 기울기 dL/dz"), 1))):
+        ax = figure.add_subplot(1, 2, k + 1)
+        for name, values in curves.items():
+            colour, style = styles[name]
+            ax.plot(p, values[index], color=colour, linestyle=style, label=names[name])
+        ax.set_xlabel(t("predicted probability of the true class, p",
+                        "정답 클래스의 예측 확률 p"))
+        ax.set_title(title)
+        ax.axvspan(0, 0.1, color="#eeeeee", zorder=0)
+        ax.legend(fontsize=8)
+    ax.text(0.015, -0.45, t("confidently\nwrong", "자신 있게\n틀림"), fontsize=TEXT, va="bottom")
+    figure.axes[0].set_ylim(0, 5.5)
+    low = int(np.argmin(np.abs(p - 0.02)))
+    mse, ce = curves["MSE"][1][low], curves["cross-entropy"][1][low]
+    return Picture(t("Losses and their gradients", "손실 함수와 기울기"), figure, 2,
+                   slide="losses_optimisers",
+                   data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce}},
+                   caption=t(f"At p = 0.02 (confidently wrong) MSE through a sigmoid has a "
+                             f"gradient of {mse:.3f}, cross-entropy {ce:.3f}: MSE barely "
+                             f"learns from its worst mistakes, cross-entropy learns most from "
+                             f"them. Binary and two-class cross-entropy are the same curve. "
+                             f"Focal loss shrinks the loss of easy samples (p near 1) so "
+                             f"rare, hard ones weigh more (imbalanced data).",
+                             f"p = 0.02(자신 있게 틀림)에서 시그모이드를 거친 MSE의 기울기는 "
+                             f"{mse:.3f}, 교차 엔트로피는 {ce:.3f}입니다: MSE는 가장 큰 실수에서 "
+                             f"거의 배우지 못하고, 교차 엔트로피는 오히려 가장 많이 배웁니다. 이진 "
+                             f"교차 엔트로피와 두 클래스 교차 엔트로피는 같은 곡선입니다. 포컬 "
+                             f"손실은 쉬운 샘플(p가 1 근처)의 손실을 줄여 드물고 어려운 샘플의 "
+                             f"비중을 키웁니다(불균형 데이터)."))
+
+
+def surface(w):
+    """The 2-D loss surface of the optimiser picture, a long narrow valley:
+    f(a, b) = 0.01 a^2 + b^2 (curvatures 0.02 along and 2 across; lowest, 0, at 0).
+    Returns (f, gradient)."""
+    a, b = w
+    return 0.01 * a * a + b * b, np.array([0.02 * a, 2 * b])
+
+
+def optimizer_path(optimizer, start=(-9.0, 1.6), steps=60):
+    """The iterates of a glassnet optimiser on ``surface``: each step hands it the
+    parameters and their gradient as flat arrays, exactly as ``fit`` does."""
+    w = np.array(start, np.float64)
+    path = [w.copy()]
+    for _ in range(steps):
+        optimizer.step(w, surface(w)[1])
+        path.append(w.copy())
+    return np.array(path)
+
+
+OPTIMISERS = (("SGD (lr 0.9)", lambda: optimizers.SGD(0.9)),
+              ("Momentum (lr 0.5, 0.9)", lambda: optimizers.SGD(0.5, momentum=0.9)),
+              ("RMSprop (lr 0.3)", lambda: optimizers.RMSprop(0.3)),
+              ("Adam (lr 0.5)", lambda: optimizers.Adam(0.5)))
+
+
+@drawn
+def plot_optimizer_paths(steps=60, lang="en"):
+    """SGD, momentum, RMSprop and Adam on one 2-D valley (lecture 'The mathematics of
+    neural networks', section 7): their paths over the loss's contours, and the loss
+    step by step. Every point is an iterate of glassnet's optimiser classes."""
+    t = words(lang)
+    paths = {name: optimizer_path(make(), steps=steps) for name, make in OPTIMISERS}
+    figure = new_figure(11, 4.2)
+    ax = figure.add_subplot(1, 2, 1)
+    a, b = np.meshgrid(np.linspace(-10.5, 4, 200), np.linspace(-2.2, 2.2, 120))
+    ax.contour(a, b, surface((a, b))[0], levels=18, colors="#bbbbbb", linewidths=0.7)
+    for k, (name, path) in enumerate(paths.items()):
+        ax.plot(path[:, 0], path[:, 1], "o-", markersize=2.5, linewidth=1.1,
+                color=CLASS_COLOURS[k], label=name)
+    ax.plot(*paths[OPTIMISERS[0][0]][0], "k*", markersize=10)
+    ax.set_xlim(-10.5, 4)
+    ax.set_ylim(-2.2, 2.2)
+    ax.set_xlabel("w1")
+    ax.set_ylabel("w2")
+    ax.set_title(t(f"{steps} steps from the star on f = 0.01 w1² + w2²",
+                   f"별에서 출발한 {steps} 스텝, f = 0.01 w1² + w2²"))
+    ax.legend(fontsize=8, loc="lower right")
+    ax = figure.add_subplot(1, 2, 2)
+    finals = {}
+    for k, (name, path) in enumerate(paths.items()):
+        values = [float(surface(p)[0]) for p in path]
+        finals[name] = values[-1]
+        ax.plot(values, color=CLASS_COLOURS[k], label=name)
+    ax.set_yscale("log")
+    ax.set_xlabel(t("step", "스텝"))
+    ax.set_ylabel(t("f (log scale; the lowest is 0)", "f (로그 눈금; 최솟값 0)"))
+    ax.set_title(t("loss, step by step", "스텝별 손실"))
+    ax.legend(fontsize=8)
+    sgd = paths[OPTIMISERS[0][0]][-1, 0]
+    overshoot = paths[OPTIMISERS[1][0]][:, 0].max()
+    return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 2,
+                   slide="losses_optimisers",
+                   data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals},
+                   caption=t(f"The valley curves 100 times more across (w2) than along "
+                             f"(w1). Plain SGD, at lr 0.9 (above 1.0 it diverges across), "
+                             f"bounces from wall to wall and after {steps} steps is still at "
+                             f"w1 = {sgd:.1f}; momentum gathers speed along the floor and "
+                             f"overshoots past 0 (to w1 = {overshoot:.1f}); RMSprop and Adam "
+                             f"divide each step by a running size of its gradient, so both "
+                             f"directions move at a similar pace.",
+                             f"이 골짜기는 가로(w2)로 세로(w1)보다 100배 더 휘어 있습니다. 기본 "
+                             "SGD는 lr 0.9(1.0을 넘으면 가로로 발산)에서 벽 사이를 튕기며, "
+                             f"{steps} "
+                             ""
+                             f"스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 바닥을 따라 속도를 "
+                             f"모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). RMSprop과 Adam은 각 "
+                             f"스텝을 기울기 크기의 이동 평균으로 나누어 두 방향이 비슷한 속도로 "
+                             f"움직입니다."))
+
+
+def backprop_example(learning_rate=0.5, steps=10):
+    """A 2-2-1 sigmoid network with chosen weights, one sample x = (0.05, 0.10), target
+    1, binary cross-entropy: the forward values (z and a of every neuron, from the
+    layers' caches), the gradients (dL/dz and dL/dW, from the layers' ``grads``: with a
+    batch of one, db = dL/dz) of one SGD step, and the loss over ``steps`` steps."""
+    model = Sequential([Dense(2, activation="sigmoid", input_dim=2),
+                        Dense(1, activation="sigmoid")], dtype="float64")
+    model.build()
+    model.set_weights([np.array([[0.15, 0.25], [0.20, 0.30]]), np.array([0.35, 0.35]),
+                       np.array([[0.40], [0.45]]), np.array([0.60])])
+    model.compile(optimizers.SGD(learning_rate), "binary_crossentropy")
+    x, y = np.array([[0.05, 0.10]]), np.array([[1.0]])
+    before = [w.copy() for w in model.get_weights()]
+    loss = model.train_on_batch(x, y)
+    hidden, output = model.layers
+    values = {"x": x[0], "loss": float(loss), "weights": before,
+              "z": [hidden.cache["Z"][0].copy(), output.cache["Z"][0].copy()],
+              "a": [hidden.cache["Y"][0].copy(), output.cache["Y"][0].copy()],
+              "dz": [hidden.grads["b"].copy(), output.grads["b"].copy()],
+              "dW": [hidden.grads["W"].copy(), output.grads["W"].copy()],
+              "after": [w.copy() for w in model.get_weights()]}
+    values["losses"] = [float(loss)] + [float(model.train_on_batch(x, y))
+                                        for _ in range(steps - 1)]
+    values["losses"].append(float(model.evaluate(x, y, verbose=0)))
+    return values
+
+
+@drawn
+def plot_backprop(learning_rate=0.5, lang="en"):
+    """Backpropagation worked on a tiny network (lectures 'Neural Networks', section 3,
+    and 'Deep learning basics', backpropagation): the graph with every forward value
+    (black) and every gradient (red) written on it, as the engine computed them; then
+    one SGD step, W <- W - lr dL/dW, and the loss step by step."""
+    t = words(lang)
+    v = backprop_example(learning_rate)
+    W1, b1, W2, b2 = v["weights"]
+    figure = new_figure(11, 4.6)
+    grid = figure.add_gridspec(1, 3)
+    ax = figure.add_subplot(grid[0, 0:2])
+    nodes = {"x1": (0, 3.2), "x2": (0, 0), "h1": (4.6, 3.2), "h2": (4.6, 0), "y": (9.2, 1.6)}
+    edges = [("x1", "h1", 0, 0, 0, 0.5), ("x1", "h2", 0, 1, 0, 0.24),
+             ("x2", "h1", 1, 0, 0, 0.24), ("x2", "h2", 1, 1, 0, 0.5),
+             ("h1", "y", 0, 0, 1, 0.5), ("h2", "y", 1, 0, 1, 0.5)]
+    white = {"facecolor": "white", "edgecolor": "none", "pad": 0.3}
+    for a, b, i, j, layer, s in edges:
+        (xa, ya), (xb, yb) = nodes[a], nodes[b]
+        ax.plot([xa, xb], [ya, yb], color="#999999", linewidth=1, zorder=0)
+        W, dW = (W1, v["dW"][0]) if layer == 0 else (W2, v["dW"][1])
+        px, py = xa + s * (xb - xa), ya + s * (yb - ya)
+        ax.text(px, py + 0.05, f"w={W[i, j]:g}", ha="center", va="bottom", fontsize=TEXT,
+                bbox=white)
+        ax.text(px, py - 0.05, f"dL/dw={dW[i, j]:.4f}", ha="center", va="top",
+                fontsize=TEXT, color="#d62728", bbox=white)
+    for name, (cx, cy) in nodes.items():
+        ax.add_patch(Circle((cx, cy), 0.5, facecolor="#f4f4f4", edgecolor="#333333"))
+        ax.text(cx, cy, name if name != "y" else "ŷ", ha="center", va="center",
+                fontsize=12)
+    for k, name in enumerate(("x1", "x2")):
+        ax.text(nodes[name][0] - 0.65, nodes[name][1], f"{v['x'][k]:g}", ha="right",
+                va="center", fontsize=TEXT)
+    for layer, names in ((0, ("h1", "h2")), (1, ("y",))):
+        bias = b1 if layer == 0 else b2
+        for k, name in enumerate(names):
+            cx, cy = nodes[name]
+            ax.text(cx, cy + 0.62, f"z={v['z'][layer][k]:.4f}  a={v['a'][layer][k]:.4f}\n"
+                    f"b={bias[k]:g}", ha="center", va="bottom", fontsize=TEXT)
+            ax.text(cx, cy - 0.62, f"dL/dz={v['dz'][layer][k]:.4f}", ha="center", va="top",
+                    fontsize=TEXT, color="#d62728")
+    ax.text(10.2, 1.6, t(f"target 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1",
+                        f"정답 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1"),
+            va="center", fontsize=TEXT)
+    ax.set_xlim(-1.0, 12.2)
+    ax.set_ylim(-1.3, 4.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(t("forward values (black), gradients from the backward pass (red)",
+                   "순전파 값(검정), 역전파 기울기(빨강)"))
+    ax = figure.add_subplot(grid[0, 2])
+    ax.plot(range(len(v["losses"])), v["losses"], "o-", color="#1f77b4")
+    ax.set_xlabel(t("SGD step", "SGD 스텝"))
+    ax.set_ylabel(t("loss", "손실"))
+    ax.set_title(t(f"W <- W - {learning_rate} dL/dW, step by step",
+                   f"W <- W - {learning_rate} dL/dW, 스텝별"))
+    new = v["after"][2][0, 0]
+    ax.annotate(t(f"step 1: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}",
+                  f"1스텝: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}"),
+                (1, v["losses"][1]), (2, v["losses"][0]), fontsize=TEXT,
+                arrowprops={"arrowstyle": "->"})
+    return Picture(t("Backpropagation, worked", "역전파 손으로 따라가기"), figure, 2,
+                   slide="nn_backward", data=v,
+                   caption=t(f"Read the red numbers right to left: dL/dz at the output is "
+                             f"ŷ - 1 = {v['dz'][1][0]:.4f}; each weight's gradient is the "
+                             f"input it multiplies times the dL/dz of the neuron it feeds "
+                             f"(dW = x^T dz), and a hidden neuron's dL/dz is the output's "
+                             f"dL/dz times its weight times the sigmoid's slope a(1 - a). "
+                             f"One step lowers the loss from {v['losses'][0]:.4f} to "
+                             f"{v['losses'][1]:.4f}.",
+                             f"빨간 숫자를 오른쪽에서 왼쪽으로 읽으세요: 출력의 dL/dz는 ŷ - 1 = "
+                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 기울기는 그 가중치가 곱하는 "
+                             f"입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, 은닉 "
+                             f"뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 기울기 a(1 - a)"
+                             f"입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "
+                             f"{v['losses'][1]:.4f}로 낮춥니다."))
