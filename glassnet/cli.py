@@ -215,6 +215,13 @@ def cmd_compare(args):
     return _show(compare_dense_conv(shape, args.units, args.kernel, args.filters), args.format)
 
 
+def cmd_explore(args):
+    from .explore import explore
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port}: a port is 0 to 65535 (0 picks a free one).")
+    return explore(args.port, open_browser=not args.no_browser)
+
+
 def cmd_tour(args):
     from .report import run_tour
     run_tour(args.out, quick=args.quick, seed=args.seed, lang=args.lang)
@@ -392,6 +399,13 @@ def build_parser():
     tour.add_argument("--lang", default="en", choices=["en", "ko"],
                       help="the report's language: en (English) or ko (Korean, the lectures')")
     tour.set_defaults(run=cmd_tour)
+    explore = commands.add_parser("explore", help="the network in your browser, live, on the "
+                                                  "real engine (127.0.0.1 only)")
+    explore.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (0: any "
+                                                                "free one)")
+    explore.add_argument("--no-browser", action="store_true",
+                         help="print the address only; do not open a browser")
+    explore.set_defaults(run=cmd_explore)
     picture = commands.add_parser("picture", help="draw one picture to a PNG or GIF file")
     picture.add_argument("name", choices=PICTURES)
     picture.add_argument("--out", help="file to write (default NAME.png or NAME.gif)")

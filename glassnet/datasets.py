@@ -312,6 +312,36 @@ def load_csv(path, label_column=-1, header="auto", max_bytes=MAX_DATA_BYTES):
     return X, (y.astype(np.int64) if whole else y)
 
 
+def load_npy(path, max_bytes=MAX_DATA_BYTES):
+    """A NumPy .npy file holding one numeric array, read safely: its header (version, a
+    numeric dtype, the shape) is checked against the file's size before any data is
+    read, and pickled objects are refused. Returns the array."""
+    name = os.fspath(path)
+    f, size = open_regular(path, "load_npy", max_bytes)
+    with f:
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"format version {version}")
+        except ValueError as error:
+            raise ValueError(f"load_npy: {name!r} is not a .npy file glassnet reads "
+                             f"({error}). Save it with numpy.save.") from None
+        if dtype.hasobject or dtype.kind not in "fiub":
+            raise ValueError(f"load_npy: {name!r} holds {dtype} values; only numbers are "
+                             f"read (no objects, no pickles).")
+        count = math.prod(int(d) for d in shape)
+        if count * dtype.itemsize != size - f.tell():
+            raise ValueError(f"load_npy: {name!r} says it holds {shape} {dtype} values "
+                             f"({count * dtype.itemsize:,} bytes) but {size - f.tell():,} "
+                             f"bytes follow its header: the file is truncated or corrupt.")
+        f.seek(0)
+        return np.load(f, allow_pickle=False)
+
+
 def _number(field):
     try:
         return float(field)

@@ -40,6 +40,8 @@ def test_the_wheel_holds_every_module_and_the_data(wheel):
               for f in files if f.endswith(".py") and "__pycache__" not in folder}
     assert source and source <= names, sorted(source - names)
     assert "glassnet/data/digits.csv.gz" in names
+    assert {f"glassnet/explore/static/{f}" for f in ("index.html", "app.js", "style.css")} \
+        <= names                                    # the explorer's page ships too
 
 
 @pytest.mark.slow
@@ -64,3 +66,7 @@ def test_the_wheel_installs_into_a_fresh_venv_and_runs(wheel, tmp_path):
     out = _run([str(python), "-c", check], cwd=tmp_path, env={**env, "VENV": str(venv)})
     count, shape = out.split(" ", 1)
     assert int(count) >= 30 and shape.strip() == "(1797, 64)"
+    missing = subprocess.run([str(cli), "explore", "--no-browser", "--port", "0"],
+                             capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env)
+    assert missing.returncode != 0                  # no server without the extra, and a
+    assert "pip install 'glassnet[explore]'" in missing.stderr   # line that names it
