@@ -4,7 +4,9 @@ An optimiser works on two flat arrays, ``params`` and ``grads`` (a model keeps a
 its parameters as views into one buffer, so one optimiser step is a handful of
 vectorised passes). The formulas are PyTorch's, so one step matches it to rounding:
 
-    L2 weight decay (SGD, RMSprop, Adam): g = g + weight_decay * p
+    L2 weight decay (SGD, RMSprop, Adam): g = g + weight_decay * p   (PyTorch's meaning;
+              Keras 3 decays the weights directly -- AdamW here. A deliberate difference:
+              for SGD without momentum the two are the same step.)
     SGD:      buf = momentum * buf + g;  d = g + momentum * buf (Nesterov) or buf;  p -= lr d
     RMSprop:  s = rho s + (1 - rho) g^2;  p -= lr g / (sqrt(s) + eps)
     Adam:     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2

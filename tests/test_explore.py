@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -276,6 +277,17 @@ def test_the_websocket_checks_its_origin_and_token(explorer):
         code = f"/api/download/code?token={token}&session={hello['session']}"
         status, _, body = _get(explorer, code)
         assert status == 200 and b"model.train_on_batch" in body
+        status, headers, body = _get(explorer, code.replace("code?", "picture?") + "&name=warp")
+        assert status == 200 and body[:4] == b"\x89PNG" and headers["content-type"] == "image/png"
+        status, _, body = _get(explorer, code.replace("code?", "picture?") + "&name=nope")
+        assert status == 400 and b"not available" in body
+        status, _, body = _get(explorer, code.replace("code?", "model?"))
+        assert status == 200
+        with tempfile.TemporaryDirectory() as folder:              # it loads as it is
+            path = os.path.join(folder, "page.glassnet")
+            with open(path, "wb") as f:
+                f.write(body)
+            assert gn.load_model(path).count_params() == 114
     status, _, _ = _get(explorer, code)                  # the page closed: its session ended
     assert status == 404
 

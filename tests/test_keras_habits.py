@@ -283,3 +283,20 @@ def test_lambda_callback_refuses_unknown_hooks_and_callbacks_must_be_callbacks()
     X, y = D.make_moons(20, seed=0)
     with pytest.raises(TypeError, match=r"expected glassnet.callbacks.Callback objects"):
         _model().fit(X, y, verbose=0, callbacks=[print])
+
+
+def test_weight_decay_is_l2_on_the_gradient_a_documented_difference_from_keras():
+    rng = np.random.default_rng(0)
+    p0, g = rng.normal(size=5), rng.normal(size=5)
+    coupled, plain = gn.optimizers.Adam(0.1, weight_decay=0.05), gn.optimizers.Adam(0.1)
+    a, b = p0.copy(), p0.copy()
+    coupled.step(a, g)
+    plain.step(b, g + 0.05 * p0)                      # L2: the decay enters the gradient
+    np.testing.assert_array_equal(a, b)
+    decoupled = gn.optimizers.AdamW(0.1, weight_decay=0.05)   # Keras 3's meaning
+    c = p0.copy()
+    decoupled.step(c, g)
+    assert not np.allclose(a, c)
+    sgd, sgd_decoupled = p0.copy(), p0 * (1 - 0.1 * 0.05)    # SGD, no momentum: the same
+    gn.optimizers.SGD(0.1, weight_decay=0.05).step(sgd, g)
+    np.testing.assert_allclose(sgd, sgd_decoupled - 0.1 * g, rtol=1e-12)
