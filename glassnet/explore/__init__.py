@@ -7,9 +7,9 @@ the page draws from glassnet's engine over a WebSocket; the page (plain ES modul
 canvas, shipped in this package) only draws. The server needs uvicorn and websockets:
 ``pip install 'glassnet[explore]'``.
 """
-from .session import Session, export_code, lesson
+from .session import Session, export_code, lesson, regression_set
 
-__all__ = ["Session", "export_code", "lesson", "explore"]
+__all__ = ["Session", "export_code", "lesson", "regression_set", "explore"]
 
 
 def explore(port=8765, open_browser=True, file=None):

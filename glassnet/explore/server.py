@@ -106,18 +106,17 @@ class Explorer:
                 return await _respond(send, 404, {"error": "no such page session"})
             what = path[len("/api/download/"):]
             try:
-                if what == "model":
-                    body, kind, name = session.model_bytes(), "application/octet-stream", \
-                        "explored.glassnet"
-                elif what == "code":
-                    body, kind, name = session.code().encode(), "text/x-python", \
-                        "explored.py"
-                elif what == "picture":
-                    picture = query.get("name", "")
-                    body = await asyncio.to_thread(session.picture, picture)
-                    kind, name = "image/png", f"{picture}.png"
-                else:
+                picture = query.get("name", "")
+                make, kind, name = {
+                    "model": (session.model_bytes, "application/octet-stream",
+                              "explored.glassnet"),
+                    "code": (lambda: session.code().encode(), "text/x-python", "explored.py"),
+                    "picture": (lambda: session.picture(picture), "image/png",
+                                f"{picture}.png")}.get(what, (None, None, None))
+                if make is None:
                     return await _respond(send, 404, {"error": "no such download"})
+                body = await asyncio.to_thread(make)      # off the event loop: it waits
+                                                          # for a playing page's lock
             except SettingsError as error:
                 return await _respond(send, 400, {"error": str(error)})
             return await _respond(send, 200, body, kind, [(

@@ -25,9 +25,7 @@ from ..layers import Dense, Dropout
 from ..model import Sequential
 from ..normalization import BatchNorm
 
-SETS_2D = {"circles": datasets.make_circles, "moons": datasets.make_moons,
-           "spirals": datasets.make_spirals, "xor": datasets.make_xor,
-           "blobs": datasets.make_blobs}
+SETS_2D = ("circles", "moons", "spirals", "xor", "blobs")
 REGRESSION_SETS = ("plane", "waves")
 DATA_NAMES = (*SETS_2D, "digits", *REGRESSION_SETS, "upload")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear")
@@ -136,6 +134,21 @@ def regression_set(name, n, noise, seed):
     return X, (y + noise * rng.normal(size=n))[:, None]
 
 
+def data_call(data, seed):
+    """The call that makes a built-in data set: (function name, keyword arguments), used
+    by the page and written into the code it exports, so the two cannot differ. Functions
+    are glassnet.datasets' generators, or ``regression_set`` (plane, waves)."""
+    name, n, noise = data["name"], data["samples"], data["noise"]
+    if name == "blobs":
+        return "make_blobs", {"n": n, "centers": data["classes"], "std": 0.5 + noise,
+                              "seed": seed}
+    if name == "spirals":
+        return "make_spirals", {"n": n, "arms": data["classes"], "noise": noise, "seed": seed}
+    if name in REGRESSION_SETS:
+        return "regression_set", {"name": name, "n": n, "noise": noise, "seed": seed}
+    return f"make_{name}", {"n": n, "noise": noise, "seed": seed}
+
+
 def read_upload(name, body):
     """An uploaded CSV or .npy file (bytes already capped in size) read by glassnet's own
     validated readers; the last column is the target. Returns (X, y) or raises
@@ -203,21 +216,19 @@ class Session:
                 "features": int(X.shape[1]), "targets": kind}
 
     def _data(self, settings):
-        data = settings["data"]
-        name, n, noise, seed = data["name"], data["samples"], data["noise"], settings["seed"]
+        data, seed = settings["data"], settings["seed"]
+        name = data["name"]
         self.scale = None
-        if name in SETS_2D:
-            extra = {"spirals": {"arms": data["classes"]}, "blobs": {"centers": data["classes"]}}
-            X, y = SETS_2D[name](n, noise=noise, seed=seed, **extra.get(name, {})) \
-                if name != "blobs" else SETS_2D[name](n, std=0.5 + noise, seed=seed,
-                                                      **extra["blobs"])
-        elif name == "digits":
+        if name == "digits":
             X, y = datasets.load_digits()
             X = X / 16.0
-        elif name in REGRESSION_SETS:
-            X, y = regression_set(name, n, noise, seed)
-        else:
+        elif name == "upload":
             _, X, y = self.uploaded
+        else:
+            function, arguments = data_call(data, seed)
+            make = regression_set if function == "regression_set" else \
+                getattr(datasets, function)
+            X, y = make(**arguments)
         classification = settings["problem"] == "classification"
         if classification:
             y = np.asarray(y)
@@ -459,11 +470,9 @@ class Session:
             W, b = dense.params["W"], dense.params["b"]
             if isinstance(unit, bool) or not isinstance(unit, int) or not 0 <= unit < W.shape[1]:
                 raise SettingsError(f"unit must be 0 to {W.shape[1] - 1}, got {unit!r}.")
-            x = self._sample(sample)
-            inputs = self.model.layer_outputs(x)
-            h = inputs[index][0]
-            Z = dense.forward(inputs[index], training=False)      # fills the cache
-            z, a = float(dense.cache["Z"][0, unit]), float(Z[0, unit])
+            outputs = self.model.layer_outputs(self._sample(sample))   # fills the caches
+            h = outputs[index][0]
+            z, a = float(dense.cache["Z"][0, unit]), float(outputs[index + 1][0, unit])
             terms = [(float(h[i]), float(W[i, unit])) for i in range(len(h))]
             shown = terms[:8]
             equation = "z = " + " + ".join(f"w{i + 1} x{i + 1}" for i in range(len(shown))) \
@@ -660,25 +669,15 @@ def export_code(settings, steps, upload_name=None):
              "weights, bit for bit.", '"""',
              "import numpy as np", "", "import glassnet as gn", ""]
     name, seed = data["name"], s["seed"]
-    if name in SETS_2D:
-        if name == "blobs":
-            call = (f"gn.datasets.make_blobs({data['samples']}, std={0.5 + data['noise']!r}, "
-                    f"seed={seed}, centers={data['classes']})")
-        elif name == "spirals":
-            call = (f"gn.datasets.make_spirals({data['samples']}, noise={data['noise']!r}, "
-                    f"seed={seed}, arms={data['classes']})")
-        else:
-            call = f"gn.datasets.make_{name}({data['samples']}, noise={data['noise']!r}, " \
-                   f"seed={seed})"
-        lines.append(f"X, y = {call}")
-    elif name == "digits":
+    if name == "digits":
         lines += ["X, y = gn.datasets.load_digits()", "X = X / 16.0"]
-    elif name in REGRESSION_SETS:
-        lines += [f"rng = np.random.default_rng({seed})",
-                  f"X = rng.uniform(-1, 1, size=({data['samples']}, 2))",
-                  "y = (X[:, 0] + X[:, 1]) / 2" if name == "plane" else
-                  "y = np.sin(3 * X[:, 0]) * np.cos(3 * X[:, 1])",
-                  f"y = (y + {data['noise']!r} * rng.normal(size={data['samples']}))[:, None]"]
+    elif name != "upload":
+        function, arguments = data_call(data, seed)
+        if function == "regression_set":
+            lines += ["from glassnet.explore import regression_set", ""]
+        prefix = "" if function == "regression_set" else "gn.datasets."
+        listed = ", ".join(f"{key}={value!r}" for key, value in arguments.items())
+        lines.append(f"X, y = {prefix}{function}({listed})")
     else:
         reader = "gn.datasets.load_csv" if upload_name.lower().endswith(".csv") else None
         lines += [f"# the file uploaded to the page: {upload_name}"]

@@ -24,6 +24,18 @@ def requires(module, extra):
                           f"pip install 'glassnet[{extra}]'.") from None
 
 
+def emitter(emitters, layer, what, form):
+    """The converter of ``layer`` from ``emitters`` (glassnet's layer type names -> the
+    function that writes that layer): glassnet's own types only, by type, not by name (a
+    layer of your own named "Dense" is not glassnet's Dense)."""
+    from ..registry import BUILT_IN
+    name = type(layer).__name__
+    if BUILT_IN.get(name) is not type(layer) or name not in emitters:
+        raise TypeError(f"{what}: {layer!r} ({name}) has no {form} form. Layers that do: "
+                        f"{', '.join(sorted(emitters))}.")
+    return emitters[name]
+
+
 def to_torch(model, logits=False):
     """A ``torch.nn.Module`` with the same weights (see ``glassnet.interop.torch_code``)."""
     from .torch_code import to_torch as convert

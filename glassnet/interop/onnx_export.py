@@ -15,7 +15,7 @@ import math
 import numpy as np
 
 from ..conv import kernel_to_pytorch
-from . import requires
+from . import emitter, requires
 
 OPSET, IR_VERSION = 17, 8
 
@@ -209,36 +209,21 @@ def emit_merge(g, layer, xs, in_shape, out_shape):
     return y
 
 
-def _table():
-    from ..activations import Activation
-    from ..attention import MultiHeadAttention
-    from ..conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
-                        GlobalAveragePooling2D, MaxPool2D)
-    from ..layers import Dense, Dropout, Embedding, Flatten, Permute
-    from ..merging import Add, Average, Concatenate, Multiply, Subtract
-    from ..normalization import BatchNorm, LayerNorm
-    from ..recurrent import GRU, LSTM, SimpleRNN
-    from ..residual import Residual
-    return {Dense: emit_dense, Activation: emit_activation, Dropout: emit_identity,
-            Flatten: emit_flatten, Permute: emit_permute, BatchNorm: emit_batchnorm,
-            LayerNorm: emit_layernorm, Conv2D: emit_conv, Conv1D: emit_conv,
-            MaxPool2D: emit_pool, AvgPool2D: emit_pool,
-            GlobalAveragePooling2D: emit_global_average,
-            GlobalAveragePooling1D: emit_global_average, Embedding: emit_embedding,
-            SimpleRNN: emit_recurrent, LSTM: emit_recurrent, GRU: emit_recurrent,
-            MultiHeadAttention: emit_attention, Residual: emit_residual, Add: emit_merge,
-            Subtract: emit_merge, Multiply: emit_merge, Average: emit_merge,
-            Concatenate: emit_merge}
+EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_identity,
+            "Flatten": emit_flatten, "Permute": emit_permute, "BatchNorm": emit_batchnorm,
+            "LayerNorm": emit_layernorm, "Conv2D": emit_conv, "Conv1D": emit_conv,
+            "MaxPool2D": emit_pool, "AvgPool2D": emit_pool,
+            "GlobalAveragePooling2D": emit_global_average,
+            "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
+            "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
+            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
+                            emit_merge)}
 
 
 def emit(g, layer, xs, in_shape, out_shape):
-    table = _table()
-    if type(layer) not in table:
-        raise TypeError(f"to_onnx: {layer!r} ({type(layer).__name__}) has no ONNX form. "
-                        f"Layers that do: "
-                        f"{', '.join(sorted(cls.__name__ for cls in table))}.")
-    return table[type(layer)](g, layer, xs if layer.many_inputs else xs[0], in_shape,
-                              out_shape)
+    function = emitter(EMITTERS, layer, "to_onnx", "ONNX")
+    return function(g, layer, xs if layer.many_inputs else xs[0], in_shape, out_shape)
 
 
 def to_onnx(model, path):

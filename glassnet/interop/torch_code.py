@@ -27,7 +27,7 @@ import re
 import numpy as np
 
 from ..conv import kernel_from_pytorch, kernel_to_pytorch
-from . import requires
+from . import emitter, requires
 
 HELPERS = {
     "attention": '''
@@ -353,37 +353,22 @@ def emit_merge(w, layer, name, xs, y, in_shape, out_shape):
         w.line(f"{y} = torch.cat([{', '.join(xs)}], dim={layer.axis})", _shape(out_shape))
 
 
-def _table():
-    from ..activations import Activation
-    from ..attention import MultiHeadAttention
-    from ..conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
-                        GlobalAveragePooling2D, MaxPool2D)
-    from ..layers import Dense, Dropout, Embedding, Flatten, Permute
-    from ..merging import Add, Average, Concatenate, Multiply, Subtract
-    from ..normalization import BatchNorm, LayerNorm
-    from ..recurrent import GRU, LSTM, SimpleRNN
-    from ..residual import Residual
-    return {Dense: emit_dense, Activation: emit_activation, Dropout: emit_dropout,
-            Flatten: emit_flatten, Permute: emit_permute, BatchNorm: emit_batchnorm,
-            LayerNorm: emit_layernorm, Conv2D: emit_conv, Conv1D: emit_conv,
-            MaxPool2D: emit_pool, AvgPool2D: emit_pool,
-            GlobalAveragePooling2D: emit_global_average,
-            GlobalAveragePooling1D: emit_global_average, Embedding: emit_embedding,
-            SimpleRNN: emit_recurrent, LSTM: emit_recurrent, GRU: emit_recurrent,
-            MultiHeadAttention: emit_attention, Residual: emit_residual,
-            Add: emit_merge, Subtract: emit_merge, Multiply: emit_merge,
-            Average: emit_merge, Concatenate: emit_merge}
+EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_dropout,
+            "Flatten": emit_flatten, "Permute": emit_permute, "BatchNorm": emit_batchnorm,
+            "LayerNorm": emit_layernorm, "Conv2D": emit_conv, "Conv1D": emit_conv,
+            "MaxPool2D": emit_pool, "AvgPool2D": emit_pool,
+            "GlobalAveragePooling2D": emit_global_average,
+            "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
+            "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
+            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
+                            emit_merge)}
 
 
 def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
     """Write one layer: the one table, keyed by the layer's type. ``logits``: leave out the
     layer's final softmax or sigmoid (the output layer, when a loss takes logits)."""
-    table = _table()
-    if type(layer) not in table:
-        raise TypeError(f"to_torch: {layer!r} ({type(layer).__name__}) has no PyTorch form. "
-                        f"Layers that do: "
-                        f"{', '.join(sorted(cls.__name__ for cls in table))}.")
-    function = table[type(layer)]
+    function = emitter(EMITTERS, layer, "to_torch", "PyTorch")
     before = len(w.forward)
     function(w, layer, name, xs if layer.many_inputs else xs[0], y, in_shape, out_shape)
     if logits and layer.output_activation in ("softmax", "sigmoid"):

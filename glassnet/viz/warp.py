@@ -250,8 +250,8 @@ def plot_warp(model, X, y, lang="en"):
         affine_steps = [g for g in group if g[1].endswith(("x W", "+ b"))]
         shared = _limits(np.concatenate([g[2] for g in affine_steps])) if affine_steps \
             else None
-        for col, (k, name, P, G) in enumerate(group, 1 if len(groups) > 1 else 1):
-            ax = _axes(figure, grid[row, col] if len(groups) > 1 else grid[0, col], dims)
+        for col, (k, name, P, G) in enumerate(group, 1):
+            ax = _axes(figure, grid[row, col], dims)
             limits = shared if name.endswith(("x W", "+ b")) else _limits(P)
             title = name
             if name.endswith("x W") and layer in weights:
