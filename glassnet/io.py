@@ -5,8 +5,16 @@ The file holds
   ``optimizer.<name>`` (Adam's m and v, ...), in the model's dtype;
 - in the safetensors metadata, under ``"glassnet"``, one JSON document: the format
   version, the architecture, the compile settings, the training position (epochs
-  done, optimiser steps), the state of every dropout random generator, and a SHA-256
-  checksum of the tensors.
+  done, optimiser steps), the state of every dropout random generator, and
+  ``"sha256"``: a SHA-256 over everything else in that document (in a canonical JSON
+  form) and every tensor's name, dtype, shape and bytes. A file is whole or refused:
+  change one bit of the architecture, an option, the optimiser's state or the
+  position, and the checksum no longer matches.
+
+Format version 2 (glassnet before this one) kept ``"checksum"``, over the tensors
+only; such files still load, checked by that older rule (``load_model`` reads them
+without a word, as before). Version 3 names its checksum differently, so a
+version-3 file whose version byte is damaged into 2 is refused, not checked less.
 
 Saving and loading follow one set of rules (``check_tensors``): what ``save`` writes,
 ``load_model`` reads back equal, and what ``load_model`` would refuse, ``save`` refuses
@@ -34,7 +42,8 @@ from .files import open_regular
 from .functional import Model
 from .model import Sequential
 
-FORMAT, VERSION = "glassnet-model", 2
+FORMAT, VERSION = "glassnet-model", 3
+OLD_VERSIONS = {2: "checksum"}       # version -> its checksum field (tensors only)
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 _DTYPES = {"float32": "F32", "float64": "F64"}
 _NUMPY = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
@@ -54,9 +63,16 @@ def _all_layers(layers, prefix=""):
         yield from _all_layers(layer.sublayers(), f"{prefix}{i}.")
 
 
-def checksum(tensors):
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+def checksum(tensors, meta=None):
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order, and
+    (format 3) over the metadata document ``meta`` without its own checksum, in canonical
+    JSON: sorted keys, no spaces, numbers as Python writes them back."""
     digest = hashlib.sha256()
+    if meta is not None:
+        rest = {k: v for k, v in meta.items() if k != "sha256"}
+        digest.update(b"glassnet-metadata|")
+        digest.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
+        digest.update(b"|tensors|")
     for name in sorted(tensors):
         value = np.ascontiguousarray(tensors[name])
         digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
@@ -113,13 +129,14 @@ def save_model(model, path):
     meta = {"format": FORMAT, "version": VERSION, "model": model.get_config(),
             "compile": None, "training": {"epoch": model.epoch, "iterations": 0},
             "rng": {key: _rng_of(layer) for key, layer in _all_layers(model.layers)
-                    if _rng_of(layer) is not None},
-            "checksum": checksum(tensors)}
+                    if _rng_of(layer) is not None}}
     if model.loss is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(),
                            "loss": model.loss.get_config(), "metrics": model.metrics,
                            "loss_weights": model.loss_weight}
         meta["training"]["iterations"] = model.optimizer.iterations
+    meta = json.loads(json.dumps(meta))       # as load_model will read it: lists, str keys
+    meta["sha256"] = checksum(tensors, meta)
     write_atomically(path, safetensors.numpy.save(tensors,
                                                   metadata={"glassnet": json.dumps(meta)}))
 
@@ -234,9 +251,18 @@ def _read_header(path, f, size, limits):
         _fail(path, f"its header is not valid glassnet safetensors metadata{detail}")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         _fail(path, "it is a safetensors file but not a glassnet model")
-    if meta.get("version") != VERSION:
-        _fail(path, f"it has format version {meta.get('version')!r}; this glassnet reads "
-                    f"version {VERSION}", "Use the glassnet version that wrote it.")
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or (
+            version != VERSION and version not in OLD_VERSIONS):
+        readable = ", ".join(str(v) for v in sorted({*OLD_VERSIONS, VERSION}))
+        shown = version if isinstance(version, int) else repr(str(version)[:20])
+        _fail(path, f"it has format version {shown}; this glassnet reads "
+                    f"versions {readable}", "Use the glassnet version that wrote it.")
+    field = OLD_VERSIONS.get(version, "sha256")
+    other = {"sha256", *OLD_VERSIONS.values()} - {field}
+    if not isinstance(meta.get(field), str) or any(k in meta for k in other):
+        _fail(path, f"its format version {version} file has no {field!r} checksum field (the "
+                    f"file is corrupt)", "Use a good copy of the file.")
     return header, meta, 8 + n
 
 
@@ -300,7 +326,6 @@ def _architecture(path, meta, limits):
             if not all(isinstance(m, str) for m in metrics):
                 raise ValueError("metrics must be names")
         _field(meta, "rng", dict)
-        _field(meta, "checksum", str)
         return model, optimizer, loss, compiled, epoch, iterations
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         _fail(path, f"its description of the model is invalid ({str(error).rstrip('.')})")
@@ -367,10 +392,14 @@ def load_model(path, limits=None):
     tensors = {name: np.frombuffer(data, dtype, count=(end - begin) // dtype.itemsize,
                                    offset=begin).reshape(shape)
                for name, (dtype, shape, begin, end) in layout.items()}
-    if checksum(tensors) != meta["checksum"]:
-        _fail(path, "its tensor data does not match the checksum written with it (the "
-                    "file is corrupt: bytes were changed after it was saved)",
-              "Use a good copy of the file.")
+    if meta["version"] == VERSION:
+        whole = checksum(tensors, meta) == meta["sha256"]
+    else:
+        whole = checksum(tensors) == meta[OLD_VERSIONS[meta["version"]]]
+    if not whole:
+        _fail(path, "its contents do not match the checksum written with it (the file is "
+                    "corrupt: bytes of its description or its tensors were changed after "
+                    "it was saved)", "Use a good copy of the file.")
     check_tensors(tensors, lambda name, text: _fail(path, text))
     model.build()
     for i, layer in enumerate(model.layers, 1):
