@@ -38,7 +38,7 @@ import safetensors.numpy
 from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
-from .files import open_regular
+from .files import check_writable, open_regular
 from .functional import Model
 from .model import Sequential
 
@@ -107,13 +107,7 @@ def save_model(model, path):
     its permissions; a new one gets the usual ones (0666 less the umask). '.glassnet' is
     the usual suffix; one that promises another format (.keras, .h5, .pt, .onnx, ...) is
     refused rather than written with glassnet's format inside."""
-    path = os.fspath(path)
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in FOREIGN_SUFFIXES:
-        raise ValueError(f"save: {path!r} ends in {suffix}, which promises a "
-                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
-                         f"format (safetensors with the architecture). Save it as "
-                         f"'{os.path.splitext(path)[0]}.glassnet'.")
+    path = check_save_name(path, "save")
     check_destination(path, "save")
     if not model.built:
         model.build()
@@ -141,19 +135,27 @@ def save_model(model, path):
                                                   metadata={"glassnet": json.dumps(meta)}))
 
 
+def check_save_name(path, what):
+    """The name a model is saved under: '.glassnet' is the usual suffix; one that promises
+    another format (.keras, .h5, .pt, .onnx, ...) is refused rather than written with
+    glassnet's format inside. ``ModelCheckpoint`` checks its names with this too."""
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in FOREIGN_SUFFIXES:
+        raise ValueError(f"{what}: {path!r} ends in {suffix}, which promises a "
+                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
+                         f"format (safetensors with the architecture). Save it as "
+                         f"'{os.path.splitext(path)[0]}.glassnet'.")
+    return path
+
+
 def check_destination(path, what):
     """Refuse, before any work, a path whose folder is missing or not writable, or that
-    names a folder."""
-    folder = os.path.dirname(os.path.abspath(path))
+    names a folder, a FIFO, a device or a socket."""
     if os.path.isdir(path):
         raise ValueError(f"{what}: {path!r} is a folder; give a file name such as "
                          f"{os.path.join(path, 'model.glassnet')!r}.")
-    if not os.path.isdir(folder):
-        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} does not "
-                         f"exist. Create it first.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} is not "
-                         f"writable.")
+    check_writable(path, what)
 
 
 def _umask():
@@ -182,6 +184,7 @@ def _remove_stale_temporaries(folder, prefix):
 def write_atomically(path, data):
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename
     it over ``path``; errors name ``path``, and the temporary file never stays behind."""
+    check_writable(path, "write")
     folder = os.path.dirname(os.path.abspath(path))
     prefix = f".{os.path.basename(path)}.glassnet-"
     _remove_stale_temporaries(folder, prefix)

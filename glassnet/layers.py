@@ -365,10 +365,12 @@ class Embedding(Layer):
                              f"fractional values.")
         if tokens.size and (tokens.min() < 0 or tokens.max() >= self.input_dim):
             low, high = (int(v) if abs(v) < 2 ** 62 else v for v in (tokens.min(), tokens.max()))
+            fix = ("Token ids are row numbers of E, never negative: remap the tokens to "
+                   "0, 1, 2, ..." if low < 0 else
+                   f"Build it with input_dim={high + 1} or remap the tokens.")
             raise ValueError(f"{where(self)} has {self.input_dim} rows, so token ids must be in "
                              f"[0, {self.input_dim - 1}], but they range over "
-                             f"[{low}, {high}]. Build it with input_dim={high + 1} or remap "
-                             f"the tokens.")
+                             f"[{low}, {high}]. {fix}")
         tokens = tokens.astype(np.int64, copy=False)
         self.cache["tokens"] = tokens
         return self.params["E"][tokens]

@@ -320,7 +320,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
         logged += [f"val_{k}" for k in logged]
     history = callbacks_module.History()                # last: it sees every callback's logs
     progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
-    cbs = progress + list(callbacks or []) + [history]
+    cbs = progress + callbacks_module.as_list(callbacks, "fit") + [history]
     cbs = callbacks_module.prepare(cbs, model, {"epochs": epochs, "steps": steps,
                                                 "verbose": verbose, "samples": n,
                                                 "batch_size": batch_size, "logged": logged})
