@@ -97,6 +97,12 @@ class Layer:
         """For integer inputs, the bound the ids must stay below (Embedding's vocabulary)."""
         return None
 
+    regularizers = {}                       # param name -> penalty (Dense, Conv: Weighted)
+
+    def penalty(self):
+        """What this layer adds to the loss (its regularizers' penalty); 0.0 by default."""
+        return 0.0
+
     # --- shapes, without data ----------------------------------------------------------
     def check_input_shape(self, in_shape):
         """Refuse an input of the wrong rank, naming the layer and what it expects."""

@@ -19,6 +19,7 @@ import os
 import string
 import sys
 import time
+import warnings
 
 from .files import check_writable, open_for_writing
 from .validate import number, whole_number
@@ -143,12 +144,36 @@ def _resolve_mode(mode, monitor, owner):
     return mode
 
 
-def _monitored(logs, monitor, owner):
-    if monitor not in (logs or {}):
-        raise ValueError(f"{owner}: cannot monitor {monitor!r}: this run logs only "
-                         f"{', '.join(sorted(logs or {}))}. Pass validation data to monitor "
-                         f"'val_...' values, or monitor one of those.")
-    return logs[monitor]
+class MonitorWarning(UserWarning):
+    """A callback's ``monitor`` is not logged by this run, so the callback does nothing."""
+
+
+IDLE = {"EarlyStopping": "training will not stop early",
+        "ModelCheckpoint": "no model is saved", "ReduceLROnPlateau": "the learning rate "
+        "stays as it is"}
+
+
+def _monitored(callback, logs):
+    """The monitored value from ``logs``, or None -- with a warning, once per run, when
+    the run does not log it (as Keras warns and goes on: EarlyStopping() without
+    validation data trains all its epochs)."""
+    owner = type(callback).__name__
+    value = (logs or {}).get(callback.monitor)
+    if value is None and not getattr(callback, "warned", False):
+        callback.warned = True
+        warnings.warn(f"{owner}: cannot monitor {callback.monitor!r}: this run logs only "
+                      f"{', '.join(sorted(logs or {}))}, so {IDLE[owner]}. Pass validation "
+                      f"data to monitor 'val_...' values (validation_split=0.2), or monitor "
+                      f"one of those.", MonitorWarning, stacklevel=4)
+    return value
+
+
+def _check_monitor(callback):
+    """Warn before the first epoch when ``fit`` says the monitored value is not logged."""
+    callback.warned = False
+    logged = callback.params.get("logged")
+    if logged:
+        _monitored(callback, dict.fromkeys(logged, 0.0))
 
 
 class EarlyStopping(Callback):
@@ -169,6 +194,7 @@ class EarlyStopping(Callback):
                                              "EarlyStopping", minimum=0)
 
     def on_train_begin(self, logs=None):
+        _check_monitor(self)
         self.best = math.inf if self.baseline is None else self._score(self.baseline)
         self.best_epoch, self.wait = None, 0
         self.best_weights, self.stopped_epoch = None, None
@@ -177,8 +203,8 @@ class EarlyStopping(Callback):
         return value if self.mode == "min" else -value
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "EarlyStopping")
-        if epoch < self.start_from_epoch:
+        value = _monitored(self, logs)
+        if value is None or epoch < self.start_from_epoch:
             return
         score = self._score(value)
         if score < self.best - self.min_delta:
@@ -233,8 +259,8 @@ class ModelCheckpoint(Callback):
         """Check the file name and its folder before training, not after an epoch."""
         from .io import check_destination
         logged = self.params.get("logged", [])
-        if self.save_best_only and logged and self.monitor not in logged:
-            _monitored(dict.fromkeys(logged, 0.0), self.monitor, "ModelCheckpoint")
+        if self.save_best_only:
+            _check_monitor(self)
         path = self._path(0, dict.fromkeys(logged, 0.0)) if logged else self.filepath
         check_destination(path, "ModelCheckpoint")
 
@@ -248,7 +274,9 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            value = _monitored(self, logs)
+            if value is None:
+                return
             score = value if self.mode == "min" else -value
             if not score < self.best:
                 return
@@ -327,12 +355,15 @@ class ReduceLROnPlateau(Callback):
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        _check_monitor(self)
         self.best, self.wait, self.cooldown_left = math.inf, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = _monitored(self, logs)
         lr = _learning_rate_of(self.model, "ReduceLROnPlateau")
         logs["learning_rate"] = lr
+        if value is None:
+            return
         score = value if self.mode == "min" else -value
         if self.cooldown_left > 0:
             self.cooldown_left -= 1

@@ -165,12 +165,20 @@ def check_batch_size(batch_size, what):
 # --- the loss, fused or not ------------------------------------------------------------
 def loss_of(model, Y, T, W=None):
     """The mean loss of outputs Y against targets T (from the logits when fused), times
-    compile's ``loss_weights``."""
+    compile's ``loss_weights``, plus the regularizers' penalty (as Keras: every batch)."""
     if model.fused_loss:
         value = model.loss.forward(model.output_layer.logits(), T, logits=True, weights=W)
     else:
         value = model.loss.forward(Y, T, weights=W)
-    return value if model.loss_weight == 1 else value * model.loss_weight
+    value = value if model.loss_weight == 1 else value * model.loss_weight
+    return value + penalty(model)
+
+
+def penalty(model):
+    """The sum of every trainable layer's regularizer penalty (kernel_regularizer,
+    bias_regularizer); each layer adds its gradient to dW, db in its backward pass."""
+    return sum(layer.penalty() for layer, trainable in leaf_layers(model.layers)
+               if trainable and layer.regularizers)
 
 
 def backpropagate(model):
