@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
+from .metrics import Totals
 from .base import leaf_layers, where
 from .errors import ShapeError, describe_features, describe_shape
 from .validate import flag, number, whole_number
@@ -241,9 +242,11 @@ class LastGood:
         model.optimizer.undo()
 
 
-def metric_sums(model, Y, T):
-    """Sum over the batch of each metric (averaged later over samples)."""
-    return {m.name: m(Y, T) for m in model.metric_functions}
+def batch_metrics(model, Y, T):
+    """Each metric's value on this batch alone."""
+    totals = Totals(model.metric_functions)
+    totals.add(Y, T)
+    return totals.values()
 
 
 def results(model, logs, return_dict):
@@ -262,9 +265,7 @@ def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_di
     require_compiled(model, "train_on_batch")
     X, T, W = check_data(model, x, y, "train_on_batch", sample_weight, class_weight)
     loss, Y = step(model, X, T, W)
-    n = count(X)
-    return results(model, {"loss": loss, **{k: v / n for k, v in
-                                            metric_sums(model, Y, T).items()}}, return_dict)
+    return results(model, {"loss": loss, **batch_metrics(model, Y, T)}, return_dict)
 
 
 def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
@@ -343,7 +344,7 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             cb.on_epoch_begin(epoch, {})
         order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
         total_loss, seen = 0.0, 0
-        sums = {m.name: 0.0 for m in model.metric_functions}
+        totals = Totals(model.metric_functions)
         for batch in range(steps):
             for cb in cbs:
                 cb.on_train_batch_begin(batch, {})
@@ -363,16 +364,15 @@ def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callba
             size = count(Xb)
             total_loss += loss * size
             seen += size
-            for key, value in metric_sums(model, Y, Tb).items():
-                sums[key] += value
-            logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
+            totals.add(Y, Tb)
+            logs = {"loss": total_loss / seen, **totals.values()}
             for cb in cbs:
                 cb.on_train_batch_end(batch, logs)
             if model.stop_training:
                 break
         if history.stopped_reason:
             break
-        logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
+        logs = {"loss": total_loss / seen, **totals.values()}
         if X_val is not None:
             val = _evaluate(model, X_val, T_val, W_val, batch_size, cbs)
             logs.update({f"val_{k}": v for k, v in val.items()})
@@ -400,7 +400,7 @@ def _stop_on_nan(model, loss, epoch, batch, steps, history):
 # --- evaluate and predict ------------------------------------------------------------------
 def _evaluate(model, X, T, W, batch_size, cbs=()):
     """Mean loss and metrics over all samples, batch by batch (the test hooks fire)."""
-    total, sums, n = 0.0, {}, count(X)
+    total, totals, n = 0.0, Totals(model.metric_functions), count(X)
     for cb in cbs:
         cb.on_test_begin({})
     for batch, start in enumerate(range(0, n, batch_size)):
@@ -411,13 +411,12 @@ def _evaluate(model, X, T, W, batch_size, cbs=()):
         Y = model.forward(Xb, training=False)
         size = count(Xb)
         total += loss_of(model, Y, Tb, None if W is None else W[rows]) * size
-        for key, v in metric_sums(model, Y, Tb).items():
-            sums[key] = sums.get(key, 0.0) + v
+        totals.add(Y, Tb)
         seen = start + size
-        logs = {"loss": total / seen, **{k: v / seen for k, v in sums.items()}}
+        logs = {"loss": total / seen, **totals.values()}
         for cb in cbs:
             cb.on_test_batch_end(batch, logs)
-    logs = {"loss": total / n, **{k: v / n for k, v in sums.items()}}
+    logs = {"loss": total / n, **totals.values()}
     for cb in cbs:
         cb.on_test_end(logs)
     return logs
