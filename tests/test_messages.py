@@ -10,6 +10,7 @@ import pytest
 import glassnet as gn
 from glassnet import cli
 from glassnet import datasets as D
+from glassnet.spec import load_spec
 
 
 def _model():
@@ -184,3 +185,47 @@ def test_cli_sizes_are_bounded_before_anything_is_allocated(capsys, argv, messag
 def test_model_summary_refuses_a_negative_batch():
     with pytest.raises(ValueError, match=r"batch_size must be a positive whole number, got -1"):
         _model().summary(-1, print_fn=None)
+
+
+# --- names that could become code are refused where they enter ------------------------------
+HOSTILE_NAMES = ["x\nopen('pwned', 'w')", "x\ropen('pwned','w')", "x\u2028y", "x\u2029y",
+                 "nul\x00", "tab\tname", "n" * 201]
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_hostile_layer_names_are_refused_in_code_in_a_config_and_in_a_file(name, tmp_path):
+    message = r"must be one line of at most 200 printable characters"
+    with pytest.raises(ValueError, match=message):
+        gn.Dense(2, name=name)
+    config = gn.Sequential([gn.Dense(2, name="ok")], input_shape=(3,)).get_config()
+    config["layers"][0]["name"] = name
+    with pytest.raises(ValueError, match=message):
+        gn.Sequential.from_config(config)
+    (tmp_path / "spec.json").write_text(__import__("json").dumps(config))
+    with pytest.raises(ValueError, match=message):
+        load_spec(str(tmp_path / "spec.json"))
+
+
+def test_quotes_backslashes_and_other_scripts_stay_allowed_in_names():
+    for name in ('it\'s "quoted" \\ back', "은닉층 1", "features.0"):
+        assert gn.Dense(2, name=name).name == name
+
+
+def test_a_hostile_name_in_a_model_file_is_refused(tmp_path):
+    import json
+
+    import safetensors.numpy
+    path = tmp_path / "m.glassnet"
+    gn.Sequential([gn.Dense(2, name="ok")], input_shape=(3,)).save(path)
+    data = path.read_bytes()
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    meta = json.loads(header["__metadata__"]["glassnet"])
+    meta["model"]["layers"][0]["name"] = "x\nimport os"
+    meta["sha256"] = gn.io.checksum(safetensors.numpy.load(data), meta)   # a valid sum
+    header["__metadata__"]["glassnet"] = json.dumps(meta)
+    raw = json.dumps(header).encode()
+    raw += b" " * (-len(raw) % 8)
+    path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n:])
+    with pytest.raises(gn.ModelFileError, match=r"must be one line"):
+        gn.load_model(path)
