@@ -229,3 +229,12 @@ def test_a_hostile_name_in_a_model_file_is_refused(tmp_path):
     path.write_bytes(len(raw).to_bytes(8, "little") + raw + data[8 + n:])
     with pytest.raises(gn.ModelFileError, match=r"must be one line"):
         gn.load_model(path)
+
+
+def test_a_picture_is_not_written_into_a_fifo(tmp_path):
+    from glassnet import viz
+    path = tmp_path / "p.png"
+    os.mkfifo(path)
+    with pytest.raises(ValueError, match=r"Picture.save: .*p.png' is a pipe \(FIFO\), not a "
+                                         r"regular file"):
+        viz.plot_bias_threshold().save(str(path))
