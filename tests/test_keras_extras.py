@@ -1,5 +1,6 @@
-"""The AUC metric against real Keras 3: the value over several batches, every summation
-method, logits, one-hot targets, and the 'auc' that fit and evaluate report."""
+"""Against real Keras 3: the AUC metric (the value over several batches, every summation
+method, logits, one-hot targets, and the 'auc' that fit and evaluate report) and
+to_categorical."""
 import os
 
 import numpy as np
@@ -68,3 +69,26 @@ def test_auc_options_are_checked():
         gn.metrics.AUC(curve="PR")
     with pytest.raises(ValueError, match=r"AUC: num_thresholds must be a whole number >= 2"):
         gn.metrics.AUC(num_thresholds=1)
+
+
+@pytest.mark.parametrize("labels, num_classes", [([0, 2, 1, 2], None), ([[1], [0], [3]], None),
+                                                 ([1, 0], 4), (np.array([[0, 1], [2, 0]]), 3)])
+def test_to_categorical_is_keras_to_categorical(labels, num_classes):
+    ours = gn.to_categorical(labels, num_classes)
+    theirs = keras.utils.to_categorical(labels, num_classes)
+    assert ours.dtype == np.float32 and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
+    assert gn.utils.to_categorical is gn.to_categorical
+
+
+@pytest.mark.parametrize("labels, num_classes, message", [
+    ([0, -1], None, r"to_categorical: labels must be class indices >= 0, found -1"),
+    ([0.5, 1], None, r"labels must be whole numbers .* with fractions"),
+    ([0, 3], 2, r"label 3 does not fit 2 classes \(labels must be 0 to 1\); pass "
+                r"num_classes=4"),
+    ([0, 1], "2", r"num_classes must be a whole number, got '2'"),
+])
+def test_to_categorical_refuses_what_keras_would_wrap_or_truncate(labels, num_classes,
+                                                                  message):
+    with pytest.raises((TypeError, ValueError), match=message):
+        gn.to_categorical(labels, num_classes)
