@@ -111,9 +111,9 @@ def as_list(callbacks, owner="callbacks"):
     return list(callbacks)
 
 
-def prepare(callbacks, model, params):
+def prepare(callbacks, model, params, owner="callbacks"):
     """The callbacks, checked, each told the model and the run's params."""
-    callbacks = as_list(callbacks)
+    callbacks = as_list(callbacks, owner)
     for cb in callbacks:
         cb.set_model(model)
         cb.set_params(params)

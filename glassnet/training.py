@@ -440,7 +440,8 @@ def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weig
     verbose = check_verbose(verbose, "evaluate")
     X, T, W = check_data(model, x, y, "evaluate", sample_weight)
     steps = math.ceil(count(X) / batch_size)
-    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose})
+    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose},
+                                   "evaluate")
     start = time.perf_counter()
     logs = _evaluate(model, X, T, W, batch_size, cbs)
     _report(verbose, file, steps, start, logs)
@@ -454,7 +455,8 @@ def predict(model, x, batch_size=None, verbose="auto", callbacks=None, *, file=N
     X = model.check_input(x, "predict")
     n = count(X)
     steps = math.ceil(n / batch_size)
-    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose})
+    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose},
+                                   "predict")
     start = time.perf_counter()
     for cb in cbs:
         cb.on_predict_begin({})

@@ -50,7 +50,7 @@ def _model():
     (lambda: _model().fit(np.ones((4, 2)), np.ones((4, 2)), callbacks={"a": 1}, verbose=0),
      TypeError, r"fit: callbacks must be a list of callback objects, got dict"),
     (lambda: _model().evaluate(np.ones((4, 2)), np.ones((4, 2)), callbacks="x", verbose=0),
-     TypeError, r"callbacks: callbacks must be callback objects, not the string 'x'"),
+     TypeError, r"evaluate: callbacks must be callback objects, not the string 'x'"),
     (lambda: gn.Sequential([gn.Embedding(3, 2)], input_shape=(2,)).predict(
         np.array([[-1, -2]]), verbose=0), ValueError,
      r"range over \[-2, -1\]. Token ids are row numbers of E, never negative: remap the "
