@@ -16,23 +16,22 @@ from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePoo
 from .errors import ModelFileError, ShapeError
 from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
-from .interop import from_torch, load_keras, to_torch, torch_code, train_with_torch
+from .interop import from_torch, load_keras, to_onnx, to_torch, torch_code, train_with_torch
 from .io import load_model, save_model
 from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .limits import Limits
 from .merging import Add, Average, Concatenate, Multiply, Subtract
-from .model import Sequential
+from .model import Residual, Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
 from .recurrent import GRU, LSTM, SimpleRNN
 from .registry import register_layer
-from .residual import Residual
 from .training import NonFiniteLossWarning
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Layer", "InputSpec", "register_layer", "check_layer", "Limits",
-    "to_torch", "torch_code", "from_torch", "load_keras", "train_with_torch",
+    "to_torch", "to_onnx", "torch_code", "from_torch", "load_keras", "train_with_torch",
     "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
     "Conv1D", "Conv2D", "MaxPool2D", "MaxPooling2D", "AvgPool2D", "AveragePooling2D",
     "GlobalAveragePooling2D", "SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNorm",

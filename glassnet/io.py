@@ -31,8 +31,7 @@ from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
 from .files import open_regular
-from .functional import Model
-from .model import Sequential
+from .registry import layer_from_config
 
 FORMAT, VERSION = "glassnet-model", 2
 MAX_HEADER_BYTES = 64 * 1024 * 1024
@@ -75,10 +74,10 @@ def check_tensors(tensors, problem):
 
 def _tensors_of(model):
     tensors = {}
-    for i, layer in enumerate(model.layers, 1):
+    for key, layer in _all_layers(model.layers):
         for store in (layer.params, layer.state):
             for k, v in store.items():
-                tensors[f"layers.{i}.{k}"] = np.ascontiguousarray(v)
+                tensors[f"layers.{key}.{k}"] = np.ascontiguousarray(v)
     if model.loss is not None:
         for k, v in model.optimizer.state.items():
             tensors[f"optimizer.{k}"] = np.ascontiguousarray(v)
@@ -280,10 +279,12 @@ def _architecture(path, meta, limits):
     field checked, the architecture checked against the limits, nothing allocated."""
     try:
         config = _field(meta, "model", dict)
-        kind = config.get("class", "Sequential")
+        kind = config.get("type", config.get("class", "Sequential"))    # version 2: class
         if kind not in ("Sequential", "Model"):
             raise ValueError(f"unknown model class {str(kind)[:50]!r}")
-        model = (Sequential if kind == "Sequential" else Model).from_config(config, limits)
+        config = {**{k: v for k, v in config.items() if k != "class"}, "type": kind}
+        model = layer_from_config(config, "model", limits=limits)
+        model.limits = limits
         limits_module.check_network(model, limits)
         training = _field(meta, "training", dict)
         epoch, iterations = training.get("epoch"), training.get("iterations")
@@ -373,10 +374,10 @@ def load_model(path, limits=None):
               "Use a good copy of the file.")
     check_tensors(tensors, lambda name, text: _fail(path, text))
     model.build()
-    for i, layer in enumerate(model.layers, 1):
+    for key, layer in _all_layers(model.layers):
         for store in (layer.params, layer.state):
             for k in store:
-                store[k][...] = tensors[f"layers.{i}.{k}"]
+                store[k][...] = tensors[f"layers.{key}.{k}"]
     try:
         layers = dict(_all_layers(model.layers))
         for key, state in meta["rng"].items():

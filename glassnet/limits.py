@@ -49,7 +49,8 @@ def check_network(model, limits):
     """Refuse a model whose layers, parameters or activations exceed ``limits``, from its
     shapes and typed operations alone (nothing is allocated)."""
     nodes = model.nodes()
-    check_count("the model's layers", sum(1 + _nested(node.layer) for node in nodes),
+    check_count("the model's layers", sum(1 + _nested(node.layer) for node in nodes
+                                          if node.inputs),
                 limits.max_layers, "max_layers")
     params = sum(math.prod(s) for node in nodes for shapes in
                  (node.layer.param_shapes(node.in_shape), node.layer.state_shapes(node.in_shape))

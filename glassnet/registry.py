@@ -15,13 +15,12 @@ from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN
-from .residual import Residual
 
 BUILT_IN = {cls.__name__: cls for cls in (
     Dense, Dropout, BatchNorm, Flatten, Activation,
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
-    MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate, Permute)}
+    MultiHeadAttention, Add, Subtract, Multiply, Average, Concatenate, Permute)}
 LAYER_TYPES = dict(BUILT_IN)
 
 
@@ -51,7 +50,7 @@ def layer_from_config(config, where="layer", depth=0, limits=DEFAULT):
     nested no deeper than ``limits.max_nesting``."""
     if depth > limits.max_nesting:
         raise ValueError(f"{where}: layers are nested more than {limits.max_nesting} deep "
-                         f"(Residual blocks inside Residual blocks), more than glassnet's "
+                         f"(networks inside networks), more than glassnet's "
                          f"limit (Limits.max_nesting).")
     kind = config.get("type") if isinstance(config, dict) else None
     if isinstance(kind, str) and kind not in LAYER_TYPES:

@@ -203,7 +203,7 @@ def test_every_layer_runs_in_onnx_runtime(name, tmp_path):
     model, in_shape, _ = _model(name, dtype="float32")
     X = sample_input(name, in_shape, np.random.default_rng(5))
     X = X.astype(np.int64) if name in INTEGER_INPUTS else X.astype(np.float32)
-    model.to_onnx(tmp_path / "m.onnx")
+    gn.to_onnx(model, tmp_path / "m.onnx")
     np.testing.assert_allclose(_run_onnx(tmp_path / "m.onnx", model, X),
                                model.predict(X, verbose=0), rtol=1e-5, atol=1e-5)
 
@@ -232,7 +232,7 @@ def test_whole_models_run_in_onnx_runtime(kind, tmp_path):
     model.compile("adam", "sparse_categorical_crossentropy")
     T = rng.integers(0, 2, 6)
     model.fit(X, T, epochs=2, verbose=0)                  # trained weights, BN statistics
-    model.to_onnx(tmp_path / "m.onnx")
+    gn.to_onnx(model, tmp_path / "m.onnx")
     np.testing.assert_allclose(_run_onnx(tmp_path / "m.onnx", model, X),
                                model.predict(X, verbose=0), rtol=1e-5, atol=1e-5)
 

@@ -11,6 +11,7 @@ forward pass, layer by layer.
 """
 import numpy as np
 
+from ..base import is_chain
 from ..ops import Activate, Mask, MatMul, Normalize, Reshape, affine
 from .report import Report, Section
 
@@ -141,7 +142,7 @@ def explain(model, x=None, cell=None):
             elif Y[0].size <= SMALL:
                 lines.append(f"Y = {_vector(Y[0].ravel())}")
             outputs.append(Y[0].ravel().tolist())
-        title = f"[{i}] {layer!r}" if model.chain else \
+        title = f"[{i}] {layer!r}" if is_chain(nodes) else \
             f"[{i}] {node.name}: {layer!r} <- {', '.join(node.inputs)}"
         sections.append(Section(title, lines=lines))
     if values is not None and model.output_layer.output_activation == "softmax":

@@ -4,7 +4,7 @@ training on PyTorch's engine when a model or its data outgrows this one.
     gn.to_torch(model)            a torch.nn.Module with the same weights (and gradients)
     gn.torch_code(model)          readable PyTorch source for the same network
     gn.from_torch(module, shape)  a glassnet model from a PyTorch module
-    model.to_onnx(path)           an ONNX file (opset 17, IR 8) that ONNX Runtime runs
+    to_onnx(model, path)          an ONNX file (opset 17, IR 8) that ONNX Runtime runs
     gn.load_keras(path)           a glassnet model from a Keras 3 .keras file
     gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes, CUDA), and
                                   the trained weights back in the glassnet model

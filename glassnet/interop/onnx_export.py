@@ -187,13 +187,19 @@ def emit_attention(g, layer, x, in_shape, out_shape):
     return g.op("Add", [y, g.const(p["bo"], "bo")]) if layer.use_bias else y
 
 
-def emit_residual(g, layer, x, in_shape, out_shape):
-    y, shape = x, in_shape
-    for inner in layer.layers:
-        out = inner.output_shape(shape)
-        y = emit(g, inner, [y], shape, out)
-        shape = out
-    return g.op("Add", [x, y])
+def emit_graph(g, network, xs):
+    """A network's graph on the values ``xs`` (one per input); returns its output."""
+    values = dict(zip(network.input_names(), xs))
+    for node in network.nodes():
+        if node.inputs:
+            values[node.name] = emit(g, node.layer, [values[n] for n in node.inputs],
+                                     node.in_shape, node.out_shape)
+    return values[network.output_tensor.name]
+
+
+def emit_network(g, layer, xs, in_shape, out_shape):
+    """A network inside the model (a Sequential, a Model, a Residual): its graph, inline."""
+    return emit_graph(g, layer, xs if isinstance(xs, list) else [xs])
 
 
 def emit_merge(g, layer, xs, in_shape, out_shape):
@@ -216,7 +222,8 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
             "GlobalAveragePooling2D": emit_global_average,
             "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
             "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
-            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            "MultiHeadAttention": emit_attention,
+            **dict.fromkeys(("Sequential", "Model", "Residual"), emit_network),
             **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
                             emit_merge)}
 
@@ -237,26 +244,15 @@ def to_onnx(model, path):
     code = {np.dtype(np.float32): onnx.TensorProto.FLOAT,
             np.dtype(np.float64): onnx.TensorProto.DOUBLE}[model.dtype]
     g = Graph(onnx, model.dtype)
-    values, inputs = {}, []
-    nodes = model.nodes()
-    if model.chain:
-        first = nodes[0]
-        kind = onnx.TensorProto.INT64 if first.layer.input_spec.dtype == "int" else code
-        inputs.append(onnx.helper.make_tensor_value_info(
-            "input", kind, ["batch", *first.in_shape[1:]]))
-        values["input"] = "input"
+    inputs, nodes = [], model.nodes()
     for node in nodes:
-        if not node.inputs:                              # a functional model's input
+        if not node.inputs:                              # the model's inputs
             uses_ints = any(n.inputs and node.name in n.inputs and
                             n.layer.input_spec.dtype == "int" for n in nodes)
             inputs.append(onnx.helper.make_tensor_value_info(
                 node.name, onnx.TensorProto.INT64 if uses_ints else code,
                 ["batch", *node.out_shape[1:]]))
-            values[node.name] = node.name
-            continue
-        values[node.name] = emit(g, node.layer, [values[n] for n in node.inputs],
-                                 node.in_shape, node.out_shape)
-    last = values[nodes[-1].name]
+    last = emit_graph(g, model, model.input_names())
     g.nodes.append(onnx.helper.make_node("Identity", [last], ["output"]))
     output = onnx.helper.make_tensor_value_info("output", code,
                                                 ["batch", *model.output_shape[1:]])

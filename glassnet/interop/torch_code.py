@@ -26,6 +26,7 @@ import re
 
 import numpy as np
 
+from ..base import is_chain
 from ..conv import kernel_from_pytorch, kernel_to_pytorch
 from . import emitter, requires
 
@@ -329,15 +330,32 @@ def emit_attention(w, layer, name, x, y, in_shape, out_shape):
     w.back.append(back)
 
 
-def emit_residual(w, layer, name, x, y, in_shape, out_shape):
-    branch = f"{name}_branch"
-    w.line(f"{branch} = {x}", "a skip connection: Y = X + f(X)")
-    shape = in_shape
-    for i, inner in enumerate(layer.layers, 1):
-        out = inner.output_shape(shape)
-        emit(w, inner, f"{name}_{i}", [branch], branch, shape, out)
-        shape = out
-    w.line(f"{y} = {x} + {branch}", _shape(out_shape))
+def emit_graph(w, network, xs, y, prefix="", logits=False):
+    """Write a network's graph reading the variables ``xs`` (one per input), its result
+    in ``y``: a chain as one variable rewritten layer by layer, a graph with one
+    variable per value. ``logits`` leaves out the output layer's softmax or sigmoid."""
+    nodes, last = network.nodes(), network.output_layer
+    if is_chain(nodes):
+        if xs[0] != y:
+            w.line(f"{y} = {xs[0]}")
+        for node in nodes[1:]:
+            emit(w, node.layer, prefix + identifier(node.name), [y], y, node.in_shape,
+                 node.out_shape, logits and node.layer is last)
+        return
+    names = dict(zip(network.input_names(), xs))
+    for node in nodes:
+        if node.inputs:
+            names[node.name] = prefix + identifier(node.name)
+            emit(w, node.layer, names[node.name], [names[n] for n in node.inputs],
+                 names[node.name], node.in_shape, node.out_shape, logits and node.layer is last)
+    if names[network.output_tensor.name] != y:
+        w.line(f"{y} = {names[network.output_tensor.name]}")
+
+
+def emit_network(w, layer, name, xs, y, in_shape, out_shape):
+    """A network inside the model (a Sequential, a Model, a Residual): its graph, inline,
+    its layers' modules named after it."""
+    emit_graph(w, layer, xs if isinstance(xs, list) else [xs], y, f"{name}_")
 
 
 MERGES = {"Add": " + ", "Subtract": " - ", "Multiply": " * "}
@@ -360,7 +378,8 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
             "GlobalAveragePooling2D": emit_global_average,
             "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
             "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
-            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            "MultiHeadAttention": emit_attention,
+            **dict.fromkeys(("Sequential", "Model", "Residual"), emit_network),
             **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
                             emit_merge)}
 
@@ -392,25 +411,13 @@ def write(model, logits=False):
     if not model.built:
         model.build()
     w = Writer()
-    last = model.output_layer
-    if model.chain:
-        inputs = ["x"]
-        for node in model.nodes():
-            emit(w, node.layer, identifier(node.name), ["x"], "x", node.in_shape, node.out_shape,
-                 logits and node.layer is last)
-        w.line("return x")
-        return w, inputs, [model.input_shape]
-    inputs = [identifier(name) for name in model.input_names()]
-    shapes = []
-    for node in model.nodes():
-        if not node.inputs:
-            shapes.append(node.out_shape)
-            continue
-        emit(w, node.layer, identifier(node.name), [identifier(n) for n in node.inputs],
-             identifier(node.name), node.in_shape, node.out_shape,
-             logits and node.layer is last)
-    w.line(f"return {identifier(model.output_layer.name)}")
-    return w, inputs, shapes
+    nodes = model.nodes()
+    chain = is_chain(nodes)
+    inputs = ["x"] if chain else [identifier(name) for name in model.input_names()]
+    out = "x" if chain else identifier(model.output_tensor.name)
+    emit_graph(w, model, inputs, out, logits=logits)
+    w.line(f"return {out}")
+    return w, inputs, [node.out_shape for node in nodes if not node.inputs]
 
 
 def torch_code(model, weights_path=None, class_name="Net", logits=False):

@@ -310,7 +310,7 @@ def from_torch(module, input_shape, dtype="float32"):
         raise TypeError(f"from_torch: expected a torch.nn.Module, got {module!r}.")
     config = getattr(module, "glassnet_config", None)
     if config is not None:                            # made by to_torch: exact way back
-        cls = Model if config.get("class") == "Model" else Sequential
+        cls = Model if config.get("type") == "Model" else Sequential
         model = cls.from_config({**config, "dtype": dtype})
         return weights_from_torch(model, module.state_dict())
     import torch.fx as fx
