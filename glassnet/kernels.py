@@ -40,8 +40,9 @@ if numba is not None and "NUMBA_THREADING_LAYER" not in os.environ:
 
 
 def enabled():
-    """Whether the compiled kernels are used: numba installed and GLASSNET_FAST not 0."""
-    return numba is not None and os.environ.get("GLASSNET_FAST", "1") != "0"
+    """Whether the optimisers use these kernels: numba installed and GLASSNET_FAST not 0
+    (then each optimiser whose ``fast`` is True, on buffers of MIN_FAST_SIZE or more)."""
+    return numba is not None and os.environ.get("GLASSNET_FAST") != "0"
 
 
 def compiled(loop):

@@ -31,6 +31,7 @@ the environment variable ``GLASSNET_FAST=0`` nor ``optimizer.fast = False`` turn
 Both give the same parameters to float32 rounding (tests/test_fast_paths.py).
 """
 import math
+import os
 
 import numpy as np
 
@@ -221,11 +222,12 @@ class Optimizer:
 
     def _kernels(self, params):
         """glassnet.kernels when the fused pass applies to this buffer, else None."""
-        if not self.fast or params.size < MIN_FAST_SIZE or params.dtype.kind != "f":
+        if not self.fast or params.size < MIN_FAST_SIZE or params.dtype.kind != "f" \
+                or os.environ.get("GLASSNET_FAST") == "0":
             return None
-        # numba loads on the first step, never on import glassnet
+        # numba loads on the first such step, never on import glassnet
         from . import kernels
-        return kernels if kernels.enabled() else None
+        return kernels if kernels.numba is not None else None
 
     def _flush_subnormals(self):
         """Set state values too small to be normal floats (|x| < 1.2e-38 in float32) to 0.
