@@ -15,10 +15,12 @@ the NumPy passes in ``glassnet.optimizers`` run -- they are the reference that
 tests/test_fast_paths.py compares every kernel with.
 
 Every kernel starts from the gradient as the optimiser's ``step`` prepared it:
-    g = g * scale            (global_clipnorm's factor; 1 when not clipped)
-    g = g + decay * p        (L2 weight decay; 0 when none or decoupled)
-and every number is of the buffer's dtype (the scalars are passed as that dtype), so
-float32 buffers are computed in float32, as NumPy computes them.
+    g = g * scale + decay * p     (scale: global_clipnorm's factor, else 1;
+                                   decay: L2 weight decay, else 0)
+written without a branch (a loop without one runs on vector instructions; multiplying
+by 1 and adding 0 change no finite number), and every number is of the buffer's dtype
+(the scalars are passed as that dtype), so float32 buffers are computed in float32, as
+NumPy computes them.
 """
 import os
 
@@ -57,9 +59,7 @@ def sgd(p, g, scale, decay, lr, momentum, nesterov, buf_before, buf):
     """buf = momentum buf + g;  d = g + momentum buf (Nesterov) or buf (or g without
     momentum);  p -= lr d"""
     for i in prange(p.size):
-        gi = g[i] * scale if scale != 1 else g[i]
-        if decay != 0:
-            gi = gi + decay * p[i]
+        gi = g[i] * scale + decay * p[i]
         d = gi
         if momentum != 0:
             b = buf_before[i] * momentum + gi
@@ -74,9 +74,7 @@ def rmsprop(p, g, scale, decay, lr, rho, one_minus_rho, eps, s_before, s, moment
     """s = rho s + (1 - rho) g^2;  d = g / (sqrt(s) + eps);
     with momentum: buf = momentum buf + d, d = buf;  p -= lr d"""
     for i in prange(p.size):
-        gi = g[i] * scale if scale != 1 else g[i]
-        if decay != 0:
-            gi = gi + decay * p[i]
+        gi = g[i] * scale + decay * p[i]
         si = s_before[i] * rho + (gi * gi) * one_minus_rho
         s[i] = si
         d = gi / (np.sqrt(si) + eps)
@@ -94,9 +92,7 @@ def adam(p, g, scale, decay, shrink, b1, one_minus_b1, b2, one_minus_b2, eps_c, 
     p -= step m / (sqrt(v) + eps c), with c = sqrt(1 - b2^t), step = lr c / (1 - b1^t)
     (that is, p -= lr m_hat / (sqrt(v_hat) + eps))"""
     for i in prange(p.size):
-        gi = g[i] * scale if scale != 1 else g[i]
-        if decay != 0:
-            gi = gi + decay * p[i]
+        gi = g[i] * scale + decay * p[i]
         mi = m_before[i] * b1 + gi * one_minus_b1
         vi = v_before[i] * b2 + (gi * gi) * one_minus_b2
         m[i] = mi
@@ -104,17 +100,14 @@ def adam(p, g, scale, decay, shrink, b1, one_minus_b1, b2, one_minus_b2, eps_c, 
         if amsgrad:
             vi = max(v_max_before[i], vi)
             v_max[i] = vi
-        pi = p[i] * shrink if shrink != 1 else p[i]
-        p[i] = pi - mi / (np.sqrt(vi) + eps_c) * step
+        p[i] = p[i] * shrink - mi / (np.sqrt(vi) + eps_c) * step
 
 
 @compiled
 def adagrad(p, g, scale, decay, lr, eps, a_before, a):
     """a = a + g^2;  p -= lr g / sqrt(a + eps)"""
     for i in prange(p.size):
-        gi = g[i] * scale if scale != 1 else g[i]
-        if decay != 0:
-            gi = gi + decay * p[i]
+        gi = g[i] * scale + decay * p[i]
         ai = a_before[i] + gi * gi
         a[i] = ai
         p[i] = p[i] - gi / np.sqrt(ai + eps) * lr
