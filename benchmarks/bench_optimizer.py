@@ -65,8 +65,10 @@ def main():
     parser.add_argument("--optimizers", default="adam,sgd,rmsprop,adagrad")
     args = parser.parse_args()
     most = numba.config.NUMBA_NUM_THREADS
+    from glassnet import kernels                               # sets the threading layer
     print(f"{SIZE:,} float32 parameters, numba {numba.__version__} "
-          f"({numba.config.THREADING_LAYER} threads), {args.rounds} rounds, medians\n")
+          f"({kernels.numba.config.THREADING_LAYER} threads), {args.rounds} rounds, "
+          f"medians\n")
     print(f"{'optimizer':>9} | {'numpy':>9} {'kernel 1t':>9} {f'kernel {most}t':>9} | "
           f"{'1t/numpy':>8} {f'{most}t/numpy':>8}")
     for name in args.optimizers.split(","):

@@ -114,3 +114,24 @@ def test_clipping_and_new_options_are_checked_and_saved():
         again = O.from_config(config)
         assert type(again) is type(optimizer) and again.get_config() == config
     assert O.get("adagrad").get_config()["initial_accumulator_value"] == 0.1
+
+
+@pytest.mark.parametrize("make", [lambda: O.SGD(0.5, momentum=0.9, clipnorm=0.1),
+                                  lambda: O.SGD(0.5, clipvalue=0.01),
+                                  lambda: O.Adam(0.05, beta_2=0.9, amsgrad=True)])
+def test_the_torch_engine_clips_and_amsgrads_as_glassnet(make):
+    """train_with_torch builds its PyTorch optimiser from glassnet's: the same options."""
+    models = []
+    for engine in ("glassnet", "torch"):
+        model = gn.Sequential([gn.Dense(8, activation="tanh", input_dim=5),
+                               gn.Dense(3, activation="softmax")], seed=3)
+        model.compile(make(), "sparse_categorical_crossentropy")
+        rng = np.random.default_rng(7)
+        X, y = rng.normal(size=(32, 5)) * 2, rng.integers(0, 3, 32)
+        if engine == "glassnet":
+            model.fit(X, y, 8, 3, 0, shuffle=False)
+        else:
+            gn.train_with_torch(model, X, y, epochs=3, batch_size=8, shuffle=False, verbose=0)
+        models.append(model)
+    for a, b in zip(models[0].get_weights(), models[1].get_weights(), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
