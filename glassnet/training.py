@@ -169,7 +169,11 @@ def step(model, X, T, W=None, keep=None):
     backpropagate(model)
     if keep is not None:
         np.copyto(keep, model.flat_params)
-    model.optimizer.step(model.flat_params, model.flat_grads)
+    sizes = None
+    if model.optimizer.clipnorm is not None:          # clipnorm clips each tensor's norm
+        sizes = [layer.params[k].size for layer, trainable in leaf_layers(model.layers)
+                 if trainable for k in layer.params]
+    model.optimizer.step(model.flat_params, model.flat_grads, sizes)
     return loss, Y
 
 

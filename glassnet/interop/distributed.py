@@ -52,7 +52,7 @@ def torch_optimizer(torch, optimizer, parameters, steps_done=0):
     elif kind in ("Adam", "AdamW"):
         cls = torch.optim.AdamW if kind == "AdamW" else torch.optim.Adam
         made = cls(parameters, betas=(optimizer.beta_1, optimizer.beta_2),
-                   eps=optimizer.epsilon, **options)
+                   eps=optimizer.epsilon, amsgrad=optimizer.amsgrad, **options)
     else:
         raise TypeError(f"train_with_torch: no PyTorch twin for the optimizer {kind}.")
     schedule = None
@@ -132,6 +132,11 @@ def _train(model, X, T, W, epochs, batch_size, device, seed, shuffle, rank=0, wo
             if model.optimizer.global_clipnorm is not None:
                 torch.nn.utils.clip_grad_norm_(net.parameters(),
                                                model.optimizer.global_clipnorm)
+            if model.optimizer.clipnorm is not None:             # each tensor on its own
+                for p in net.parameters():
+                    torch.nn.utils.clip_grad_norm_(p, model.optimizer.clipnorm)
+            if model.optimizer.clipvalue is not None:
+                torch.nn.utils.clip_grad_value_(net.parameters(), model.optimizer.clipvalue)
             optimizer.step()
             if schedule is not None:
                 schedule.step()
