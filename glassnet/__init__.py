@@ -5,6 +5,7 @@ backpropagation is explicit matrix formulas written in each layer, and every
 step can be inspected.
 """
 from . import callbacks, datasets, initializers, losses, metrics, ops, optimizers, schedules
+from . import regularizers, utils
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer
@@ -26,6 +27,7 @@ from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormal
 from .recurrent import GRU, LSTM, SimpleRNN
 from .registry import register_layer
 from .training import NonFiniteLossWarning
+from .utils import to_categorical
 
 __version__ = "0.1.0"
 
@@ -43,5 +45,5 @@ __all__ = [
     "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
     "TerminateOnNaN", "LambdaCallback",
     "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
-    "schedules",
+    "schedules", "regularizers", "utils", "to_categorical",
 ]

@@ -25,6 +25,7 @@ A model calls ``build`` once, then ``forward`` and ``backward`` on every batch; 
 calls ``output_shape``, ``param_shapes``, ``state_shapes`` and ``ops`` and reads
 ``params``, ``state`` and ``cache`` -- never anything else of a layer.
 """
+import unicodedata
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,8 @@ from .errors import ShapeError, describe_shape
 from .ops import Op
 from .validate import flag, sample_shape
 from .weights import assign
+
+MAX_NAME = 200                              # characters in a layer's name
 
 
 def where(layer):
@@ -103,6 +106,12 @@ class Layer:
         owner = type(self).__name__
         if name is not None and (not isinstance(name, str) or not name.strip()):
             raise TypeError(f"{owner}: name must be a non-empty string, got {name!r}.")
+        if name is not None and (len(name) > MAX_NAME or any(
+                unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in name)):
+            raise ValueError(f"{owner}: name {name[:40]!r} must be one line of at most "
+                             f"{MAX_NAME} printable characters (no line breaks, tabs or "
+                             f"control characters): names are printed in reports and "
+                             f"written into exported code. Choose a name like 'hidden_1'.")
         self.name = name
         self.trainable = flag(trainable, "trainable", owner)
         declared = None if input_shape is None else \
@@ -119,6 +128,12 @@ class Layer:
     def input_high(self):
         """For integer inputs, the bound the ids must stay below (Embedding's vocabulary)."""
         return None
+
+    regularizers = {}                       # param name -> penalty (Dense, Conv: Weighted)
+
+    def penalty(self):
+        """What this layer adds to the loss (its regularizers' penalty); 0.0 by default."""
+        return 0.0
 
     # --- shapes, without data ----------------------------------------------------------
     def check_input_shape(self, in_shape):

@@ -16,9 +16,12 @@ A callback stops training by setting ``model.stop_training = True``.
 import csv
 import math
 import os
+import string
 import sys
 import time
+import warnings
 
+from .files import check_writable, open_for_writing
 from .validate import number, whole_number
 
 
@@ -84,13 +87,34 @@ class Callback:
         pass
 
 
-def prepare(callbacks, model, params):
-    """The callbacks, checked, each told the model and the run's params."""
-    callbacks = list(callbacks or [])
+def as_list(callbacks, owner="callbacks"):
+    """``callbacks`` as a list of Callback objects: a list or tuple of them, or one alone
+    (Keras also accepts one, flattening it into a list); anything else is refused with
+    what to write instead."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, Callback):
+        return [callbacks]
+    example = "callbacks=[glassnet.callbacks.EarlyStopping(patience=3)]"
+    if isinstance(callbacks, str):
+        raise TypeError(f"{owner}: callbacks must be callback objects, not the string "
+                        f"{callbacks[:40]!r}; write {example}.")
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"{owner}: callbacks must be a list of callback objects, got "
+                        f"{type(callbacks).__name__}; write {example}.")
     for cb in callbacks:
         if not isinstance(cb, Callback):
-            raise TypeError(f"callbacks: expected glassnet.callbacks.Callback objects, got "
-                            f"{cb!r}. Subclass Callback, or use LambdaCallback.")
+            shown = repr(cb) if isinstance(cb, str) else type(cb).__name__
+            raise TypeError(f"{owner}: callbacks: expected glassnet.callbacks.Callback "
+                            f"objects, got {shown[:60]}; write {example}, subclass Callback, "
+                            f"or use LambdaCallback.")
+    return list(callbacks)
+
+
+def prepare(callbacks, model, params):
+    """The callbacks, checked, each told the model and the run's params."""
+    callbacks = as_list(callbacks)
+    for cb in callbacks:
         cb.set_model(model)
         cb.set_params(params)
     return callbacks
@@ -120,12 +144,36 @@ def _resolve_mode(mode, monitor, owner):
     return mode
 
 
-def _monitored(logs, monitor, owner):
-    if monitor not in (logs or {}):
-        raise ValueError(f"{owner}: cannot monitor {monitor!r}: this run logs only "
-                         f"{', '.join(sorted(logs or {}))}. Pass validation data to monitor "
-                         f"'val_...' values, or monitor one of those.")
-    return logs[monitor]
+class MonitorWarning(UserWarning):
+    """A callback's ``monitor`` is not logged by this run, so the callback does nothing."""
+
+
+IDLE = {"EarlyStopping": "training will not stop early",
+        "ModelCheckpoint": "no model is saved", "ReduceLROnPlateau": "the learning rate "
+        "stays as it is"}
+
+
+def _monitored(callback, logs):
+    """The monitored value from ``logs``, or None -- with a warning, once per run, when
+    the run does not log it (as Keras warns and goes on: EarlyStopping() without
+    validation data trains all its epochs)."""
+    owner = type(callback).__name__
+    value = (logs or {}).get(callback.monitor)
+    if value is None and not getattr(callback, "warned", False):
+        callback.warned = True
+        warnings.warn(f"{owner}: cannot monitor {callback.monitor!r}: this run logs only "
+                      f"{', '.join(sorted(logs or {}))}, so {IDLE[owner]}. Pass validation "
+                      f"data to monitor 'val_...' values (validation_split=0.2), or monitor "
+                      f"one of those.", MonitorWarning, stacklevel=4)
+    return value
+
+
+def _check_monitor(callback):
+    """Warn before the first epoch when ``fit`` says the monitored value is not logged."""
+    callback.warned = False
+    logged = callback.params.get("logged")
+    if logged:
+        _monitored(callback, dict.fromkeys(logged, 0.0))
 
 
 class EarlyStopping(Callback):
@@ -146,6 +194,7 @@ class EarlyStopping(Callback):
                                              "EarlyStopping", minimum=0)
 
     def on_train_begin(self, logs=None):
+        _check_monitor(self)
         self.best = math.inf if self.baseline is None else self._score(self.baseline)
         self.best_epoch, self.wait = None, 0
         self.best_weights, self.stopped_epoch = None, None
@@ -154,8 +203,8 @@ class EarlyStopping(Callback):
         return value if self.mode == "min" else -value
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "EarlyStopping")
-        if epoch < self.start_from_epoch:
+        value = _monitored(self, logs)
+        if value is None or epoch < self.start_from_epoch:
             return
         score = self._score(value)
         if score < self.best - self.min_delta:
@@ -187,7 +236,22 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  mode="auto"):
         super().__init__()
-        self.filepath, self.monitor, self.save_best_only = str(filepath), monitor, save_best_only
+        from .io import check_save_name
+        if not isinstance(filepath, (str, os.PathLike)):
+            raise TypeError(f"ModelCheckpoint: filepath must be a file name such as "
+                            f"'ckpt-{{epoch:02d}}.glassnet', got {type(filepath).__name__}.")
+        self.filepath, self.monitor, self.save_best_only = (os.fspath(filepath), monitor,
+                                                            save_best_only)
+        try:
+            self.fields = {name.split(".")[0].split("[")[0] for _, name, _, _ in
+                           string.Formatter().parse(self.filepath) if name is not None}
+        except ValueError as error:
+            raise ValueError(f"ModelCheckpoint: the file name {self.filepath!r} is not a valid "
+                             f"template ({error}); write braces as {{{{ and }}}}, and fields "
+                             f"as {{epoch:02d}} or {{val_loss:.3f}}.") from None
+        check_save_name(self.filepath, "ModelCheckpoint")
+        if not self.fields:
+            check_writable(self.filepath, "ModelCheckpoint")
         self.mode = _resolve_mode(mode, monitor, "ModelCheckpoint")
         self.verbose, self.best, self.saved = verbose, math.inf, []
 
@@ -195,11 +259,10 @@ class ModelCheckpoint(Callback):
         """Check the file name and its folder before training, not after an epoch."""
         from .io import check_destination
         logged = self.params.get("logged", [])
-        if self.save_best_only and logged and self.monitor not in logged:
-            _monitored(dict.fromkeys(logged, 0.0), self.monitor, "ModelCheckpoint")
-        path = self._path(0, dict.fromkeys(logged, 0.0)) if logged else None
-        if path is not None:
-            check_destination(path, "ModelCheckpoint")
+        if self.save_best_only:
+            _check_monitor(self)
+        path = self._path(0, dict.fromkeys(logged, 0.0)) if logged else self.filepath
+        check_destination(path, "ModelCheckpoint")
 
     def _path(self, epoch, logs):
         try:
@@ -211,7 +274,9 @@ class ModelCheckpoint(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            value = _monitored(self, logs)
+            if value is None:
+                return
             score = value if self.mode == "min" else -value
             if not score < self.best:
                 return
@@ -290,12 +355,15 @@ class ReduceLROnPlateau(Callback):
         self.verbose = verbose
 
     def on_train_begin(self, logs=None):
+        _check_monitor(self)
         self.best, self.wait, self.cooldown_left = math.inf, 0, 0
 
     def on_epoch_end(self, epoch, logs=None):
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = _monitored(self, logs)
         lr = _learning_rate_of(self.model, "ReduceLROnPlateau")
         logs["learning_rate"] = lr
+        if value is None:
+            return
         score = value if self.mode == "min" else -value
         if self.cooldown_left > 0:
             self.cooldown_left -= 1
@@ -318,16 +386,17 @@ class CSVLogger(Callback):
 
     def __init__(self, filename, separator=",", append=False):
         super().__init__()
-        self.filename, self.separator, self.append = os.fspath(filename), separator, append
+        if not isinstance(separator, str) or len(separator) != 1 or separator in "\r\n\"":
+            raise ValueError(f"CSVLogger: separator must be one character such as ',' or "
+                             f"';' (not a quote or a line break), got {separator!r}.")
+        self.filename = check_writable(filename, "CSVLogger")
+        self.separator, self.append = separator, bool(append)
         self.keys = None
 
     def on_train_begin(self, logs=None):
-        exists = self.append and os.path.exists(self.filename) and \
-            os.path.getsize(self.filename) > 0
-        self.file = open(self.filename, "a" if self.append else "w", newline="",
-                         encoding="utf-8")
+        self.file = open_for_writing(self.filename, "CSVLogger", append=self.append)
         self.keys = None
-        self.header_written = exists
+        self.header_written = self.append and self.file.tell() > 0
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}

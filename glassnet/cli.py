@@ -23,7 +23,7 @@ import numpy as np
 
 from . import datasets, losses, optimizers
 from .inspect import compare_dense_conv, report
-from .io import FOREIGN_SUFFIXES, check_destination, load_model
+from .io import check_destination, check_save_name, load_model
 from .spec import load_spec
 from .validate import number, whole_number
 
@@ -47,17 +47,25 @@ def load_data(args):
 def _split(args, X, y):
     X_train, X_test, y_train, y_test = datasets.train_test_split(
         X, y, test_size=args.test_size, seed=args.seed, stratify=y.ndim == 1)
+    if not len(X_test) or not len(X_train):
+        raise ValueError(f"--test-size {args.test_size} of {len(X)} samples leaves "
+                         f"{len(X_train)} for training and {len(X_test)} for the test set; "
+                         f"each needs at least one. Use more samples (--samples, or a larger "
+                         f"file) or another --test-size.")
     if not args.no_standardize:
         X_train, X_test = datasets.standardize(X_train, X_test)
     return X_train, X_test, y_train, y_test
 
 
 MAX_CLASSES = 10_000
+MAX_EPOCHS = 1_000_000
+MAX_BATCH_SIZE = 1 << 24
 
 
 def check_common(args):
     """The arguments every data command shares, checked before any data is read."""
-    whole_number(args.samples, "--samples", "glassnet", minimum=2)
+    whole_number(args.samples, "--samples", f"glassnet {args.command}", minimum=2,
+                 maximum=datasets.MAX_GENERATED)
     number(args.test_size, "--test-size", "glassnet", 0, 1, low_open=True, high_open=True)
     whole_number(args.seed, "--seed", "glassnet", minimum=0)
 
@@ -65,8 +73,8 @@ def check_common(args):
 def check_train(args):
     """Every argument of ``train``, before any data is read or any training starts."""
     check_common(args)
-    whole_number(args.epochs, "--epochs", "glassnet train")
-    whole_number(args.batch_size, "--batch-size", "glassnet train")
+    whole_number(args.epochs, "--epochs", "glassnet train", maximum=MAX_EPOCHS)
+    whole_number(args.batch_size, "--batch-size", "glassnet train", maximum=MAX_BATCH_SIZE)
     number(args.validation_split, "--validation-split", "glassnet train", 0, 1,
            high_open=True)
     if args.lr is not None:
@@ -85,11 +93,7 @@ def check_train(args):
         raise ValueError("--device and --nproc choose where PyTorch trains: add --engine torch "
                          "(glassnet's own engine runs on this CPU, in one process).")
     if args.out is not None:
-        suffix = os.path.splitext(args.out)[1].lower()
-        if suffix in FOREIGN_SUFFIXES:
-            raise ValueError(f"--out {args.out}: {suffix} promises a "
-                             f"{FOREIGN_SUFFIXES[suffix]} file; glassnet writes its own "
-                             f"format. Use a name ending in .glassnet.")
+        check_save_name(args.out, "--out")
         check_destination(args.out, "--out")
 
 
@@ -182,17 +186,29 @@ def _show(report_, fmt):
     return 0
 
 
+def check_report(args):
+    """--batch (and explain's --cell): positive whole numbers, before any model is built."""
+    owner = f"glassnet {args.command}"
+    if args.batch is not None:
+        whole_number(args.batch, "--batch", owner, maximum=MAX_BATCH_SIZE)
+    if getattr(args, "cell", None) is not None:
+        whole_number(args.cell, "--cell", owner, minimum=0)
+
+
 def cmd_summary(args):
+    check_report(args)
     return _show(_model_from(args.model, args.seed).summary(args.batch, print_fn=None),
                  args.format)
 
 
 def cmd_trace(args):
+    check_report(args)
     return _show(_model_from(args.model, args.seed).trace(args.batch, args.backward),
                  args.format)
 
 
 def cmd_explain(args):
+    check_report(args)
     model = _model_from(args.model, args.seed)
     x = None
     if args.input:

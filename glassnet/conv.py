@@ -267,6 +267,7 @@ class _Convolution(Weighted):
         np.matmul(P.T, dZ2, out=self.grads["W"].reshape(-1, self.filters))   # dW = P.T @ dZ
         if self.use_bias:
             column_sum(dZ2, out=self.grads["b"])                               # db
+        self.add_penalty_gradients()                                 # + dpenalty/dW, /db
         if not self.need_dX:
             return None
         dX = self.window.unpatch_product(self.image(dZ), W, padded_shape, pads)  # fold(dP)

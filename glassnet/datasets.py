@@ -14,16 +14,24 @@ from importlib import resources
 
 import numpy as np
 
-from .files import open_regular
+from .files import open_for_writing, open_regular
+from .utils import class_labels
 
 
 def _rng(seed):
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
+MAX_GENERATED = 10_000_000       # points a generator makes (160 MB of 2-D float64)
+
+
 def _check_n(n, owner, minimum=1):
+    """The number of points, checked before anything is allocated."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < minimum:
         raise ValueError(f"{owner}: n must be a whole number >= {minimum}, got {n!r}.")
+    if n > MAX_GENERATED:
+        raise ValueError(f"{owner}: n={n:,} points is more than the limit of "
+                         f"{MAX_GENERATED:,} for generated data; ask for fewer.")
     return int(n)
 
 
@@ -102,9 +110,22 @@ def make_xor(n=400, noise=0.1, seed=0):
 def make_blobs(n=500, centers=3, std=0.5, seed=0, spread=3.0):
     """Gaussian blobs around ``centers`` random centres (an int) or given ones (an array)."""
     n, rng = _check_n(n, "make_blobs"), _rng(seed)
-    if isinstance(centers, (int, np.integer)):
+    std = _check_noise(std, "make_blobs")
+    if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
+        if not 1 <= centers <= n:
+            raise ValueError(f"make_blobs: centers={centers} blobs for n={n} points; give "
+                             f"1 to {n} centres (the number of classes).")
         centers = rng.uniform(-spread, spread, size=(int(centers), 2))
-    centers = np.asarray(centers, dtype=np.float64)
+    shown = repr(centers)[:60]
+    try:
+        centers = np.asarray(centers, dtype=np.float64)
+    except (TypeError, ValueError):
+        centers = None
+    if centers is None or centers.ndim != 2 or not centers.size or \
+            not np.isfinite(centers).all():
+        raise ValueError(f"make_blobs: centers must be a whole number of blobs (such as 3) "
+                         f"or their coordinates, an array of shape (blobs, features) of "
+                         f"finite numbers; got {shown}.")
     counts = _split_counts(n, len(centers))
     X = np.concatenate([c + rng.normal(scale=std, size=(k, centers.shape[1]))
                         for c, k in zip(centers, counts)])
@@ -217,7 +238,7 @@ def save_idx(path, array):
     if code is None:
         raise ValueError(f"save_idx: dtype {array.dtype} has no IDX type code.")
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    with open(path, "wb") as f:
+    with open_for_writing(path, "save_idx", binary=True) as f:
         f.write(header + array.astype(_IDX_TYPES[code]).tobytes())
 
 
@@ -228,6 +249,10 @@ def load_mnist_idx(images_path, labels_path):
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise ValueError(f"load_mnist_idx: expected images (n, rows, cols) and labels (n,), got "
                          f"{images.shape} and {labels.shape}.")
+    if 0 in images.shape:
+        raise ValueError(f"load_mnist_idx: {os.fspath(images_path)!r} holds images of shape "
+                         f"{images.shape}: no data. Give files with at least one image of at "
+                         f"least one pixel.")
     if labels.dtype.kind not in "iu":
         raise ValueError(f"load_mnist_idx: {os.fspath(labels_path)!r} stores its labels as "
                          f"{labels.dtype} numbers; class labels must be stored as integers "
@@ -299,6 +324,14 @@ def load_csv(path, label_column=-1, header="auto", max_bytes=MAX_DATA_BYTES):
         problem = "is empty" if not field else f"is {field[:30]!r}"
         raise ValueError(f"load_csv: {name!r} row {r + offset}, column {c + 1} {problem}; "
                          f"every field must be a finite number.")
+    huge = _too_large(table)
+    if huge is not None:
+        r, c = huge
+        raise ValueError(f"load_csv: {name!r} row {r + offset}, column {c + 1} is "
+                         f"{data_rows[r][c].strip()[:30]}, beyond +-{MAX_FEATURE:.0e}: "
+                         f"squares of such numbers overflow (standardising or training on "
+                         f"them ends in Inf). Rescale that column (divide it by a large "
+                         f"constant, or take its logarithm).")
     if isinstance(label_column, bool) or not isinstance(label_column, (int, np.integer)) \
             or not -width <= label_column < width:
         raise ValueError(f"load_csv: label_column={label_column!r} does not exist: {name!r} "
@@ -377,14 +410,13 @@ def train_test_split(X, y, test_size=0.2, seed=0, stratify=True):
 
 
 def one_hot(y, num_classes=None):
-    """Integer labels (n,) -> one-hot rows (n, classes)."""
+    """Integer labels (n,) -> one-hot rows (n, classes), float64 (``to_categorical`` is
+    the Keras form, float32)."""
     y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "iu" or (y.size and y.min() < 0):
-        raise ValueError(f"one_hot: expects non-negative integer labels of shape (n,), got "
-                         f"dtype {y.dtype} shape {y.shape}.")
-    num_classes = int(y.max()) + 1 if num_classes is None else num_classes
-    if y.size and y.max() >= num_classes:
-        raise ValueError(f"one_hot: label {int(y.max())} does not fit {num_classes} classes.")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise ValueError(f"one_hot: expects integer labels of shape (n,), got dtype "
+                         f"{y.dtype} shape {y.shape}.")
+    y, num_classes = class_labels(y, num_classes, "one_hot")
     out = np.zeros((len(y), num_classes))
     out[np.arange(len(y)), y] = 1
     return out
@@ -394,17 +426,65 @@ class Standardizer:
     """Standardise features with statistics learned from the training data only:
     X' = (X - mean) / std (constant features keep std 1)."""
 
+    mean = std = None
+
     def fit(self, X):
-        X = np.asarray(X, dtype=np.float64)
+        X = _features(X, "Standardizer.fit")
         self.mean, self.std = X.mean(axis=0), X.std(axis=0)
         self.std[self.std == 0] = 1.0
         return self
 
     def transform(self, X):
-        return (np.asarray(X, dtype=np.float64) - self.mean) / self.std
+        if self.mean is None:
+            raise ValueError("Standardizer.transform: the standardizer has not been fitted; "
+                             "call fit(X_train) first (or fit_transform), so that the mean "
+                             "and standard deviation come from the training data.")
+        X = _features(X, "Standardizer.transform")
+        if X.shape[1:] != self.mean.shape:
+            raise ValueError(f"Standardizer.transform: X has {X.shape[1:]} features per "
+                             f"sample but the standardizer was fitted on "
+                             f"{self.mean.shape}; give data with the same columns.")
+        return (X - self.mean) / self.std
 
     def fit_transform(self, X):
         return self.fit(X).transform(X)
+
+
+def _features(X, owner):
+    """X as float64 (samples, features...): numbers, at least one sample, finite, and
+    small enough that standardising cannot overflow (|x| <= MAX_FEATURE)."""
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiub":
+        raise TypeError(f"{owner}: X must be numbers, got an array of dtype {X.dtype}.")
+    if X.ndim < 2 or not len(X):
+        raise ValueError(f"{owner}: X must have shape (samples, features) with at least one "
+                         f"sample, got {X.shape}.")
+    X = X.astype(np.float64)
+    check_magnitude(X, owner, "X")
+    return X
+
+
+MAX_FEATURE = 1e150
+
+
+def _too_large(values):
+    """The index of the first value that is NaN, infinite or beyond +-MAX_FEATURE, or
+    None."""
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(values) <= MAX_FEATURE)
+    return tuple(int(i) for i in np.argwhere(bad)[0]) if bad.any() else None
+
+
+def check_magnitude(values, owner, what):
+    """Refuse NaN, Inf, and numbers so large that their squares overflow float64 (|x| >
+    ``MAX_FEATURE``): standardising or training on them would end in NaN."""
+    index = _too_large(values)
+    if index is not None:
+        value = values[index]
+        problem = "is NaN or infinite" if not np.isfinite(value) else \
+            f"is {value:.3g}, beyond +-{MAX_FEATURE:.0e}, where squares overflow"
+        raise ValueError(f"{owner}: {what}{list(index)} {problem}. Fix or drop those values, "
+                         f"or rescale the column (divide it by a large constant).")
 
 
 def standardize(X_train, *others):

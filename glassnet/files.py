@@ -1,6 +1,7 @@
 """Opening files that come from users: only regular files, opened without blocking (a
 FIFO or a device is refused, never read), no larger than a stated limit. The model
-loader, the data readers and the spec reader all open files through here."""
+loader, the data readers and the spec reader all open files through here; the writers
+(model files, CSVLogger, save_idx) check and open their destinations through here too."""
 import os
 import stat
 
@@ -20,11 +21,68 @@ def open_regular(path, what, max_bytes, fail=None):
     info = os.fstat(fd)
     if not stat.S_ISREG(info.st_mode):
         os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else \
-            "a pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device or socket"
-        fail(f"it is {kind}, not a regular file", "Give the path of a file.")
+        fail(f"it is {_kind(info.st_mode)}, not a regular file", "Give the path of a file.")
     if info.st_size > max_bytes:
         os.close(fd)
         fail(f"it is {info.st_size:,} bytes, more than the limit of {max_bytes:,}",
              "Pass a larger limit if the file is what you meant.")
     return os.fdopen(fd, "rb"), info.st_size
+
+
+def _kind(mode):
+    return "a folder" if stat.S_ISDIR(mode) else \
+        "a pipe (FIFO)" if stat.S_ISFIFO(mode) else "a device or socket"
+
+
+def check_writable(path, what):
+    """Refuse, before any work, a destination that is not a regular file (a folder, a
+    FIFO, a device, a socket) or whose folder is missing or not writable. ``what`` names
+    the writer in messages ("CSVLogger")."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as problem:
+        raise ValueError(f"{what}: cannot write {path!r}: {problem.strerror}.") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise ValueError(f"{what}: {path!r} is a folder; give a file name inside it, such as "
+                         f"{os.path.join(path, 'name')!r}.")
+    if mode is not None and not stat.S_ISREG(mode):
+        raise ValueError(f"{what}: {path!r} is {_kind(mode)}, not a regular file; glassnet "
+                         f"writes only regular files. Give the path of a file.")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} does not "
+                         f"exist. Create it first.")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} is not "
+                         f"writable.")
+    return path
+
+
+def open_for_writing(path, what, append=False, binary=False):
+    """A text (or binary) file opened for writing (or appending) that is certainly a
+    regular file:
+    opened without blocking (a FIFO with no reader is refused, never waited on) and
+    checked after opening, so nothing can swap in a pipe or a device in between."""
+    path = check_writable(path, what)
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if append else 0) | \
+        getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    try:
+        fd = os.open(path, flags, 0o666)
+    except OSError as problem:
+        raise ValueError(f"{what}: cannot write {path!r}: {problem.strerror}.") from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        os.close(fd)
+        raise ValueError(f"{what}: {path!r} is {_kind(info.st_mode)}, not a regular file; "
+                         f"glassnet writes only regular files. Give the path of a file.")
+    os.set_blocking(fd, True)
+    if append:
+        os.lseek(fd, 0, os.SEEK_END)
+    else:
+        os.ftruncate(fd, 0)
+    if binary:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", newline="", encoding="utf-8")

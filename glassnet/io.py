@@ -5,8 +5,16 @@ The file holds
   ``optimizer.<name>`` (Adam's m and v, ...), in the model's dtype;
 - in the safetensors metadata, under ``"glassnet"``, one JSON document: the format
   version, the architecture, the compile settings, the training position (epochs
-  done, optimiser steps), the state of every dropout random generator, and a SHA-256
-  checksum of the tensors.
+  done, optimiser steps), the state of every dropout random generator, and
+  ``"sha256"``: a SHA-256 over everything else in that document (in a canonical JSON
+  form) and every tensor's name, dtype, shape and bytes. A file is whole or refused:
+  change one bit of the architecture, an option, the optimiser's state or the
+  position, and the checksum no longer matches.
+
+Format version 2 (glassnet before this one) kept ``"checksum"``, over the tensors
+only; such files still load, checked by that older rule (``load_model`` reads them
+without a word, as before). Version 3 names its checksum differently, so a
+version-3 file whose version byte is damaged into 2 is refused, not checked less.
 
 Saving and loading follow one set of rules (``check_tensors``): what ``save`` writes,
 ``load_model`` reads back equal, and what ``load_model`` would refuse, ``save`` refuses
@@ -30,10 +38,11 @@ import safetensors.numpy
 from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
-from .files import open_regular
+from .files import check_writable, open_regular
 from .registry import layer_from_config
 
-FORMAT, VERSION = "glassnet-model", 2
+FORMAT, VERSION = "glassnet-model", 3
+OLD_VERSIONS = {2: "checksum"}       # version -> its checksum field (tensors only)
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 _DTYPES = {"float32": "F32", "float64": "F64"}
 _NUMPY = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8")}
@@ -53,9 +62,16 @@ def _all_layers(layers, prefix=""):
         yield from _all_layers(layer.sublayers(), f"{prefix}{i}.")
 
 
-def checksum(tensors):
-    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order."""
+def checksum(tensors, meta=None):
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order, and
+    (format 3) over the metadata document ``meta`` without its own checksum, in canonical
+    JSON: sorted keys, no spaces, numbers as Python writes them back."""
     digest = hashlib.sha256()
+    if meta is not None:
+        rest = {k: v for k, v in meta.items() if k != "sha256"}
+        digest.update(b"glassnet-metadata|")
+        digest.update(json.dumps(rest, sort_keys=True, separators=(",", ":")).encode())
+        digest.update(b"|tensors|")
     for name in sorted(tensors):
         value = np.ascontiguousarray(tensors[name])
         digest.update(f"{name}|{value.dtype.str}|{value.shape}|".encode())
@@ -90,13 +106,7 @@ def save_model(model, path):
     its permissions; a new one gets the usual ones (0666 less the umask). '.glassnet' is
     the usual suffix; one that promises another format (.keras, .h5, .pt, .onnx, ...) is
     refused rather than written with glassnet's format inside."""
-    path = os.fspath(path)
-    suffix = os.path.splitext(path)[1].lower()
-    if suffix in FOREIGN_SUFFIXES:
-        raise ValueError(f"save: {path!r} ends in {suffix}, which promises a "
-                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
-                         f"format (safetensors with the architecture). Save it as "
-                         f"'{os.path.splitext(path)[0]}.glassnet'.")
+    path = check_save_name(path, "save")
     check_destination(path, "save")
     if not model.built:
         model.build()
@@ -112,30 +122,39 @@ def save_model(model, path):
     meta = {"format": FORMAT, "version": VERSION, "model": model.get_config(),
             "compile": None, "training": {"epoch": model.epoch, "iterations": 0},
             "rng": {key: _rng_of(layer) for key, layer in _all_layers(model.layers)
-                    if _rng_of(layer) is not None},
-            "checksum": checksum(tensors)}
+                    if _rng_of(layer) is not None}}
     if model.loss is not None:
         meta["compile"] = {"optimizer": model.optimizer.get_config(),
                            "loss": model.loss.get_config(), "metrics": model.metrics,
                            "loss_weights": model.loss_weight}
         meta["training"]["iterations"] = model.optimizer.iterations
+    meta = json.loads(json.dumps(meta))       # as load_model will read it: lists, str keys
+    meta["sha256"] = checksum(tensors, meta)
     write_atomically(path, safetensors.numpy.save(tensors,
                                                   metadata={"glassnet": json.dumps(meta)}))
 
 
+def check_save_name(path, what):
+    """The name a model is saved under: '.glassnet' is the usual suffix; one that promises
+    another format (.keras, .h5, .pt, .onnx, ...) is refused rather than written with
+    glassnet's format inside. ``ModelCheckpoint`` checks its names with this too."""
+    path = os.fspath(path)
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in FOREIGN_SUFFIXES:
+        raise ValueError(f"{what}: {path!r} ends in {suffix}, which promises a "
+                         f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
+                         f"format (safetensors with the architecture). Save it as "
+                         f"'{os.path.splitext(path)[0]}.glassnet'.")
+    return path
+
+
 def check_destination(path, what):
     """Refuse, before any work, a path whose folder is missing or not writable, or that
-    names a folder."""
-    folder = os.path.dirname(os.path.abspath(path))
+    names a folder, a FIFO, a device or a socket."""
     if os.path.isdir(path):
         raise ValueError(f"{what}: {path!r} is a folder; give a file name such as "
                          f"{os.path.join(path, 'model.glassnet')!r}.")
-    if not os.path.isdir(folder):
-        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} does not "
-                         f"exist. Create it first.")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ValueError(f"{what}: cannot write {path!r}: the folder {folder!r} is not "
-                         f"writable.")
+    check_writable(path, what)
 
 
 def _umask():
@@ -164,6 +183,7 @@ def _remove_stale_temporaries(folder, prefix):
 def write_atomically(path, data):
     """Write ``data`` to a temporary file beside ``path``, flush it to disk, then rename
     it over ``path``; errors name ``path``, and the temporary file never stays behind."""
+    check_writable(path, "write")
     folder = os.path.dirname(os.path.abspath(path))
     prefix = f".{os.path.basename(path)}.glassnet-"
     _remove_stale_temporaries(folder, prefix)
@@ -233,9 +253,18 @@ def _read_header(path, f, size, limits):
         _fail(path, f"its header is not valid glassnet safetensors metadata{detail}")
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         _fail(path, "it is a safetensors file but not a glassnet model")
-    if meta.get("version") != VERSION:
-        _fail(path, f"it has format version {meta.get('version')!r}; this glassnet reads "
-                    f"version {VERSION}", "Use the glassnet version that wrote it.")
+    version = meta.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or (
+            version != VERSION and version not in OLD_VERSIONS):
+        readable = ", ".join(str(v) for v in sorted({*OLD_VERSIONS, VERSION}))
+        shown = version if isinstance(version, int) else repr(str(version)[:20])
+        _fail(path, f"it has format version {shown}; this glassnet reads "
+                    f"versions {readable}", "Use the glassnet version that wrote it.")
+    field = OLD_VERSIONS.get(version, "sha256")
+    other = {"sha256", *OLD_VERSIONS.values()} - {field}
+    if not isinstance(meta.get(field), str) or any(k in meta for k in other):
+        _fail(path, f"its format version {version} file has no {field!r} checksum field (the "
+                    f"file is corrupt)", "Use a good copy of the file.")
     return header, meta, 8 + n
 
 
@@ -301,7 +330,6 @@ def _architecture(path, meta, limits):
             if not all(isinstance(m, str) for m in metrics):
                 raise ValueError("metrics must be names")
         _field(meta, "rng", dict)
-        _field(meta, "checksum", str)
         return model, optimizer, loss, compiled, epoch, iterations
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as error:
         _fail(path, f"its description of the model is invalid ({str(error).rstrip('.')})")
@@ -368,10 +396,14 @@ def load_model(path, limits=None):
     tensors = {name: np.frombuffer(data, dtype, count=(end - begin) // dtype.itemsize,
                                    offset=begin).reshape(shape)
                for name, (dtype, shape, begin, end) in layout.items()}
-    if checksum(tensors) != meta["checksum"]:
-        _fail(path, "its tensor data does not match the checksum written with it (the "
-                    "file is corrupt: bytes were changed after it was saved)",
-              "Use a good copy of the file.")
+    if meta["version"] == VERSION:
+        whole = checksum(tensors, meta) == meta["sha256"]
+    else:
+        whole = checksum(tensors) == meta[OLD_VERSIONS[meta["version"]]]
+    if not whole:
+        _fail(path, "its contents do not match the checksum written with it (the file is "
+                    "corrupt: bytes of its description or its tensors were changed after "
+                    "it was saved)", "Use a good copy of the file.")
     check_tensors(tensors, lambda name, text: _fail(path, text))
     model.build()
     for key, layer in _all_layers(model.layers):

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from . import initializers
+from . import initializers, regularizers
 from .activations import ActivationFunction, column_sum
 from .base import Layer, where
 from .errors import ShapeError, describe_features, describe_shape
@@ -26,16 +26,32 @@ def check_input(layer, X, expected):
 
 class Weighted(Layer):
     """What Dense, Conv2D and Conv1D share: a kernel W and a bias b drawn from named
-    initialisers (Keras's defaults), and an activation applied last."""
+    initialisers (Keras's defaults), an activation applied last, and optional penalties
+    on W and b (``kernel_regularizer``, ``bias_regularizer``: ``glassnet.regularizers``)
+    added to the loss, their gradients added to dW and db in the backward pass."""
 
     def __init__(self, activation, use_bias, kernel_initializer, bias_initializer, alpha,
-                 owner, **options):
+                 owner, *, kernel_regularizer=None, bias_regularizer=None, **options):
         super().__init__(**options)
         self.activation = ActivationFunction(activation, alpha, owner)
         self.use_bias = flag(use_bias, "use_bias", owner)
         initializers.get(kernel_initializer, owner)
         initializers.get(bias_initializer, owner)
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
+        penalties = {"W": regularizers.get(kernel_regularizer, owner, "kernel_regularizer"),
+                     "b": regularizers.get(bias_regularizer, owner, "bias_regularizer")}
+        self.regularizers = {k: r for k, r in penalties.items() if r is not None}
+
+    def penalty(self):
+        """The regularizers' penalty on this layer's weights (0.0 without any)."""
+        return sum(r.penalty(self.params[k]) for k, r in self.regularizers.items()
+                   if k in self.params)
+
+    def add_penalty_gradients(self):
+        """dW += dpenalty/dW, db += dpenalty/db (after the data's gradient is filled)."""
+        for k, r in self.regularizers.items():
+            if k in self.grads:
+                self.grads[k] += r.gradient(self.params[k])
 
     @property
     def output_activation(self):
@@ -57,6 +73,9 @@ class Weighted(Layer):
             config["kernel_initializer"] = self.kernel_initializer
         if self.bias_initializer != "zeros":
             config["bias_initializer"] = self.bias_initializer
+        for key, k in (("kernel_regularizer", "W"), ("bias_regularizer", "b")):
+            if k in self.regularizers:
+                config[key] = self.regularizers[k].get_config()
         return config
 
 
@@ -80,6 +99,9 @@ class Dense(Weighted):
         activation: name of the activation f (``None`` or ``"linear"`` for none).
         use_bias: add b (default True).
         kernel_initializer, bias_initializer: names from ``glassnet.initializers``.
+        kernel_regularizer, bias_regularizer: penalties on W and b
+            (``glassnet.regularizers.L1``, ``L2``, ``L1L2``): added to the loss, their
+            gradients (l1 * sign(W) + 2 * l2 * W) added to dW and db (keywords only).
         input_dim: number of input features, for the first layer of a model (the same as
             ``input_shape=(input_dim,)``); alpha: leaky_relu's slope (keywords only).
 
@@ -168,6 +190,7 @@ class Dense(Weighted):
             np.matmul(X.T, dZ2, out=self.grads["W"])             # dW = X.T @ dZ
         if self.use_bias:
             column_sum(dZ2, out=self.grads["b"])                 # db = dZ.sum(0)
+        self.add_penalty_gradients()                             # + dpenalty/dW, /db
         if not self.need_dX:
             return None
         return (dZ2 @ self.params["W"].T).reshape(self.cache["X"].shape)   # dX = dZ @ W.T
@@ -365,10 +388,12 @@ class Embedding(Layer):
                              f"fractional values.")
         if tokens.size and (tokens.min() < 0 or tokens.max() >= self.input_dim):
             low, high = (int(v) if abs(v) < 2 ** 62 else v for v in (tokens.min(), tokens.max()))
+            fix = ("Token ids are row numbers of E, never negative: remap the tokens to "
+                   "0, 1, 2, ..." if low < 0 else
+                   f"Build it with input_dim={high + 1} or remap the tokens.")
             raise ValueError(f"{where(self)} has {self.input_dim} rows, so token ids must be in "
                              f"[0, {self.input_dim - 1}], but they range over "
-                             f"[{low}, {high}]. Build it with input_dim={high + 1} or remap "
-                             f"the tokens.")
+                             f"[{low}, {high}]. {fix}")
         tokens = tokens.astype(np.int64, copy=False)
         self.cache["tokens"] = tokens
         return self.params["E"][tokens]

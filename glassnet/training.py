@@ -18,6 +18,7 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
+from .metrics import Totals
 from .base import leaf_layers
 from .errors import ShapeError, describe_shape
 from .validate import flag, number, whole_number
@@ -130,12 +131,20 @@ def check_batch_size(batch_size, what):
 # --- the loss, fused or not ------------------------------------------------------------
 def loss_of(model, Y, T, W=None):
     """The mean loss of outputs Y against targets T (from the logits when fused), times
-    compile's ``loss_weights``."""
+    compile's ``loss_weights``, plus the regularizers' penalty (as Keras: every batch)."""
     if model.fused_loss:
         value = model.loss.forward(model.output_layer.logits(), T, logits=True, weights=W)
     else:
         value = model.loss.forward(Y, T, weights=W)
-    return value if model.loss_weight == 1 else value * model.loss_weight
+    value = value if model.loss_weight == 1 else value * model.loss_weight
+    return value + penalty(model)
+
+
+def penalty(model):
+    """The sum of every trainable layer's regularizer penalty (kernel_regularizer,
+    bias_regularizer); each layer adds its gradient to dW, db in its backward pass."""
+    return sum(layer.penalty() for layer, trainable in leaf_layers(model.layers)
+               if trainable and layer.regularizers)
 
 
 def backpropagate(model):
@@ -202,9 +211,11 @@ class LastGood:
         model.optimizer.undo()
 
 
-def metric_sums(model, Y, T):
-    """Sum over the batch of each metric (averaged later over samples)."""
-    return {m.name: m(Y, T) for m in model.metric_functions}
+def batch_metrics(model, Y, T):
+    """Each metric's value on this batch alone."""
+    totals = Totals(model.metric_functions)
+    totals.add(Y, T)
+    return totals.values()
 
 
 def results(model, logs, return_dict):
@@ -232,7 +243,7 @@ def _stop_on_nan(model, loss, epoch, batch, steps, history):
 # --- evaluate and predict ------------------------------------------------------------------
 def _evaluate(model, X, T, W, batch_size, cbs=()):
     """Mean loss and metrics over all samples, batch by batch (the test hooks fire)."""
-    total, sums, n = 0.0, {}, count(X)
+    total, totals, n = 0.0, Totals(model.metric_functions), count(X)
     for cb in cbs:
         cb.on_test_begin({})
     for batch, start in enumerate(range(0, n, batch_size)):
@@ -243,13 +254,12 @@ def _evaluate(model, X, T, W, batch_size, cbs=()):
         Y = model.forward(Xb, training=False)
         size = count(Xb)
         total += loss_of(model, Y, Tb, None if W is None else W[rows]) * size
-        for key, v in metric_sums(model, Y, Tb).items():
-            sums[key] = sums.get(key, 0.0) + v
+        totals.add(Y, Tb)
         seen = start + size
-        logs = {"loss": total / seen, **{k: v / seen for k, v in sums.items()}}
+        logs = {"loss": total / seen, **totals.values()}
         for cb in cbs:
             cb.on_test_batch_end(batch, logs)
-    logs = {"loss": total / n, **{k: v / n for k, v in sums.items()}}
+    logs = {"loss": total / n, **totals.values()}
     for cb in cbs:
         cb.on_test_end(logs)
     return logs
@@ -274,9 +284,7 @@ class Trainer:
         require_compiled(self, "train_on_batch")
         X, T, W = check_data(self, x, y, "train_on_batch", sample_weight, class_weight)
         loss, Y = step(self, X, T, W)
-        n = count(X)
-        return results(self, {"loss": loss, **{k: v / n for k, v in
-                                                metric_sums(self, Y, T).items()}}, return_dict)
+        return results(self, {"loss": loss, **batch_metrics(self, Y, T)}, return_dict)
 
     def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
         """The loss (and metrics) of one batch, without training."""
@@ -337,7 +345,7 @@ class Trainer:
             logged += [f"val_{k}" for k in logged]
         history = callbacks_module.History()                # last: it sees every callback's logs
         progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
-        cbs = progress + list(callbacks or []) + [history]
+        cbs = progress + callbacks_module.as_list(callbacks, "fit") + [history]
         cbs = callbacks_module.prepare(cbs, self, {"epochs": epochs, "steps": steps,
                                                     "verbose": verbose, "samples": n,
                                                     "batch_size": batch_size, "logged": logged})
@@ -352,7 +360,7 @@ class Trainer:
                 cb.on_epoch_begin(epoch, {})
             order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
             total_loss, seen = 0.0, 0
-            sums = {m.name: 0.0 for m in self.metric_functions}
+            totals = Totals(self.metric_functions)
             for batch in range(steps):
                 for cb in cbs:
                     cb.on_train_batch_begin(batch, {})
@@ -372,16 +380,15 @@ class Trainer:
                 size = count(Xb)
                 total_loss += loss * size
                 seen += size
-                for key, value in metric_sums(self, Y, Tb).items():
-                    sums[key] += value
-                logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
+                totals.add(Y, Tb)
+                logs = {"loss": total_loss / seen, **totals.values()}
                 for cb in cbs:
                     cb.on_train_batch_end(batch, logs)
                 if self.stop_training:
                     break
             if history.stopped_reason:
                 break
-            logs = {"loss": total_loss / seen, **{k: v / seen for k, v in sums.items()}}
+            logs = {"loss": total_loss / seen, **totals.values()}
             if X_val is not None:
                 val = _evaluate(self, X_val, T_val, W_val, batch_size, cbs)
                 logs.update({f"val_{k}": v for k, v in val.items()})

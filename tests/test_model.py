@@ -249,11 +249,14 @@ def test_early_stopping_restores_the_best_weights():
     assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), best_weights))
 
 
-def test_early_stopping_names_a_missing_monitor():
+def test_early_stopping_names_a_missing_monitor_and_goes_on_as_keras():
     X, y = D.make_moons(50, seed=0)
-    with pytest.raises(ValueError, match=r"cannot monitor 'val_loss': this run logs only "
-                                         r"accuracy, loss. Pass validation data"):
-        _small_model().fit(X, y, epochs=2, callbacks=[gn.EarlyStopping()], verbose=0)
+    with pytest.warns(gn.callbacks.MonitorWarning, match=r"cannot monitor 'val_loss': this "
+                      r"run logs only accuracy, loss, so training will not stop early. Pass "
+                      r"validation data") as caught:
+        history = _small_model().fit(X, y, epochs=2, callbacks=[gn.EarlyStopping()],
+                                     verbose=0)
+    assert len(history.epoch) == 2 and len(caught) == 1
 
 
 def test_model_checkpoint_writes_loadable_files(tmp_path):

@@ -133,8 +133,8 @@ def check_layer(layer, input_shape, batch_size=3, training=True, seed=0, rtol=1e
                      "WRONG: backward left no gradient"])
         failures.append(f"d{k}")
 
-    def loss():
-        return float(np.sum(forward(X) * G))
+    def loss():                             # + the regularizers' penalty, if any
+        return float(np.sum(forward(X) * G)) + layer.penalty()
 
     def entries(size):
         return np.arange(size) if size <= max_entries else \
@@ -166,7 +166,8 @@ def check_layer(layer, input_shape, batch_size=3, training=True, seed=0, rtol=1e
         failures += _against_torch(layer, X, G, Y, dX, analytic, torch_fn, rows, rtol, atol)
     title = f"Gradient check of {layer!r} on a batch of {X.shape[0]} x {input_shape}"
     lines = [f"float64; random parameters, input and upstream gradient G (seed {seed}); "
-             f"L = sum(forward(X) * G); central differences with eps = {eps:g}; tolerance "
+             f"L = sum(forward(X) * G) + the layer's penalty; central differences with "
+             f"eps = {eps:g}; tolerance "
              f"atol {atol:g} + rtol {rtol:g} x |numeric|.",
              "All checks passed." if not failures else
              f"FAILED: {', '.join(failures)}. A wrong gradient usually comes from a formula "

@@ -4,6 +4,7 @@ against a training step -- backpropagation keeps the forward values (seed 003)."
 import math
 
 from ..base import is_chain, value_counts
+from ..validate import whole_number
 from . import units
 from .report import Report, Section
 
@@ -11,6 +12,9 @@ MAC_CONVENTION = ("MACs: one multiply-accumulate per term of each matrix product
                   "layer on (B, I) -> (B, O) is B*I*O MACs (about 2*B*I*O FLOPs). Bias "
                   "additions (B*O per Dense layer) are counted separately; activations, "
                   "dropout and normalisation are not counted.")
+
+
+MAX_BATCH = 1 << 40            # a batch size reports are computed for (numbers only)
 
 
 def _optimizer_slots(model):
@@ -23,6 +27,8 @@ def layer_rows(model, batch=None):
     """(inputs, rows, chain): the model's input nodes, per layer a row
     (node, params, state, ops) with shapes carrying the batch, and whether the graph is a
     chain (shown as a list, without the Inputs column)."""
+    if batch is not None:
+        whole_number(batch, "batch_size", "summary/trace", maximum=MAX_BATCH)
     nodes = model.nodes(batch)
     inputs = [node for node in nodes if not node.inputs]
     rows = [(node, node.layer.param_shapes(node.in_shape),

@@ -167,13 +167,15 @@ class Picture:
         if suffix not in (".png", ".gif", ".svg", ".pdf"):
             raise ValueError(f"Picture.save: cannot write {suffix or 'a file without a suffix'}"
                              f" ({path}); use .png, .svg, .pdf or, for animations, .gif.")
-        if suffix in (".svg", ".pdf"):
-            self.figure.savefig(path, format=suffix[1:], metadata={"Creator": None}
-                                if suffix == ".svg" else {"Creator": None, "Producer": None})
-            return path
-        data = self.gif() if suffix == ".gif" else self.png()
-        with open(path, "wb") as f:
-            f.write(data)
+        from ..files import open_for_writing
+        data = {".gif": self.gif, ".png": self.png}.get(suffix, lambda: None)()
+        with open_for_writing(path, "Picture.save", binary=True) as f:   # a regular file only
+            if data is None:
+                self.figure.savefig(f, format=suffix[1:], metadata={"Creator": None}
+                                    if suffix == ".svg" else {"Creator": None,
+                                                              "Producer": None})
+            else:
+                f.write(data)
         return path
 
     def data_uri(self, animated=None):
