@@ -359,6 +359,10 @@ def load_model(path, limits=None):
     limits = limits or limits_module.DEFAULT
     f, size = _open(path, limits)
     with f:
+        if path.lower().endswith(".keras") or f.read(4) == b"PK\x03\x04":
+            _fail(path, "it is a zip archive (a Keras .keras file), not a glassnet model",
+                  "Read it with glassnet.load_keras(path).")
+        f.seek(0)
         header, meta, start = _read_header(path, f, size, limits)
         model, optimizer, loss, compiled, epoch, iterations = _architecture(path, meta, limits)
         expected = _expected_tensors(model, iterations, optimizer)

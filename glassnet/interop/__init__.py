@@ -60,10 +60,10 @@ def to_onnx(model, path):
     return export(model, path)
 
 
-def load_keras(path):
+def load_keras(path, dtype="float32", **options):
     """A glassnet model from a Keras 3 .keras file (see ``glassnet.interop.keras_import``)."""
     from .keras_import import load_keras as read
-    return read(path)
+    return read(path, dtype, **options)
 
 
 def train_with_torch(model, x, y, **options):
