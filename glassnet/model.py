@@ -323,8 +323,12 @@ class Network:
 
     def save(self, path):
         """Save architecture, weights, optimiser state and training position (one
-        safetensors file; '.glassnet' is the usual suffix). A suffix that promises another
-        format (.keras, .h5, .pt, .onnx, ...) is refused."""
+        safetensors file; '.glassnet' is the usual suffix). '.keras' writes a Keras 3 file
+        instead (``glassnet.interop.keras_export``); another foreign suffix (.h5, .pt,
+        .onnx, ...) is refused."""
+        if str(path).lower().endswith(".keras"):
+            from .interop.keras_export import save_keras
+            return save_keras(self, path)
         from .io import save_model
         save_model(self, path)
 
