@@ -520,40 +520,42 @@ def _options(config, ignore=("name", "ema_momentum", "fn")):
             if key not in ignore and not (key in OFF and value == OFF[key])}
 
 
+def _from_keras(path, value, types, noun, fix, check=lambda kind, options: None):
+    """The glassnet object (optimizer, loss) for a serialized Keras one, its options
+    passed on: an unknown class or option is refused by name."""
+    kind, options = value.get("class_name"), _options(value.get("config") or {})
+    if kind not in types:
+        _refuse(path, f"it was compiled with the {noun} {str(kind)[:40]}; glassnet has "
+                      f"{', '.join(types)}", fix)
+    check(kind, options)
+    try:
+        return types[kind](**options)
+    except (TypeError, ValueError) as error:
+        _refuse(path, f"its {noun}: {str(error).splitlines()[0][:200]}", fix)
+
+
 def _compiled(path, model, compile_config):
     """Compile ``model`` as the Keras model was compiled: optimizer, loss, metrics and
     loss weights; anything glassnet lacks is refused by name."""
     from .. import losses, metrics, optimizers
     fix = "Load it with compile=False and compile it in glassnet."
     c = compile_config
-    optimizer = c.get("optimizer")
-    if isinstance(optimizer, dict):
-        kind, options = optimizer.get("class_name"), _options(optimizer.get("config") or {})
-        if kind not in optimizers.OPTIMIZER_TYPES:
-            _refuse(path, f"it was compiled with the optimizer {str(kind)[:40]}; glassnet "
-                          f"has {', '.join(optimizers.OPTIMIZER_TYPES)}", fix)
+
+    def optimizer_check(kind, options):
         if isinstance(options.get("learning_rate"), dict):
             _refuse(path, "its optimizer's learning rate is a Keras schedule", fix)
         if options.get("weight_decay") and kind != "AdamW":
             _refuse(path, f"its {kind} has weight_decay={options['weight_decay']}, which "
                           f"Keras applies to the weights and glassnet to the gradient", fix)
-        try:
-            optimizer = optimizers.OPTIMIZER_TYPES[kind](**options)
-        except (TypeError, ValueError) as error:
-            _refuse(path, f"its optimizer: {str(error).splitlines()[0][:200]}", fix)
+    optimizer, loss = c.get("optimizer"), c.get("loss")
+    if isinstance(optimizer, dict):
+        optimizer = _from_keras(path, optimizer, optimizers.OPTIMIZER_TYPES, "optimizer", fix,
+                                optimizer_check)
     elif optimizer is not None and not isinstance(optimizer, str):
         _refuse(path, f"its compile configuration names the optimizer {str(optimizer)[:40]}",
                 fix)
-    loss = c.get("loss")
     if isinstance(loss, dict):
-        kind, options = loss.get("class_name"), _options(loss.get("config") or {})
-        if kind not in losses.LOSS_TYPES:
-            _refuse(path, f"it was compiled with the loss {str(kind)[:40]}; glassnet has "
-                          f"{', '.join(losses.LOSS_TYPES)}", fix)
-        try:
-            loss = losses.LOSS_TYPES[kind](**options)
-        except (TypeError, ValueError) as error:
-            _refuse(path, f"its loss: {str(error).splitlines()[0][:200]}", fix)
+        loss = _from_keras(path, loss, losses.LOSS_TYPES, "loss", fix)
     wanted = c.get("metrics") or []
     if isinstance(wanted, list) and len(wanted) == 1 and isinstance(wanted[0], list):
         wanted = wanted[0]                        # one output's metrics
