@@ -30,9 +30,10 @@ MiB = 1 << 20
 
 
 def _keras_model(rng, compiled=True):
-    model = keras.Sequential([keras.Input((4,)), L.Dense(5, activation="tanh", name="hidden"),
+    model = keras.Sequential([keras.Input((4,), name="x"),
+                              L.Dense(5, activation="tanh", name="hidden"),
                               L.Dropout(0.25, seed=3, name="drop"),
-                              L.Dense(3, activation="softmax", name="out")])
+                              L.Dense(3, activation="softmax", name="out")], name="fixture")
     model.set_weights([rng.normal(size=w.shape).astype("float32")
                        for w in model.get_weights()])
     if compiled:

@@ -352,6 +352,11 @@ def _model(path, config, dtype, limits):
     if len(layers_config) > limits.max_layers:
         _refuse(path, f"it has {len(layers_config):,} layers, more than the limit of "
                       f"{limits.max_layers:,}", "Pass limits=glassnet.Limits(max_layers=...).")
+    for entry in layers_config:
+        if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str) or \
+                not isinstance(entry.get("config"), dict):
+            _refuse(path, f"an entry of its layers is not a Keras layer "
+                          f"({str(entry)[:80]})")
     built = {}
     if kind == "Sequential":
         if not layers_config or not isinstance(layers_config[0], dict) or \
@@ -361,17 +366,15 @@ def _model(path, config, dtype, limits):
         shape = _shape(path, layers_config[0])
         layers = []
         rest = layers_config[1:]
-        for entry, key in zip(rest, h5_names([e.get("class_name") if isinstance(e, dict)
-                                              else None for e in rest])):
+        for entry, key in zip(rest, h5_names([e["class_name"] for e in rest])):
             layer, keras_kind, _ = _make(path, entry)
             layers.append(layer)
             built[key] = (layer, keras_kind)
         with _field_errors(path, "the Sequential"):
             return Sequential(layers, input_shape=shape, dtype=dtype, limits=limits), built
     tensors, inputs = {}, []
-    for entry, key in zip(layers_config, h5_names(
-            [e.get("class_name") if isinstance(e, dict) else None for e in layers_config])):
-        if isinstance(entry, dict) and entry.get("class_name") == "InputLayer":
+    for entry, key in zip(layers_config, h5_names([e["class_name"] for e in layers_config])):
+        if entry["class_name"] == "InputLayer":
             with _field_errors(path, "an input layer"):
                 name = entry["config"]["name"]
                 tensors[name] = Input(_shape(path, entry), name=name)
@@ -646,8 +649,8 @@ def load_keras(path, dtype="float32", max_bytes=DEFAULT.max_file_bytes, *, compi
     with f, tempfile.TemporaryFile(prefix="glassnet-keras-") as store:
         data, size = _read_zip(f, path, store, max_bytes)
         config = _parse_config(path, data, limits)
-        model, built = _model(path, config, dtype, limits)
-        with _field_errors(path, "the model"):
+        with _field_errors(path, "its config.json"):             # what no check foresaw
+            model, built = _model(path, config, dtype, limits)
             count = model.count_params()
         if count * 2 > size:                            # float16, the smallest weights
             _refuse(path, f"its architecture has {count:,} parameters, more than its "
