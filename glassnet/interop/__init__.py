@@ -5,9 +5,12 @@ training on PyTorch's engine when a model or its data outgrows this one.
     gn.torch_code(model)          readable PyTorch source for the same network
     gn.from_torch(module, shape)  a glassnet model from a PyTorch module
     model.to_onnx(path)           an ONNX file (opset 17, IR 8) that ONNX Runtime runs
-    gn.load_keras(path)           a glassnet model from a Keras 3 .keras file
-    gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes, CUDA), and
-                                  the trained weights back in the glassnet model
+    gn.load_keras(path)           a glassnet model from a Keras 3 .keras file (compiled
+                                  as it was; checked against Keras where it is installed)
+    model.save("m.keras")         a Keras 3 .keras file that keras.saving.load_model reads
+    gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes or machines,
+                                  CUDA): fit's History, the weights and the optimiser's
+                                  state back in the glassnet model (docs/interop.md)
 
 PyTorch, ONNX and Keras are optional: ``pip install 'glassnet[torch]'`` (or ``[onnx]``,
 ``[keras]``); without them these functions say which extra to install.
