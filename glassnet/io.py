@@ -108,6 +108,9 @@ def save_model(model, path):
     refused rather than written with glassnet's format inside."""
     path = check_save_name(path, "save")
     check_destination(path, "save")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in WRITERS:
+        return WRITERS[suffix](model, path)
     if not model.built:
         model.build()
     tensors = _tensors_of(model)
@@ -134,13 +137,23 @@ def save_model(model, path):
                                                   metadata={"glassnet": json.dumps(meta)}))
 
 
+WRITERS = {}        # suffix -> function(model, path): formats a level above registers
+
+
+def register_writer(suffix, function):
+    """Let ``save`` write files ending in ``suffix`` with ``function(model, path)`` (the
+    Keras writer in ``glassnet.interop`` registers '.keras' this way)."""
+    WRITERS[suffix] = function
+
+
 def check_save_name(path, what):
     """The name a model is saved under: '.glassnet' is the usual suffix; one that promises
     another format (.keras, .h5, .pt, .onnx, ...) is refused rather than written with
-    glassnet's format inside. ``ModelCheckpoint`` checks its names with this too."""
+    glassnet's format inside, unless a writer for it is registered (.keras: a Keras 3
+    file). ``ModelCheckpoint`` checks its names with this too."""
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix in FOREIGN_SUFFIXES:
+    if suffix in FOREIGN_SUFFIXES and suffix not in WRITERS:
         raise ValueError(f"{what}: {path!r} ends in {suffix}, which promises a "
                          f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
                          f"format (safetensors with the architecture). Save it as "
@@ -388,6 +401,10 @@ def load_model(path, limits=None):
     limits = limits or limits_module.DEFAULT
     f, size = _open(path, limits)
     with f:
+        if path.lower().endswith(".keras") or f.read(4) == b"PK\x03\x04":
+            _fail(path, "it is a zip archive (a Keras .keras file), not a glassnet model",
+                  "Read it with glassnet.load_keras(path).")
+        f.seek(0)
         header, meta, start = _read_header(path, f, size, limits)
         model, optimizer, loss, compiled, epoch, iterations = _architecture(path, meta, limits)
         expected = _expected_tensors(model, iterations, optimizer)

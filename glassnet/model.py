@@ -621,8 +621,9 @@ class Network(Layer, Trainer):
 
     def save(self, path):
         """Save architecture, weights, optimiser state and training position (one
-        safetensors file; '.glassnet' is the usual suffix). A suffix that promises another
-        format (.keras, .h5, .pt, .onnx, ...) is refused."""
+        safetensors file; '.glassnet' is the usual suffix). '.keras' writes a Keras 3 file
+        instead (``glassnet.interop``'s writer); another foreign suffix (.h5, .pt, .onnx,
+        ...) is refused."""
         save_model(self, path)
 
     # --- compile ------------------------------------------------------------------------
