@@ -312,6 +312,17 @@ class Network(Layer, Trainer):
         """Every parameter of the layers inside, as 'i.name' (i: the layer's place)."""
         return self._nested(in_shape, "param_shapes")
 
+    def _arrays(self, store):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.sublayers(), 1)
+                for k, v in getattr(layer, store).items()}
+
+    # A layer's params, grads and state, read through to the layers inside as 'i.name'
+    # (the arrays themselves: writing into one writes the weight). Set only by
+    # Layer.__init__, to nothing.
+    params = property(lambda self: self._arrays("params"), lambda self, value: None)
+    grads = property(lambda self: self._arrays("grads"), lambda self, value: None)
+    state = property(lambda self: self._arrays("state"), lambda self, value: None)
+
     def state_shapes(self, in_shape):
         return self._nested(in_shape, "state_shapes")
 
@@ -360,7 +371,8 @@ class Network(Layer, Trainer):
         self._mark_readers()
         if not inside:
             self.pack()
-        return self
+            return self
+        return self.output_shape
 
     def ensure_built(self, X):
         if not self.built:
@@ -919,7 +931,7 @@ class Sequential(Network):
     def build(self, input_shape=None, rng=None, dtype=None):
         """Create every layer's parameters, then gather them into one flat buffer."""
         if input_shape is not None and self.built and self.lowered_for == as_shape(input_shape):
-            return self
+            return self if rng is None else self.output_shape
         return super().build(input_shape, rng, dtype)
 
     def ensure_built(self, X):
