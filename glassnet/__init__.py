@@ -6,6 +6,7 @@ step can be inspected.
 """
 from . import callbacks, datasets, initializers, losses, metrics, ops, optimizers, schedules
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
+from .activations import ELU, SELU, LogSoftmax, ReLU6, SiLU
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer
 from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
@@ -13,6 +14,7 @@ from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
                         TerminateOnNaN)
 from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
                    GlobalAveragePooling2D, MaxPool2D, MaxPooling2D)
+from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .errors import ModelFileError, ShapeError
 from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
@@ -23,7 +25,8 @@ from .limits import Limits
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .model import Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .reshaping import Rescaling, Reshape
 from .registry import register_layer
 from .residual import Residual
 from .training import NonFiniteLossWarning
@@ -45,4 +48,8 @@ __all__ = [
     "TerminateOnNaN", "LambdaCallback",
     "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
     "schedules",
+    "ELU", "SELU", "SiLU", "ReLU6", "LogSoftmax", "DepthwiseConv2D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "Bidirectional", "Reshape",
+    "Rescaling",
 ]
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
