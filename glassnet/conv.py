@@ -617,6 +617,7 @@ class DepthwiseConv2D(Weighted):
         dX = fold(dZ_c @ W_c.T), channel by channel.
     """
     keeps = ("P", "Wg", "Z", "Y", "padded_shape", "pads")
+    rank = 2
     input_ndim = 4
     input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
 

@@ -91,11 +91,17 @@ class GRUResetBefore(nn.Module):
 
 ACTIVATIONS = {"linear": "{}", "relu": "torch.relu({})", "sigmoid": "torch.sigmoid({})",
                "tanh": "torch.tanh({})", "softmax": "torch.softmax({}, dim=-1)",
-               "gelu": "F.gelu({})", "leaky_relu": "F.leaky_relu({}, {alpha})"}
+               "gelu": "F.gelu({})", "leaky_relu": "F.leaky_relu({}, {alpha})",
+               "elu": "F.elu({}, alpha={elu_alpha})", "selu": "F.selu({})",
+               "swish": "F.silu({})", "silu": "F.silu({})", "relu6": "F.relu6({})",
+               "log_softmax": "torch.log_softmax({}, dim=-1)"}
 
 
 def _activation(function, text):
-    return ACTIVATIONS[function.name].format(text, alpha=function.alpha)
+    if function.approximate:
+        return f'F.gelu({text}, approximate="tanh")'
+    return ACTIVATIONS[function.name].format(text, alpha=repr(function.alpha),
+                                             elu_alpha=repr(function.elu_alpha))
 
 
 def _shape(shape):
@@ -211,8 +217,10 @@ def emit_conv(w, layer, name, x, y, in_shape, out_shape):
     W = layer.params["W"]
     k, s, d = layer.window.kernel, layer.window.strides, layer.window.dilation
     if image:
-        w.module(name, f"nn.Conv2d({W.shape[2]}, {layer.filters}, {k}, stride={s}, "
-                       f"dilation={d}, bias={layer.use_bias})",
+        groups = getattr(layer, "groups", 1)
+        grouped = f", groups={groups}" if groups > 1 else ""
+        w.module(name, f"nn.Conv2d({W.shape[2] * groups}, {layer.filters}, {k}, stride={s}, "
+                       f"dilation={d}{grouped}, bias={layer.use_bias})",
                  f"glassnet's kernel {W.shape} is weight.permute(2, 3, 1, 0)")
         w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
         weight = kernel_to_pytorch(W)
@@ -238,6 +246,45 @@ def emit_conv(w, layer, name, x, y, in_shape, out_shape):
         if layer.use_bias:
             layer.params["b"][...] = state[f"{name}.bias"]
     w.back.append(back)
+
+
+def emit_depthwise(w, layer, name, x, y, in_shape, out_shape):
+    W = layer.params["W"]
+    kh, kw, C, M = W.shape
+    k, s, d = layer.window.kernel, layer.window.strides, layer.window.dilation
+    w.module(name, f"nn.Conv2d({C}, {C * M}, {k}, stride={s}, dilation={d}, groups={C}, "
+                   f"bias={layer.use_bias})",
+             f"depthwise: glassnet's kernel {W.shape} is weight.permute(2, 3, 1, 0) as "
+             f"({kh}, {kw}, 1, {C * M})")
+    w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
+    pads = _pads_2d(layer, in_shape)
+    if any(pads):
+        w.line(f"{y} = F.pad({y}, {pads})", f"padding {layer.window.padding!r}")
+    w.line(f"{y} = {_activation(layer.activation, f'self.{name}({y})')}.permute(0, 2, 3, 1)",
+           _shape(out_shape))
+    w.state[f"{name}.weight"] = kernel_to_pytorch(W.reshape(kh, kw, 1, C * M))
+    if layer.use_bias:
+        w.state[f"{name}.bias"] = layer.params["b"]
+
+    def back(state):
+        layer.params["W"][...] = kernel_from_pytorch(state[f"{name}.weight"]).reshape(W.shape)
+        if layer.use_bias:
+            layer.params["b"][...] = state[f"{name}.bias"]
+    w.back.append(back)
+
+
+def emit_global_max(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.amax(dim={layer.axes if len(layer.axes) > 1 else layer.axes[0]})",
+           _shape(out_shape))
+
+
+def emit_reshape(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.reshape({x}.shape[0], {', '.join(map(str, layer.target_shape))})",
+           _shape(out_shape))
+
+
+def emit_rescaling(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x} * {layer.scale!r} + {layer.offset!r}")
 
 
 def emit_pool(w, layer, name, x, y, in_shape, out_shape):
@@ -291,27 +338,63 @@ def emit_recurrent(w, layer, name, x, y, in_shape, out_shape):
             b[...] = state[f"{name}.bias"]
         w.back.append(back_v1)
         return
-    module = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}[kind]
-    note = {"SimpleRNN": "bias_hh starts at 0", "LSTM": "gates i, f, g, o as Keras's i, f, c, o;"
-            " bias_hh starts at 0", "GRU": "Keras's gates z, r, n are PyTorch's r, z, n"}[kind]
-    w.module(name, f"{module}({W.shape[0]}, {u}, batch_first=True)", note)
+    w.module(name, f"{RNN_MODULES[kind]}({W.shape[0]}, {u}, batch_first=True)",
+             RNN_NOTES[kind])
     last = "" if layer.return_sequences else "[:, -1]"
     w.line(f"{y} = self.{name}({x})[0]{last}", _shape(out_shape))
+    _recurrent_state(w, layer, name, "_l0")
+
+
+RNN_MODULES = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}
+RNN_NOTES = {"SimpleRNN": "bias_hh starts at 0",
+             "LSTM": "gates i, f, g, o as Keras's i, f, c, o; bias_hh starts at 0",
+             "GRU": "Keras's gates z, r, n are PyTorch's r, z, n"}
+
+
+def _recurrent_state(w, layer, name, suffix):
+    """One recurrent layer's weights as PyTorch's weight_ih{suffix}, ... (and back)."""
+    kind, u = type(layer).__name__, layer.units
+    W, U, b = layer.params["W"], layer.params["U"], layer.params["b"]
     order = gru_order(u) if kind == "GRU" else np.arange(W.shape[1])
     b_ih, b_hh = (b[0], b[1]) if kind == "GRU" else (b, np.zeros_like(b))
-    w.state.update({f"{name}.weight_ih_l0": W.T[order], f"{name}.weight_hh_l0": U.T[order],
-                    f"{name}.bias_ih_l0": b_ih[order], f"{name}.bias_hh_l0": b_hh[order]})
+    keys = [f"{name}.{k}{suffix}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    w.state.update(zip(keys, (W.T[order], U.T[order], b_ih[order], b_hh[order])))
 
     def back(state):
         inverse = np.argsort(order)
-        W[...] = state[f"{name}.weight_ih_l0"][inverse].T
-        U[...] = state[f"{name}.weight_hh_l0"][inverse].T
-        ih, hh = state[f"{name}.bias_ih_l0"][inverse], state[f"{name}.bias_hh_l0"][inverse]
+        W[...] = state[keys[0]][inverse].T
+        U[...] = state[keys[1]][inverse].T
+        ih, hh = state[keys[2]][inverse], state[keys[3]][inverse]
         if kind == "GRU":
             b[0], b[1] = ih, hh
         else:
             b[...] = ih + hh                     # one bias in Keras and glassnet: the sum
     w.back.append(back)
+
+
+def emit_bidirectional(w, layer, name, x, y, in_shape, out_shape):
+    inner = layer.forward_layer
+    kind, u = type(inner).__name__, inner.units
+    if kind == "GRU" and not inner.reset_after:
+        raise TypeError(f"to_torch: {layer!r} with GRU(reset_after=False) has no PyTorch "
+                        f"form (PyTorch's bidirectional GRU resets after the product).")
+    w.module(name, f"{RNN_MODULES[kind]}({inner.params['W'].shape[0]}, {u}, batch_first=True, "
+                   f"bidirectional=True)", RNN_NOTES[kind] + "; the forward layer's weights "
+                   "_l0, the backward layer's _l0_reverse")
+    if inner.return_sequences:
+        w.line(f"{y} = self.{name}({x})[0]", "(batch, time, 2 units): forward, then backward")
+        halves = (f"{y}[..., :{u}]", f"{y}[..., {u}:]")
+    else:
+        state = "[1][0]" if kind == "LSTM" else "[1]"
+        w.line(f"{y} = self.{name}({x}){state}", "h_n (2, batch, units): each direction's "
+               "final state")
+        halves = (f"{y}[0]", f"{y}[1]")
+    merge = {"concat": "torch.cat(({}, {}), dim=-1)", "sum": "{} + {}",
+             "ave": "({} + {}) / 2", "mul": "{} * {}"}[layer.merge_mode]
+    if not (inner.return_sequences and layer.merge_mode == "concat"):
+        w.line(f"{y} = {merge.format(*halves)}", _shape(out_shape))
+    for copy_, suffix in zip(layer.layers, ("_l0", "_l0_reverse")):
+        _recurrent_state(w, copy_, name, suffix)
 
 
 def emit_attention(w, layer, name, x, y, in_shape, out_shape):
@@ -362,7 +445,10 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
             "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
             "MultiHeadAttention": emit_attention, "Residual": emit_residual,
             **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
-                            emit_merge)}
+                            emit_merge),
+            "DepthwiseConv2D": emit_depthwise, "GlobalMaxPooling2D": emit_global_max,
+            "GlobalMaxPooling1D": emit_global_max, "Reshape": emit_reshape,
+            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional}
 
 
 def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
