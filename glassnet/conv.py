@@ -186,25 +186,30 @@ def grouped_forward(layer, X, W, groups):
         P (B*H'*W', kh*kw, G, C/G) -> Pg (G, B*H'*W', kh*kw*C/G)
         W (kh, kw, C/G, F)         -> Wg (G, kh*kw*C/G, F/G)
         Zg = Pg @ Wg (G, B*H'*W', F/G) -> Z, output channel f in group f // (F/G).
-    Keeps Pg, Wg and the padded geometry in ``layer.cache``."""
+    Keeps Pg (as P) and the padded geometry in ``layer.cache``."""
     kh, kw, cg, filters = W.shape
     padded_shape, P, pads = layer.window.patches(X)
     batch, oh, ow = P.shape[:3]
     rows = batch * oh * ow
     Pg = np.ascontiguousarray(P.reshape(rows, kh * kw, groups, cg).transpose(2, 0, 1, 3)
                               ).reshape(groups, rows, kh * kw * cg)
-    Wg = W.reshape(kh * kw, cg, groups, filters // groups).transpose(2, 0, 1, 3) \
+    Z = np.matmul(Pg, grouped_kernel(W, groups)).transpose(1, 0, 2)
+    layer.cache.update(P=Pg, padded_shape=padded_shape, pads=pads)
+    return Z.reshape(batch, oh, ow, filters)
+
+
+def grouped_kernel(W, groups):
+    """W (kh, kw, C/G, F) as Wg (G, kh*kw*C/G, F/G): group g's columns of its filters."""
+    kh, kw, cg, filters = W.shape
+    return W.reshape(kh * kw, cg, groups, filters // groups).transpose(2, 0, 1, 3) \
         .reshape(groups, kh * kw * cg, filters // groups)
-    Z = np.matmul(Pg, Wg).transpose(1, 0, 2).reshape(batch, oh, ow, filters)
-    layer.cache.update(P=Pg, Wg=Wg, padded_shape=padded_shape, pads=pads)
-    return Z
 
 
 def grouped_backward(layer, dZ, W, dW, groups):
     """Fill dW (kh, kw, C/G, F) from dWg = Pg.T @ dZg, and return dX = fold(dZg @ Wg.T)
     (None when the layer's dX is not needed)."""
     kh, kw, cg, filters = W.shape
-    Pg, Wg = layer.cache["P"], layer.cache["Wg"]
+    Pg, Wg = layer.cache["P"], grouped_kernel(W, groups)
     padded_shape, pads = layer.cache["padded_shape"], layer.cache["pads"]
     batch, oh, ow = dZ.shape[:3]
     dZg = dZ.reshape(-1, groups, filters // groups).transpose(1, 0, 2)    # (G, rows, F/G)
@@ -616,7 +621,7 @@ class DepthwiseConv2D(Weighted):
     Backward (dZ = dY * f'(Z)): dW_c = P_c.T @ dZ_c; db = dZ summed over positions;
         dX = fold(dZ_c @ W_c.T), channel by channel.
     """
-    keeps = ("P", "Wg", "Z", "Y", "padded_shape", "pads")
+    keeps = ("P", "Z", "Y", "padded_shape", "pads")
     rank = 2
     input_ndim = 4
     input_describe = "inputs of shape (batch, height, width, channels) (channels last)"

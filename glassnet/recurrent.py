@@ -23,6 +23,7 @@ from .activations import column_sum
 from .base import Layer, where
 from .errors import ShapeError, describe_shape
 from .ops import MatMul, Op, Recurrence
+from .residual import Nested
 from .validate import flag, whole_number
 
 
@@ -387,9 +388,8 @@ class Bidirectional(Layer):
         self.forward_layer, self.backward_layer = layer, backward_layer
         self.merge_mode = merge_mode
         self.layers = [layer, backward_layer]
-        from .residual import _Nested
-        self.params, self.grads = _Nested(self.layers, "params"), _Nested(self.layers, "grads")
-        self.state = _Nested(self.layers, "state")
+        self.params, self.grads = Nested(self.layers, "params"), Nested(self.layers, "grads")
+        self.state = Nested(self.layers, "state")
 
     @classmethod
     def from_config(cls, options, build):

@@ -141,3 +141,6 @@ class Residual(Layer):
 
     def __repr__(self):
         return "Residual(" + ", ".join(map(repr, self.layers)) + ")"
+
+
+Nested = _Nested        # the same view for other layers that hold layers (Bidirectional)

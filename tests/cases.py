@@ -88,7 +88,7 @@ def away_from_kinks(X):
 
 # Activations, layers and options added for PyTorch's and Keras's idioms (issue 21).
 NEW_ACTIVATIONS = ["elu", "selu", "swish", "relu6", "log_softmax"]
-LAYER_CASES.update({
+NEW_LAYER_CASES = {
     **{f"activation_{a}": (lambda a=a: gn.Activation(a), (3, 4), True)
        for a in NEW_ACTIVATIONS},
     "activation_elu_alpha": (lambda: gn.ELU(alpha=0.7), (3, 4), True),
@@ -109,4 +109,5 @@ LAYER_CASES.update({
     "bidirectional_gru": (lambda: gn.Bidirectional(gn.GRU(4)), (3, 5, 2), True),
     "bidirectional_rnn_sum": (lambda: gn.Bidirectional(gn.SimpleRNN(3), merge_mode="sum"),
                               (2, 4, 3), True),
-})
+}
+LAYER_CASES.update(NEW_LAYER_CASES)

@@ -64,10 +64,15 @@ SUPPORTED = (
     "or with a number, torch.cat, torch.relu/sigmoid/tanh/softmax/log_softmax/flatten/"
     "mean/reshape, F.relu, F.relu6, F.leaky_relu, F.elu, F.selu, F.silu, F.gelu, "
     "F.softmax, F.log_softmax, F.max_pool2d, F.avg_pool2d, F.adaptive_avg_pool2d, "
-    "F.dropout, x.view/reshape (x.size(0) or -1 first), x.flatten(1), x.mean, x.permute "
-    "and x.transpose (batch first), x.size(), x.shape, x.contiguous(), "
+    "F.dropout, x.add/sub/mul/div/neg (and in place), x.view/reshape (x.size(0) or -1 "
+    "first), x.flatten(1), x.mean, x.permute and x.transpose (batch first), x.size(), "
+    "x.shape, x.contiguous(), "
     "out, _ = rnn(x) with out or out[:, -1], _, h = rnn(x) with h[-1], "
     "torch.cat((h[-2], h[-1]), 1) for a bidirectional rnn")
+
+
+METHOD_ARITHMETIC = {"add": operator.add, "sub": operator.sub, "mul": operator.mul,
+                     "div": operator.truediv, "neg": operator.neg}
 
 
 def refuse(what, detail=""):
@@ -562,7 +567,8 @@ class Converter:
         kind = "nn.MultiheadAttention"
         if not module.batch_first:
             refuse(f"{path} ({kind}) with batch_first=False")
-        if not module._qkv_same_embed_dim or module.bias_k is not None or \
+        if module.kdim != module.embed_dim or module.vdim != module.embed_dim or \
+                module.bias_k is not None or \
                 module.add_zero_attn:
             refuse(f"{path} ({kind}) with kdim/vdim, add_bias_kv or add_zero_attn")
         if module.dropout:
@@ -816,6 +822,8 @@ class Converter:
         if base in ("softmax", "log_softmax"):
             options = bind(args[1:], kwargs, ["dim"], {"dim": None}, what)
             return self.activate(x, base, options["dim"], where=what)
+        if base in METHOD_ARITHMETIC:
+            return self.arithmetic(what, METHOD_ARITHMETIC[base], (x, *args[1:]), kwargs)
         if name == "contiguous":
             return x
         if name == "size":
@@ -892,11 +900,11 @@ def check_weights(module, dtype):
     for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
         if not tensor.is_floating_point() or tensor.numel() == 0:
             continue
-        values = tensor.detach()
-        if not bool(values.isfinite().all()):
+        values = tensor.detach().cpu().double().numpy()
+        if not np.isfinite(values).all():
             raise ValueError(f"from_torch: the weights {name} hold NaN or infinite values; "
                              f"glassnet refuses them. Fix or re-initialise those weights.")
-        largest = float(values.abs().max())
+        largest = float(np.abs(values).max())
         if largest > limit:
             raise ValueError(f"from_torch: the weights {name} reach {largest:.3g}, beyond "
                              f"float32's range ({limit:.3g}); use dtype='float64' or rescale "
@@ -970,8 +978,14 @@ def sample_inputs(torch, shapes, names, integer_inputs, example):
 def run_torch(torch, reference, arrays, integer_inputs, names):
     tensors = [torch.from_numpy(np.asarray(a, np.int64 if n in integer_inputs else
                                            np.float64)) for a, n in zip(arrays, names)]
-    with torch.no_grad():
-        out = reference(*tensors)
+    try:
+        with torch.no_grad():
+            out = reference(*tensors)
+    except Exception as error:                     # noqa: BLE001 -- the user's own code
+        raise ValueError(f"from_torch: a float64 copy of the module (in eval mode) failed on "
+                         f"inputs of the given shape, so the conversion cannot be checked "
+                         f"({type(error).__name__}: {str(error)[:300]}). Check input_shape, "
+                         f"and that forward uses only the module's own submodules.") from None
     if not isinstance(out, torch.Tensor):
         raise TypeError(f"from_torch: the module returns {type(out).__name__}; glassnet "
                         f"models return one tensor.")
@@ -980,7 +994,18 @@ def run_torch(torch, reference, arrays, integer_inputs, names):
 
 def verify(torch, module, model, checkpoints, shapes, integer_inputs, example, tolerance):
     """Run the module (a float64 copy in eval mode) and the float64 glassnet model on the
-    same inputs; refuse when they differ, naming the first differing step."""
+    same inputs; refuse when they differ, naming the first differing step. PyTorch runs
+    on one thread meanwhile: a batch of two gains nothing from more, and its thread pool
+    is 40x slower when the machine's cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        compare(torch, module, model, checkpoints, shapes, integer_inputs, example, tolerance)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def compare(torch, module, model, checkpoints, shapes, integer_inputs, example, tolerance):
     reference = copy.deepcopy(module).double().eval()
     names = model.input_names()
     for i, arrays in enumerate(sample_inputs(torch, shapes, names, integer_inputs, example)):
