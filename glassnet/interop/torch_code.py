@@ -110,11 +110,18 @@ def _shape(shape):
     return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
 
 
+RESERVED = {"self", "torch", "nn", "F", "x", "math", "net", "load_file", "super"}
+MAX_NAME = 40
+
+
 def identifier(name):
-    """A layer name as a Python attribute name."""
-    text = re.sub(r"\W", "_", str(name))
+    """A layer or input name as a Python name: ASCII letters, digits and _ only (every
+    other character, newlines and quotes included, becomes _), at most MAX_NAME long, never
+    a keyword or a name the generated code uses itself. A user's name reaches the code
+    only this way (issue 18): the generated source never holds the name itself."""
+    text = re.sub(r"[^0-9A-Za-z_]", "_", str(name))[:MAX_NAME]
     if not text or text[0].isdigit() or keyword.iskeyword(text) or \
-            text in ("self", "torch", "nn", "F", "x", "math"):
+            keyword.issoftkeyword(text) or text in RESERVED:
         text = "l_" + text
     return text
 
@@ -125,6 +132,20 @@ class Writer:
     def __init__(self):
         self.init, self.forward, self.helpers = [], [], []
         self.state, self.back = {}, []
+        self.names, self.taken = {}, set()
+
+    def name(self, key, raw):
+        """The one Python name of the layer, input or value ``key`` (called ``raw``):
+        ``identifier(raw)``, made unique (names that become the same text get _2, _3)."""
+        if key not in self.names:
+            base = text = identifier(raw)
+            count = 1
+            while text in self.taken:
+                count += 1
+                text = f"{base}_{count}"
+            self.names[key] = text
+            self.taken.add(text)
+        return self.names[key]
 
     def module(self, name, text, comment=""):
         self.init.append(f"self.{name} = {text}" + (f"  # {comment}" if comment else ""))
@@ -413,12 +434,12 @@ def emit_attention(w, layer, name, x, y, in_shape, out_shape):
 
 
 def emit_residual(w, layer, name, x, y, in_shape, out_shape):
-    branch = f"{name}_branch"
+    branch = w.name((id(layer), "branch"), f"{name}_branch")
     w.line(f"{branch} = {x}", "a skip connection: Y = X + f(X)")
     shape = in_shape
     for i, inner in enumerate(layer.layers, 1):
         out = inner.output_shape(shape)
-        emit(w, inner, f"{name}_{i}", [branch], branch, shape, out)
+        emit(w, inner, w.name((id(layer), i), f"{name}_{i}"), [branch], branch, shape, out)
         shape = out
     w.line(f"{y} = {x} + {branch}", _shape(out_shape))
 
@@ -481,21 +502,21 @@ def write(model, logits=False):
     last = model.output_layer
     if model.chain:
         inputs = ["x"]
-        for node in model.nodes():
-            emit(w, node.layer, identifier(node.name), ["x"], "x", node.in_shape, node.out_shape,
-                 logits and node.layer is last)
+        for i, node in enumerate(model.nodes()):
+            emit(w, node.layer, w.name(("layer", i), node.name), ["x"], "x", node.in_shape,
+                 node.out_shape, logits and node.layer is last)
         w.line("return x")
         return w, inputs, [model.input_shape]
-    inputs = [identifier(name) for name in model.input_names()]
+    inputs = [w.name(("value", name), name) for name in model.input_names()]
     shapes = []
     for node in model.nodes():
         if not node.inputs:
             shapes.append(node.out_shape)
             continue
-        emit(w, node.layer, identifier(node.name), [identifier(n) for n in node.inputs],
-             identifier(node.name), node.in_shape, node.out_shape,
-             logits and node.layer is last)
-    w.line(f"return {identifier(model.output_layer.name)}")
+        name = w.name(("value", node.name), node.name)
+        emit(w, node.layer, name, [w.name(("value", n), n) for n in node.inputs],
+             name, node.in_shape, node.out_shape, logits and node.layer is last)
+    w.line(f"return {w.name(('value', model.output_layer.name), None)}")
     return w, inputs, shapes
 
 
@@ -506,14 +527,19 @@ def torch_code(model, weights_path=None, class_name="Net", logits=False):
     the code with ``safetensors.torch``) and the code ends by building the network from
     them as ``net``. ``logits=True`` leaves out a final softmax or sigmoid (for a loss
     that takes logits, such as ``F.cross_entropy``)."""
-    if not (isinstance(class_name, str) and class_name.isidentifier()):
-        raise ValueError(f"torch_code: class_name must be a Python name, got {class_name!r}.")
+    if not (isinstance(class_name, str) and class_name.isascii() and class_name.isidentifier()
+            and not keyword.iskeyword(class_name) and class_name not in RESERVED
+            and len(class_name) <= MAX_NAME):
+        raise ValueError(f"torch_code: class_name must be a Python name of ASCII letters, "
+                         f"digits and _ (at most {MAX_NAME}, not a keyword), got "
+                         f"{str(class_name)[:60]!r}.")
     w, inputs, shapes = write(model, logits)
     signature = ", ".join(inputs)
     given = "; ".join(f"{name}: {_shape(shape)}" for name, shape in zip(inputs, shapes))
     lines = ['"""A glassnet model as PyTorch code (glassnet.torch_code). Inputs keep '
              'glassnet\'s layout:',
-             f"channels last for images and sequences. {model!r}"[:200] + '"""',
+             f"channels last for images and sequences. {type(model).__name__} of "
+             f'{len(model.layers)} layers."""',
              "import math", "", "import torch", "import torch.nn as nn",
              "import torch.nn.functional as F", ""]
     for name in w.helpers:
