@@ -560,21 +560,30 @@ class AvgPool2D(_Pool2D):
     mode = "avg"
 
 
-class _GlobalAverage(Layer):
-    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
-    Backward: dX = dY / n at every averaged position (n positions)."""
-    axes = ()
-    keeps = ("in_shape",)
+class _GlobalPool(Layer):
+    """What global pooling shares: the reduction over ``axes`` (time; or height and
+    width), (batch, ..., C) -> (batch, C), and its description."""
+    axes, mode, stored = (), "", 0
 
     def output_shape(self, in_shape):
         self.check_input_shape(in_shape)
         return tuple(d for i, d in enumerate(in_shape) if i not in self.axes)
 
     def ops(self, in_shape):
-        return [Pool(mode="global average", a_shape=tuple(in_shape),
+        return [Pool(mode=self.mode, a_shape=tuple(in_shape),
                      window=tuple(in_shape[a] for a in self.axes),
                      strides=(1,) * len(self.axes), shape=self.output_shape(in_shape),
-                     stored=0)]
+                     stored=self.stored)]
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _GlobalAverage(_GlobalPool):
+    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
+    Backward: dX = dY / n at every averaged position (n positions)."""
+    mode = "global average"
+    keeps = ("in_shape",)
 
     def forward(self, X, training=False):
         if X.ndim != len(self.axes) + 2:
@@ -586,9 +595,6 @@ class _GlobalAverage(Layer):
         in_shape = self.cache["in_shape"]
         n = math.prod(in_shape[a] for a in self.axes)
         return np.broadcast_to(np.expand_dims(dY / n, self.axes), in_shape).copy()
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class GlobalAveragePooling2D(_GlobalAverage):
@@ -713,21 +719,11 @@ class DepthwiseConv2D(Weighted):
         return f"DepthwiseConv2D({k[0]}x{k[1]}{act})"
 
 
-class _GlobalMax(Layer):
+class _GlobalMax(_GlobalPool):
     """The maximum over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
     Backward: dY goes to the first position holding each maximum (as PyTorch's max)."""
-    axes = ()
+    mode, stored = "global max", 1
     keeps = ("X", "index")
-
-    def output_shape(self, in_shape):
-        self.check_input_shape(in_shape)
-        return tuple(d for i, d in enumerate(in_shape) if i not in self.axes)
-
-    def ops(self, in_shape):
-        return [Pool(mode="global max", a_shape=tuple(in_shape),
-                     window=tuple(in_shape[a] for a in self.axes),
-                     strides=(1,) * len(self.axes), shape=self.output_shape(in_shape),
-                     stored=1)]
 
     def forward(self, X, training=False):
         if X.ndim != len(self.axes) + 2:
@@ -742,9 +738,6 @@ class _GlobalMax(Layer):
         dX = np.zeros((X.shape[0], math.prod(X.shape[1:-1]), X.shape[-1]), dY.dtype)
         np.put_along_axis(dX, index[:, None, :], dY[:, None, :], axis=1)
         return dX.reshape(X.shape)
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class GlobalMaxPooling2D(_GlobalMax):

@@ -108,13 +108,6 @@ RECURRENT = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(RECURRENT))
-def test_recurrent_idioms(name):
-    make, shape = RECURRENT[name]
-    torch.manual_seed(0)
-    _check(make(), shape)
-
-
 def test_stacked_bidirectional_tagger_over_every_step():
     torch.manual_seed(1)
     model = _check(EverySteps(), (6,), tokens=11)
@@ -202,9 +195,9 @@ IMAGES = {"mnist": (MnistNet, (1, 12, 12)), "reshapes": (Reshapes, (2, 4, 4)),
           "in_place": (InPlace, (4,))}
 
 
-@pytest.mark.parametrize("name", sorted(IMAGES))
-def test_image_and_functional_idioms(name):
-    make, shape = IMAGES[name]
+@pytest.mark.parametrize("name", sorted({**RECURRENT, **IMAGES}))
+def test_idioms_as_people_write_them(name):
+    make, shape = {**RECURRENT, **IMAGES}[name]
     torch.manual_seed(2)
     _check(make(), shape)
 
