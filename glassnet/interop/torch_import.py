@@ -900,7 +900,9 @@ def check_weights(module, dtype):
     for name, tensor in [*module.named_parameters(), *module.named_buffers()]:
         if not tensor.is_floating_point() or tensor.numel() == 0:
             continue
-        values = tensor.detach().cpu().double().numpy()
+        values = tensor.detach().cpu()
+        values = (values if str(values.dtype) in ("torch.float32", "torch.float64")
+                  else values.double()).numpy()                  # float16, bfloat16: widened
         if not np.isfinite(values).all():
             raise ValueError(f"from_torch: the weights {name} hold NaN or infinite values; "
                              f"glassnet refuses them. Fix or re-initialise those weights.")
