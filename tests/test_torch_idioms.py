@@ -374,6 +374,11 @@ def test_a_wrong_input_shape_gets_a_message_not_a_broadcast_error():
     with pytest.raises(ValueError, match=r"x.view\(\) \(at view\) reshapes \(batch, 4, 2, 2\) "
                                          r"to \(-1, 8\), which changes the batch"):
         gn.from_torch(Body(lambda x: x.view(-1, 8)), (4, 2, 2))
+    with pytest.raises(ValueError, match=r"from_torch: at _0: MaxPool2D\(5x5\) cannot fit its "
+                                         r"5x5 window .* Check input_shape=\(2, 3, 3\)"):
+        gn.from_torch(nn.Sequential(nn.MaxPool2d(5)), (2, 3, 3))
+    with pytest.raises(ValueError, match=r"from_torch: tolerance must be in \[0, 1\]"):
+        gn.from_torch(nn.Sequential(nn.ReLU()), (2,), tolerance=5)
 
 
 # --- silence made impossible (issue 18, section 4) -------------------------------------------

@@ -45,7 +45,7 @@ from ..normalization import BatchNorm, LayerNorm
 from ..recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from ..reshaping import Rescaling, Reshape
 from ..residual import Residual
-from ..validate import sample_shape
+from ..validate import number, sample_shape
 from . import requires
 from .torch_code import gru_order, weights_from_torch
 
@@ -1081,6 +1081,7 @@ def from_torch(module, input_shape, dtype="float32", example=None, tolerance=TOL
     torch = requires("torch", "torch")
     if not isinstance(module, torch.nn.Module):
         raise TypeError(f"from_torch: expected a torch.nn.Module, got {type(module).__name__}.")
+    tolerance = number(tolerance, "tolerance", "from_torch", 0, 1)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ValueError(f"from_torch: dtype must be 'float32' or 'float64', got {dtype}.")
@@ -1163,24 +1164,15 @@ def convert(torch, module, shapes):
         if node.op == "output":
             output = converter.materialise(args[0], "the module's output")
             break
-        if node.op == "call_module":
-            target = modules[node.target]
-            description = f"{node.target} (nn.{type(target).__name__})"
-            result = converter.module(node.target, target,
-                                      [converter.materialise(a, description) for a in args],
-                                      kwargs)
-            inplace = getattr(target, "inplace", False)
-        elif node.op == "call_function":
-            description = function_name(node.target)
-            result = converter.function(node, args, kwargs)
-            inplace = kwargs.get("inplace") is True or node.target in (
-                operator.iadd, operator.isub, operator.imul, operator.itruediv)
-        elif node.op == "call_method":
-            description = f"x.{node.target}()"
-            result = converter.method(node, args, kwargs)
-            inplace = node.target.endswith("_") and not node.target.startswith("_")
-        else:
-            refuse(f"the {node.op} {node.target!r} (at {node.name})")
+        try:
+            result, description, inplace = convert_node(converter, modules, node, args,
+                                                         kwargs)
+        except ShapeError as error:
+            if str(error).startswith("from_torch"):
+                raise
+            raise ShapeError(f"from_torch: at {node.name}: {error} Check input_shape="
+                             f"{shapes if len(shapes) > 1 else shapes[0]}: the shape of one "
+                             f"sample as the module takes it (channels first).") from None
         values[node.name] = result
         if isinstance(result, Value):
             converter.checkpoints.append((node.name, description, result))
@@ -1192,3 +1184,26 @@ def convert(torch, module, shapes):
                         f"models return one tensor.")
     output = converter.torch_layout(output)
     return converter, inputs, output
+
+
+def convert_node(converter, modules, node, args, kwargs):
+    """(result, description, in place?) of one fx node."""
+    if node.op == "call_module":
+        target = modules[node.target]
+        description = f"{node.target} (nn.{type(target).__name__})"
+        result = converter.module(node.target, target,
+                                  [converter.materialise(a, description) for a in args],
+                                  kwargs)
+        inplace = getattr(target, "inplace", False)
+    elif node.op == "call_function":
+        description = function_name(node.target)
+        result = converter.function(node, args, kwargs)
+        inplace = kwargs.get("inplace") is True or node.target in (
+            operator.iadd, operator.isub, operator.imul, operator.itruediv)
+    elif node.op == "call_method":
+        description = f"x.{node.target}()"
+        result = converter.method(node, args, kwargs)
+        inplace = node.target.endswith("_") and not node.target.startswith("_")
+    else:
+        refuse(f"the {node.op} {node.target!r} (at {node.name})")
+    return result, description, inplace
