@@ -26,7 +26,7 @@ from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .model import Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
 from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from .reshaping import Rescaling, Reshape
+from .reshaping import Cropping1D, Rescaling, Reshape
 from .registry import register_layer
 from .residual import Residual
 from .training import NonFiniteLossWarning
@@ -50,6 +50,6 @@ __all__ = [
     "schedules",
     "ELU", "SELU", "SiLU", "ReLU6", "LogSoftmax", "DepthwiseConv2D", "GlobalMaxPooling1D",
     "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "Bidirectional", "Reshape",
-    "Rescaling",
+    "Rescaling", "Cropping1D",
 ]
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D

@@ -13,7 +13,7 @@ from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAver
                    MaxPool2D)
 from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .recurrent import Bidirectional
-from .reshaping import Rescaling, Reshape
+from .reshaping import Cropping1D, Rescaling, Reshape
 from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
@@ -25,7 +25,8 @@ BUILT_IN = {cls.__name__: cls for cls in (
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
     MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate, Permute,
-    DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D, Bidirectional, Reshape, Rescaling)}
+    DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D, Bidirectional, Reshape, Rescaling,
+    Cropping1D)}
 LAYER_TYPES = dict(BUILT_IN)
 
 

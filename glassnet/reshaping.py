@@ -124,3 +124,67 @@ class Rescaling(Layer):
 
     def __repr__(self):
         return f"Rescaling({self.scale:g}{f', {self.offset:g}' if self.offset else ''})"
+
+
+class Cropping1D(Layer):
+    """Steps cut from the start and the end of each sequence, as Keras's Cropping1D:
+    (batch, time, features) -> (batch, time - start - end, features), Y = X[:, start:time
+    - end]. PyTorch's ``out[:, -1]`` is Cropping1D((time - 1, 0)) then a flatten.
+    Backward: dX is dY at the kept steps and zero at the cut ones.
+
+    Example:
+        >>> import numpy as np
+        >>> Cropping1D((1, 2)).forward(np.arange(5.0).reshape(1, 5, 1))[0, :, 0]
+        array([1., 2.])
+    """
+    keeps = ("in_shape",)
+    input_ndim, input_describe = 3, "sequences of shape (batch, time, features)"
+
+    def __init__(self, cropping=(1, 1), **options):
+        super().__init__(**options)
+        pair = (cropping, cropping) if isinstance(cropping, (int, np.integer)) else cropping
+        try:
+            pair = tuple(pair)
+        except TypeError:
+            pair = ()
+        if len(pair) != 2:
+            raise ValueError(f"Cropping1D: cropping must be a number or a (start, end) pair, "
+                             f"got {cropping!r}.")
+        self.cropping = tuple(whole_number(c, "cropping", "Cropping1D", minimum=0)
+                              for c in pair)
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        start, end = self.cropping
+        if in_shape[1] is not None and in_shape[1] - start - end < 1:
+            raise ShapeError(f"{where(self)} cuts {start} + {end} steps from sequences of "
+                             f"{in_shape[1]}: nothing would be left.")
+        kept = None if in_shape[1] is None else in_shape[1] - start - end
+        return (in_shape[0], kept, in_shape[2])
+
+    def ops(self, in_shape):
+        start, end = self.cropping
+        return [Op(a_shape=tuple(in_shape), shape=self.output_shape(in_shape),
+                   text=f"X[:, {start}:time-{end}]", stored=0,
+                   backward_text="dX = dY at the kept steps, 0 at the cut ones",
+                   note_text="no arithmetic")]
+
+    def forward(self, X, training=False):
+        if X.ndim != 3:
+            self.check_input_shape(X.shape)
+        self.output_shape((None, *X.shape[1:]))
+        self.cache["in_shape"] = X.shape
+        start, end = self.cropping
+        return X[:, start:X.shape[1] - end]
+
+    def backward(self, dY):
+        dX = np.zeros(self.cache["in_shape"], dY.dtype)
+        start = self.cropping[0]
+        dX[:, start:start + dY.shape[1]] = dY
+        return dX
+
+    def get_config(self):
+        return {**super().get_config(), "cropping": list(self.cropping)}
+
+    def __repr__(self):
+        return f"Cropping1D({self.cropping})"

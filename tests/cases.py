@@ -104,6 +104,7 @@ NEW_LAYER_CASES = {
     "global_maxpool_1d": (lambda: gn.GlobalMaxPooling1D(), (2, 5, 3), True),
     "reshape": (lambda: gn.Reshape((2, -1)), (3, 3, 4), True),
     "rescaling": (lambda: gn.Rescaling(0.5, offset=-1.0), (3, 4), True),
+    "cropping1d": (lambda: gn.Cropping1D((1, 2)), (2, 6, 3), True),
     "bidirectional_lstm": (lambda: gn.Bidirectional(gn.LSTM(3, return_sequences=True)),
                            (2, 4, 3), True),
     "bidirectional_gru": (lambda: gn.Bidirectional(gn.GRU(4)), (3, 5, 2), True),

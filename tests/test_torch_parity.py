@@ -20,7 +20,7 @@ NEW_TWINS = {"activation_elu", "activation_selu", "activation_swish", "activatio
              "activation_log_softmax", "activation_elu_alpha", "activation_gelu_tanh",
              "dense_silu", "conv2d_groups", "depthwise", "depthwise_multiplier",
              "maxpool_padded", "global_maxpool", "global_maxpool_1d", "reshape", "rescaling",
-             "bidirectional_lstm", "bidirectional_gru", "bidirectional_rnn_sum"}
+             "cropping1d", "bidirectional_lstm", "bidirectional_gru", "bidirectional_rnn_sum"}
 
 
 def test_torch_version_is_the_pinned_one():
@@ -72,6 +72,8 @@ def _new_twin(name, layer):
         return (lambda X: X.amax(dim=1)), {}, None
     if name == "reshape":
         return (lambda X: X.reshape(X.shape[0], 2, -1)), {}, None
+    if name == "cropping1d":
+        return (lambda X: X[:, 1:-2]), {}, None
     if name == "rescaling":
         return (lambda X: X * 0.5 - 1.0), {}, None
     if name.startswith("bidirectional"):

@@ -160,6 +160,13 @@ def emit_reshape(g, layer, x, in_shape, out_shape):
     return g.op("Reshape", [x, g.const([0, *layer.target_shape], "shape", np.int64)])
 
 
+def emit_cropping(g, layer, x, in_shape, out_shape):
+    start, end = layer.cropping
+    return g.op("Slice", [x, g.const([start], "starts", np.int64),
+                          g.const([in_shape[1] - end], "ends", np.int64),
+                          g.const([1], "axes", np.int64)])
+
+
 def emit_rescaling(g, layer, x, in_shape, out_shape):
     return g.op("Add", [g.op("Mul", [x, g.const(layer.scale)]), g.const(layer.offset)])
 
@@ -282,7 +289,8 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
                             emit_merge),
             "DepthwiseConv2D": emit_conv, "GlobalMaxPooling2D": emit_global_max,
             "GlobalMaxPooling1D": emit_global_max, "Reshape": emit_reshape,
-            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional}
+            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional,
+            "Cropping1D": emit_cropping}
 
 
 def emit(g, layer, xs, in_shape, out_shape):

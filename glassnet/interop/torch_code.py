@@ -304,6 +304,11 @@ def emit_reshape(w, layer, name, x, y, in_shape, out_shape):
            _shape(out_shape))
 
 
+def emit_cropping(w, layer, name, x, y, in_shape, out_shape):
+    start, end = layer.cropping
+    w.line(f"{y} = {x}[:, {start}:{in_shape[1] - end}]", _shape(out_shape))
+
+
 def emit_rescaling(w, layer, name, x, y, in_shape, out_shape):
     w.line(f"{y} = {x} * {layer.scale!r} + {layer.offset!r}")
 
@@ -469,7 +474,8 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
                             emit_merge),
             "DepthwiseConv2D": emit_depthwise, "GlobalMaxPooling2D": emit_global_max,
             "GlobalMaxPooling1D": emit_global_max, "Reshape": emit_reshape,
-            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional}
+            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional,
+            "Cropping1D": emit_cropping}
 
 
 def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):

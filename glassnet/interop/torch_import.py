@@ -43,7 +43,7 @@ from ..merging import Add, Concatenate, Multiply, Subtract
 from ..model import Sequential
 from ..normalization import BatchNorm, LayerNorm
 from ..recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from ..reshaping import Rescaling, Reshape
+from ..reshaping import Cropping1D, Rescaling, Reshape
 from ..residual import Residual
 from ..validate import number, sample_shape
 from . import requires
@@ -67,6 +67,7 @@ SUPPORTED = (
     "F.dropout, x.add/sub/mul/div/neg (and in place), x.view/reshape (x.size(0) or -1 "
     "first), x.flatten(1), x.mean, x.permute and x.transpose (batch first), x.size(), "
     "x.shape, x.contiguous(), "
+    "x[:, t] and x[:, a:b] on sequences, "
     "out, _ = rnn(x) with out or out[:, -1], _, h = rnn(x) with h[-1], "
     "torch.cat((h[-2], h[-1]), 1) for a bidirectional rnn")
 
@@ -163,6 +164,22 @@ class AttentionCall:
 
     def __init__(self, path, output):
         self.path, self.output = path, output
+
+
+def time_index(index):
+    """t (an int) or a slice with step 1 for x[:, t] or x[:, a:b] (or x[:, t, :]);
+    None for other indexing."""
+    if not (isinstance(index, tuple) and len(index) in (2, 3) and index[0] == slice(None)
+            and all(i == slice(None) for i in index[2:])):
+        return None
+    step = index[1]
+    if isinstance(step, bool):
+        return None
+    if isinstance(step, int) or (isinstance(step, slice) and step.step in (None, 1) and
+                                 all(v is None or isinstance(v, int)
+                                     for v in (step.start, step.stop))):
+        return step
+    return None
 
 
 class Converter:
@@ -878,19 +895,36 @@ class Converter:
             if value.part in ("h", "hidden") and isinstance(index, int) and \
                     value.index is None and not (lstm and value.part == "hidden"):
                 return value.but(index=index)
-            if value.part == "out" and isinstance(index, tuple) and \
-                    len(index) in (2, 3) and index[0] == slice(None) and index[1] == -1 and \
-                    all(i == slice(None) for i in index[2:]):
-                if value.module.bidirectional:
-                    refuse(f"{what}: the last step of the bidirectional {value.path}'s "
-                           f"outputs (its backward half has read one step only)",
-                           "; write torch.cat((h[-2], h[-1]), dim=1) for both directions' "
-                           "final states")
+            if value.part == "out" and not value.module.bidirectional and \
+                    time_index(index) == -1:
                 return self.rnn_layers(value, False)               # the last step only
+            if value.part == "out" and time_index(index) is not None:
+                return self.time_steps(what, self.rnn_layers(value, True), index)
             refuse(f"{what} of the outputs of {value.path}",
                    "; use out, _ = rnn(x) with out or out[:, -1], or _, h = rnn(x) with h[-1]")
-        refuse(what, " (glassnet has no slicing layer: index recurrent outputs as "
-                     "out[:, -1] or h[-1])")
+        if isinstance(value, Value) and time_index(index) is not None:
+            return self.time_steps(what, value, index)
+        refuse(what, " (glassnet slices the time axis of sequences only: x[:, t], "
+                     "x[:, a:b])")
+
+    def time_steps(self, what, x, index):
+        """x[:, t] or x[:, a:b] on a (batch, time, features) value: Cropping1D (and a
+        flatten for one step)."""
+        x = self.torch_layout(x)
+        if len(x.tensor.shape) != 3:
+            refuse(f"{what} of a {len(x.tensor.shape)}-axis tensor",
+                   " (glassnet slices the time axis of (batch, time, features) only)")
+        steps, step = x.tensor.shape[1], time_index(index)
+        if isinstance(step, int):
+            if not -steps <= step < steps:
+                raise ShapeError(f"from_torch: {what} reads step {step} of {steps}.")
+            start, stop = step % steps, step % steps + 1
+        else:
+            start, stop, _ = step.indices(steps)
+            if stop <= start:
+                refuse(f"{what}: an empty range of steps")
+        out = Value(self.apply(Cropping1D((start, steps - stop)), x))
+        return self.flatten(out) if isinstance(step, int) else out
 
 
 # --- checks ------------------------------------------------------------------------------
