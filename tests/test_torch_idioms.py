@@ -5,6 +5,7 @@ conversion that would be wrong is refused, naming where."""
 import warnings
 
 import numpy as np
+import onnxruntime
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,6 +15,16 @@ from torchvision_models import mobilenet_v2, resnet18
 
 import glassnet as gn
 from glassnet.interop import torch_import
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """PyTorch's thread pool is many times slower than one thread when the cores are busy
+    (as under a parallel test run); these inputs are tiny."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def _randomise_batchnorm(net, seed=0):
@@ -270,7 +281,7 @@ def test_attention_dropout_is_said_not_silent():
 
 # --- real architectures -------------------------------------------------------------------------
 @pytest.mark.parametrize("make", [resnet18, mobilenet_v2], ids=["resnet18", "mobilenet_v2"])
-def test_torchvision_architectures(make):
+def test_torchvision_architectures(make, tmp_path):
     torch.manual_seed(5)
     net = _randomise_batchnorm(make(num_classes=10)).eval()
     model = gn.from_torch(net, (3, 32, 32))                       # float32, as people use it
@@ -284,6 +295,17 @@ def test_torchvision_architectures(make):
     text = str(model.summary(print_fn=None))
     assert ("DepthwiseConv2D" in text) == (make is mobilenet_v2)
     assert str(model.trace(batch_size=1)) and str(model.explain())
+    if make is mobilenet_v2:                           # and out again: ONNX Runtime, PyTorch
+        model.to_onnx(tmp_path / "m.onnx")
+        session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
+                                               providers=["CPUExecutionProvider"])
+        ours = model.predict(X, verbose=0)
+        feed = {session.get_inputs()[0].name: X}
+        np.testing.assert_allclose(session.run(None, feed)[0], ours, rtol=1e-4,
+                                   atol=1e-5 * np.abs(ours).max())
+        with torch.no_grad():
+            back = gn.to_torch(model)(torch.from_numpy(X)).numpy()
+        np.testing.assert_allclose(back, ours, rtol=1e-4, atol=1e-5 * np.abs(ours).max())
 
 
 # --- what is refused, and how -----------------------------------------------------------------
