@@ -112,11 +112,13 @@ class Steps(nn.Module):
     def __init__(self):
         super().__init__()
         self.lstm = nn.LSTM(4, 3, batch_first=True)
-        self.fc = nn.Linear(4 + 6, 2)
+        self.fc = nn.Linear(4 + 6 + 3, 2)
 
     def forward(self, x):
         out, _ = self.lstm(x)
-        return self.fc(torch.cat([x[:, 0], out[:, 2:4].flatten(1)], dim=1))
+        window = out[:, 2:4].flatten(1)
+        last = out[:, -1]                         # the same LSTM's output, used again
+        return self.fc(torch.cat([x[:, 0], window, last], dim=1))
 
 
 RECURRENT = {
@@ -381,6 +383,20 @@ def test_bidirectional_half_states_are_refused_with_the_way_that_works():
     with pytest.raises(TypeError, match=r"h_n\[-1\] of the bidirectional gru .*write "
                                         r"torch.cat\(\(h\[-2\], h\[-1\]\), dim=1\)"):
         gn.from_torch(OneHalf(), (3, 4))
+
+
+def test_an_rnn_whose_final_state_is_read_before_its_steps_is_refused():
+    class LastThenAll(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gru = nn.GRU(4, 3, batch_first=True)
+
+        def forward(self, x):
+            out, h = self.gru(x)
+            last = h[-1] * 2.0                   # the final state becomes a layer first
+            return last + out.mean(dim=1)
+    with pytest.raises(TypeError, match=r"the outputs of gru \(nn.GRU\) are used in two ways"):
+        gn.from_torch(LastThenAll(), (5, 4))
 
 
 def test_a_module_with_weights_called_twice_is_refused():

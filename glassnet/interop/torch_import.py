@@ -480,12 +480,23 @@ class Converter:
         """The glassnet layers of ``call.module`` (stacked, bidirectional), applied to its
         input; the last layer returns every step when ``last_sequences``."""
         module, path = call.module, call.path
-        key = id(call.module), call.x.tensor
-        if key in self.materialised:
+        made = self.materialised.setdefault((id(call.module), call.x.tensor), {})
+        mode = "sequences" if last_sequences else "last"
+        if mode in made:                                  # the same output used again
+            return made[mode]
+        if mode == "last" and "sequences" in made and not module.bidirectional:
+            made[mode] = self.time_steps("the last step", made["sequences"],
+                                         (slice(None), -1))
+            return made[mode]
+        if made:
             raise TypeError(f"from_torch: the outputs of {path} (nn.{type(module).__name__}) "
                             f"are used in two ways (its steps and its final state); glassnet "
                             f"would need two layers with separate weights. Use one of them.")
-        self.materialised[key] = True
+        made[mode] = self.rnn_stack(call, last_sequences)
+        return made[mode]
+
+    def rnn_stack(self, call, last_sequences):
+        module, path = call.module, call.path
         kind = type(module).__name__
         cls = {"RNN": SimpleRNN, "LSTM": LSTM, "GRU": GRU}[kind]
         u, t = module.hidden_size, self.numpy
