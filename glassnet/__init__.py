@@ -7,6 +7,7 @@ step can be inspected.
 from . import callbacks, datasets, initializers, losses, metrics, ops, optimizers, schedules
 from . import regularizers, utils
 from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
+from .activations import ELU, SELU, LogSoftmax, ReLU6, SiLU
 from .attention import MultiHeadAttention
 from .base import InputSpec, Layer
 from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
@@ -14,6 +15,7 @@ from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
                         TerminateOnNaN)
 from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
                    GlobalAveragePooling2D, MaxPool2D, MaxPooling2D)
+from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .errors import ModelFileError, ShapeError
 from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
@@ -24,7 +26,8 @@ from .limits import Limits
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .model import Residual, Sequential
 from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
-from .recurrent import GRU, LSTM, SimpleRNN
+from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from .reshaping import Cropping1D, Rescaling, Reshape
 from .registry import register_layer
 from .training import NonFiniteLossWarning
 from .utils import to_categorical
@@ -46,4 +49,8 @@ __all__ = [
     "TerminateOnNaN", "LambdaCallback",
     "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
     "schedules", "regularizers", "utils", "to_categorical",
+    "ELU", "SELU", "SiLU", "ReLU6", "LogSoftmax", "DepthwiseConv2D", "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "Bidirectional", "Reshape",
+    "Rescaling", "Cropping1D",
 ]
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D

@@ -264,6 +264,23 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
+class Composite(Layer):
+    """A layer made of other layers (a network, ``Bidirectional``): it lists them in
+    ``sublayers()``, and its ``params``, ``grads`` and ``state`` read through to theirs,
+    named 'i.name' (i: the inner layer's place) -- the arrays themselves, so writing into
+    one writes the weight. A model gathers the inner layers' parameters into its buffer
+    one by one."""
+
+    def _arrays(self, store):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.sublayers(), 1)
+                for k, v in getattr(layer, store).items()}
+
+    # Layer.__init__ sets them to empty dicts; the inner layers hold the arrays.
+    params = property(lambda self: self._arrays("params"), lambda self, value: None)
+    grads = property(lambda self: self._arrays("grads"), lambda self, value: None)
+    state = property(lambda self: self._arrays("state"), lambda self, value: None)
+
+
 class SymbolicTensor:
     """A value in a graph before any data: its ``shape`` (``None`` for the batch), the
     layer that produces it and the tensors that layer reads (``node``; ``None`` for an

@@ -36,7 +36,7 @@ from . import registry
 from .inspect import explain, summary, trace
 from .io import save_model
 from .merging import Add
-from .base import InputLayer, Layer, SymbolicTensor, leaf_layers, value_counts, where
+from .base import Composite, InputLayer, Layer, SymbolicTensor, leaf_layers, value_counts, where
 from .errors import ShapeError, describe_features, describe_shape
 from .registry import layer_from_config
 from .training import Trainer, check_data, count, loss_of, require_compiled
@@ -98,7 +98,7 @@ class OutputShape(tuple):
         return self.network.compute_output_shape(in_shape)
 
 
-class Network(Layer, Trainer):
+class Network(Composite, Trainer):
     """The graph engine that ``Sequential``, ``Model`` and ``Residual`` share: naming,
     building, forward and backward over the graph, the flat parameter buffer, weights,
     counting, compile, training (``Trainer``), the views and files. A network is a layer:
@@ -312,16 +312,7 @@ class Network(Layer, Trainer):
         """Every parameter of the layers inside, as 'i.name' (i: the layer's place)."""
         return self._nested(in_shape, "param_shapes")
 
-    def _arrays(self, store):
-        return {f"{i}.{k}": v for i, layer in enumerate(self.sublayers(), 1)
-                for k, v in getattr(layer, store).items()}
 
-    # A layer's params, grads and state, read through to the layers inside as 'i.name'
-    # (the arrays themselves: writing into one writes the weight). Set only by
-    # Layer.__init__, to nothing.
-    params = property(lambda self: self._arrays("params"), lambda self, value: None)
-    grads = property(lambda self: self._arrays("grads"), lambda self, value: None)
-    state = property(lambda self: self._arrays("state"), lambda self, value: None)
 
     def state_shapes(self, in_shape):
         return self._nested(in_shape, "state_shapes")

@@ -11,6 +11,9 @@ from .config import check_config
 from .limits import DEFAULT
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
+from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from .recurrent import Bidirectional
+from .reshaping import Cropping1D, Rescaling, Reshape
 from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
@@ -20,7 +23,9 @@ BUILT_IN = {cls.__name__: cls for cls in (
     Dense, Dropout, BatchNorm, Flatten, Activation,
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
-    MultiHeadAttention, Add, Subtract, Multiply, Average, Concatenate, Permute)}
+    MultiHeadAttention, Add, Subtract, Multiply, Average, Concatenate, Permute,
+    DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D, Bidirectional, Reshape, Rescaling,
+    Cropping1D)}
 LAYER_TYPES = dict(BUILT_IN)
 
 

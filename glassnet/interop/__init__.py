@@ -53,10 +53,12 @@ def torch_code(model, weights_path=None, class_name="Net", logits=False):
     return generate(model, weights_path, class_name, logits)
 
 
-def from_torch(module, input_shape, dtype="float32"):
-    """A glassnet model from a PyTorch module (see ``glassnet.interop.torch_import``)."""
-    from .torch_import import from_torch as convert
-    return convert(module, input_shape, dtype)
+def from_torch(module, input_shape, dtype="float32", example=None, tolerance=None):
+    """A glassnet model from a PyTorch module, checked against it on random inputs and
+    ``example`` (see ``glassnet.interop.torch_import``)."""
+    from .torch_import import TOLERANCE, from_torch as convert
+    return convert(module, input_shape, dtype, example,
+                   TOLERANCE if tolerance is None else tolerance)
 
 
 def to_onnx(model, path):

@@ -185,14 +185,12 @@ def keras_files(model):
     what = "save (.keras)"
     dtype = model.dtype.name
     found = model.nodes()
-    nodes = {node.name: node for node in found if node.inputs}
-    if model.chain:                                 # a Sequential's input is named 'input'
-        name = "input_layer" if "input_layer" not in nodes else "input_layer_0"
-        first = found[0]
-        nodes[first.name] = first._replace(inputs=[name])
-        input_shapes = {name: first.in_shape}
-    else:
-        input_shapes = {node.name: node.out_shape for node in found if not node.inputs}
+    taken = {node.name for node in found}
+    rename = {node.name: ("input_layer" if node.name == "input" and "input_layer" not in taken
+                          else node.name) for node in found if not node.inputs}
+    nodes = {node.name: node._replace(inputs=[rename.get(n, n) for n in node.inputs])
+             for node in found if node.inputs}
+    input_shapes = {rename[node.name]: node.out_shape for node in found if not node.inputs}
     parents = {name: list(node.inputs) for name, node in nodes.items()}
     parents.update({name: [] for name in input_shapes})
     out = model.output_layer.name
