@@ -2,9 +2,20 @@
 
 Every picture and every section of the tour names the lecture and the slide (or
 section) it belongs to, by the lecture's own title, so that a student who reads the
-notes finds the same idea here, and the reverse. The tour speaks English or Korean,
-the lectures' own language; ``words(lang)`` picks one of two texts written side by
-side where they are used."""
+notes finds the same idea here, and the reverse. glassnet speaks English or Korean,
+the lectures' own language. The words of each language are data shipped with the
+package (``glassnet/course/text/en.toml``, ``ko.toml`` and ``glossary.toml``), so a
+translator never edits code: ``text(lang)`` is one language's table, ``fill`` puts
+numbers into one of its sentences, ``translate`` turns an English line of a report
+into the language by the catalogue of its templates, and ``glossary()`` is the one
+list of the lectures' own terms."""
+import functools
+import re
+import string
+from importlib import resources
+
+import tomllib
+
 LANGUAGES = ("en", "ko")
 
 LECTURES = {   # key: (English title, Korean title)
@@ -103,3 +114,94 @@ def slide(key, lang="en"):
     else:
         place = t("section", "절")
     return t(f"Lecture «{title}», {place} «{en}»", f"강의 「{title}」 {place} 「{ko}」")
+
+
+def _data(name):
+    """One of the language files shipped in glassnet/course/text/ (read as data: the
+    course package itself is not imported)."""
+    path = resources.files("glassnet").joinpath("course", "text", name)
+    with path.open("rb") as f:
+        return tomllib.load(f)
+
+
+@functools.cache
+def text(lang):
+    """The words of one language: a nested dict read from ``course/text/<lang>.toml``."""
+    check_language(lang, "text")
+    return _data(f"{lang}.toml")
+
+
+@functools.cache
+def glossary():
+    """The lectures' own terms: a list of dicts with ``en``, ``ko`` (the one Korean word
+    used everywhere), ``avoid`` (Korean forms never used for it) and ``note``."""
+    return _data("glossary.toml")["term"]
+
+
+def term(en, lang="ko"):
+    """The word for a concept (named by its English word) in ``lang``."""
+    for entry in glossary():
+        if entry["en"] == en:
+            return entry[lang]
+    raise KeyError(f"term: {en!r} is not in glassnet/course/text/glossary.toml; add it there.")
+
+
+def fields(template):
+    """The names a template fills, e.g. ['share', 'uniform'] for '{share:.0f}% of
+    {uniform}'. Only plain names are allowed (no attribute or index lookups, no
+    conversions): a language file holds words and places for numbers, nothing else."""
+    names = []
+    for _, name, _, conversion in string.Formatter().parse(template):
+        if name is None:
+            continue
+        if not name.isidentifier() or conversion:
+            raise ValueError(f"language file: {{{name}}} in {template[:60]!r} is not a plain "
+                             f"name; write {{name}} or {{name:.1f}}.")
+        names.append(name)
+    return names
+
+
+def fill(template, values, where="text"):
+    """``template`` with its {name} places filled from ``values``; a missing value is
+    an error that names the template."""
+    missing = [name for name in fields(template) if name not in values]
+    if missing:
+        raise KeyError(f"{where}: the text needs {', '.join(missing)}, which were not given "
+                       f"(template {template[:60]!r}).")
+    return template.format(**{name: values[name] for name in fields(template)})
+
+
+@functools.cache
+def _patterns(lang):
+    """The catalogue of report lines, as (regex, English names, translated template),
+    the most specific template (most fixed characters) first."""
+    out = []
+    for english, translated in text(lang).get("reports", {}).items():
+        names, parts = [], []
+        for literal, name, spec, _ in string.Formatter().parse(english):
+            parts.append(re.escape(literal))
+            if name is not None:
+                fields(english), fields(translated)
+                group = f"f{len(names)}"
+                parts.append(f"(?P<{group}>(?:[^()]|\\([^()]*\\))+?)")   # ( ) kept whole
+                names.append(name)
+        fixed = len(re.sub(r"\{[^}]*\}", "", english))
+        out.append((fixed, re.compile("".join(parts) + r"\Z", re.DOTALL), names, translated))
+    out.sort(key=lambda row: -row[0])
+    return [row[1:] for row in out]
+
+
+def translate(line, lang, depth=0):
+    """One English line of a report in ``lang``: the first template of the language's
+    ``[reports]`` catalogue that matches the whole line, its places filled with the
+    matched parts (each translated in turn); a line no template matches (a layer's
+    name, a shape, a number) is returned as it is."""
+    if lang == "en" or depth > 6 or not isinstance(line, str) or not line.strip():
+        return line
+    for pattern, names, translated in _patterns(lang):
+        found = pattern.match(line)
+        if found:
+            values = {name: translate(found.group(f"f{k}"), lang, depth + 1)
+                      for k, name in enumerate(names)}
+            return translated.format(**values)
+    return line
