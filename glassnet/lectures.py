@@ -18,73 +18,40 @@ import tomllib
 
 LANGUAGES = ("en", "ko")
 
-LECTURES = {   # key: (English title, Korean title)
-    "voyage": ("The voyage of information: how data passes through a network",
-               "정보의 항해: 데이터는 신경망을 어떻게 통과하는가?"),
-    "matmul": ("07-03 Understanding neural networks through matrix products",
-               "07-03 행렬곱으로 이해하는 신경망"),
-    "networks": ("Neural Networks: forward and back propagation",
-                 "Neural Networks: 순전파와 역전파"),
-    "basics": ("Deep learning basics: from linear models to backpropagation",
-               "딥러닝 기초 - 선형모델부터 역전파까지"),
-    "architectures": ("The mathematics of neural networks and their architectures",
-                      "신경망(Neural Network)의 수학적 이해와 아키텍처 심화 분석"),
-}
-
-SLIDES = {     # key: (lecture, "slide 6" / "§3" numbering, English name, Korean name)
-    "intro": ("voyage", 2, "Hundreds of millions of parameters: how are they computed "
-              "at once?", "도입: 수억 개의 파라미터, 계산은 어떻게 한꺼번에?"),
-    "neuron_to_layer": ("voyage", 3, "From a single neuron to a layer",
-                        "개별 뉴런에서 층(Layer)으로"),
-    "weighted_sum": ("voyage", 4, "The weighted sum again: z = Wx + b",
-                     "가중치 합 다시 보기: z = Wx + b"),
-    "why_matrices": ("voyage", 5, "Why matrix operations?", "왜 행렬 연산인가?"),
-    "colour_matmul": ("voyage", 6, "Where the input vector meets the weight matrix",
-                      "입력 벡터와 가중치 행렬의 만남"),
-    "shapes": ("voyage", 7, "How the data's shape changes", "데이터의 형상(Shape) 변화"),
-    "geometry": ("voyage", 8, "The geometric meaning of the weight matrix",
-                 "가중치 행렬의 기하학적 의미"),
-    "features": ("voyage", 9, "Feature extraction", "특징 추출 (Feature Extraction)"),
-    "bias": ("voyage", 10, "The role of the bias: setting the threshold",
-             "편향(Bias)의 역할: 문턱 조절"),
-    "chain": ("voyage", 11, "The flow through several layers", "다층 구조의 연산 흐름"),
-    "batch": ("voyage", 12, "Parallel processing and the batch",
-              "병렬 처리와 배치(Batch)의 개념"),
-    "explosion": ("voyage", 13, "The limit of fully connected layers: parameter explosion",
-                  "완전 연결 층의 한계: 파라미터 폭발"),
-    "image_to_vector": ("voyage", 14, "Seeing the result: image -> abstract vector",
-                        "연산 결과 시각화: 이미지 → 추상 벡터"),
-    "summary": ("voyage", 15, "Summary: the heart of forward propagation",
-                "단원 요약: 순전파의 핵심"),
-    "matmul_forward": ("matmul", 2, "Forward propagation as a matrix product",
-                       "행렬곱으로 순전파 이해하기"),
-    "matmul_batch": ("matmul", 3, "Parallel computation as a matrix product",
-                     "행렬곱으로 병렬 연산 이해하기"),
-    "matmul_mlp": ("matmul", 4, "A multi-layer perceptron's forward pass as matrix products",
-                   "행렬곱으로 다층 퍼셉트론의 순전파 이해하기"),
-    "nn_nonlinear": ("networks", 1, "Neural Networks", "Neural Networks"),
-    "nn_backward": ("networks", 3, "Back Propagation", "Back Propagation"),
-    "nn_example": ("networks", 4, "A worked example", "Neural Network 예시"),
-    "nn_activations": ("networks", 5, "Common non-linear functions",
-                       "비선형 함수에 많이 쓰이는 종류"),
-    "softmax": ("basics", "softmax", "The softmax operation", "소프트맥스(softmax) 연산"),
-    "activation": ("basics", "activation", "Activation functions",
-                   "활성함수(activation function)"),
-    "backprop": ("basics", "backprop", "How backpropagation works",
-                 "역전파 알고리즘 원리 이해하기"),
-    "approximation": ("architectures", 2, "The universal approximation theorem",
-                      "Universal Approximation Theorem (보편 근사 정리)"),
-    "chain_rule": ("architectures", 3, "The mathematics of backpropagation",
-                   "역전파(Backpropagation)의 수학적 구조"),
-    "regularisation": ("architectures", 4, "Overfitting and regularisation",
-                       "과적합과 정규화 기법"),
-    "limits": ("architectures", 5, "The limits of the MLP", "신경망의 한계와 구조적 대응"),
-    "architectures": ("architectures", 6, "Extending the architecture: CNN, RNN, "
-                      "Transformer", "딥러닝 구조 확장 원리"),
-    "losses_optimisers": ("architectures", 7, "Training: loss functions and optimisers",
-                          "학습 최적화: 손실 함수와 옵티마이저"),
-    "hyperparameters": ("architectures", 8, "Hyperparameters in practice",
-                        "실전 설계 시 고려해야 할 하이퍼파라미터"),
+LECTURES = ("voyage", "matmul", "networks", "basics", "architectures")   # in order;
+# their titles, and the names of their slides, are in the language files ([lectures], [slides]).
+SLIDES = {     # key: (lecture, slide number in "voyage", section number elsewhere, or a name)
+    "intro": ("voyage", 2),
+    "neuron_to_layer": ("voyage", 3),
+    "weighted_sum": ("voyage", 4),
+    "why_matrices": ("voyage", 5),
+    "colour_matmul": ("voyage", 6),
+    "shapes": ("voyage", 7),
+    "geometry": ("voyage", 8),
+    "features": ("voyage", 9),
+    "bias": ("voyage", 10),
+    "chain": ("voyage", 11),
+    "batch": ("voyage", 12),
+    "explosion": ("voyage", 13),
+    "image_to_vector": ("voyage", 14),
+    "summary": ("voyage", 15),
+    "matmul_forward": ("matmul", 2),
+    "matmul_batch": ("matmul", 3),
+    "matmul_mlp": ("matmul", 4),
+    "nn_nonlinear": ("networks", 1),
+    "nn_backward": ("networks", 3),
+    "nn_example": ("networks", 4),
+    "nn_activations": ("networks", 5),
+    "softmax": ("basics", "softmax"),
+    "activation": ("basics", "activation"),
+    "backprop": ("basics", "backprop"),
+    "approximation": ("architectures", 2),
+    "chain_rule": ("architectures", 3),
+    "regularisation": ("architectures", 4),
+    "limits": ("architectures", 5),
+    "architectures": ("architectures", 6),
+    "losses_optimisers": ("architectures", 7),
+    "hyperparameters": ("architectures", 8),
 }
 
 
@@ -105,15 +72,15 @@ def words(lang):
 def slide(key, lang="en"):
     """Where an idea lives in the lectures: the lecture's title and the slide's (or
     section's) name, e.g. Lecture «The voyage of information: ...», slide 6 «...»."""
-    lecture, number, en, ko = SLIDES[key]
-    t = words(lang)
-    title = LECTURES[lecture][1 if lang == "ko" else 0]
-    if isinstance(number, int):
-        place = t(f"slide {number}", f"슬라이드 {number}") if lecture == "voyage" else \
-            t(f"section {number}", f"{number}절")
+    lecture, number = SLIDES[key]
+    words = text(lang)
+    where = words["where"]
+    if not isinstance(number, int):
+        place = where["unnumbered"]
     else:
-        place = t("section", "절")
-    return t(f"Lecture «{title}», {place} «{en}»", f"강의 「{title}」 {place} 「{ko}」")
+        place = where["slide" if lecture == "voyage" else "section"].format(number=number)
+    return fill(where["lecture"], {"title": words["lectures"][lecture], "place": place,
+                                   "name": words["slides"][key]})
 
 
 def _data(name):

@@ -78,7 +78,7 @@ def geometry(tour):
         tour.log("accuracy", accuracy=model.evaluate(X, y, verbose=0,
                                                       return_dict=True)["accuracy"])
         tour.show(viz.plot_warp(model, X, y, lang=tour.lang), name)
-        tour.show(viz.animate_warp(model, X, y, frames_per_step=tour.epochs(5, 3),
+        tour.show(viz.animate_warp(model, X, y, frames_per_step=tour.epochs(5, 2),
                                    lang=tour.lang), f"{name}_animation")
 
     warp("warp", datasets.make_moons(300, noise=0.08, seed=tour.seed),

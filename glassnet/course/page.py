@@ -32,7 +32,8 @@ def render_equation(tex, lang="en"):
     figure = new_figure(7.5, 0.5)
     figure.text(0.01, 0.5, tex, fontsize=14, va="center")
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", metadata={"Software": None})
+    figure.savefig(buffer, format="png", metadata={"Software": None}, bbox_inches="tight",
+                   pad_inches=0.04)                   # as wide as the equation, no wider
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
