@@ -419,3 +419,13 @@ def test_the_notebook_runs_top_to_bottom_in_a_kernel(tmp_path, monkeypatch):
     assert len(images) >= 16
     shown = " ".join(o.get("data", {}).get("text/markdown", "") for o in outputs)
     assert "Held-out accuracy on the digits" in shown and "attention on the signal" in shown
+
+
+def test_korean_tables_line_up_on_a_terminal():
+    from glassnet.inspect.report import _width
+    layer, digits, _ = _models()
+    lines = summary(digits, 32, lang="ko").to_text().splitlines()
+    table = lines[2:lines.index(lines[3], 4) + 1]            # header, rule, rows, rule
+    assert "층" in table[0] and len(table) >= 5
+    assert len({_width(line) for line in table}) == 1        # every row as wide as the rule
+    assert _width("층 ab") == 5 and _width("ab") == 2

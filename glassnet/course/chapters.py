@@ -26,7 +26,7 @@ from glassnet.model import Sequential
 
 
 def why_matrices(tour):
-    rows = viz.time_loop_vs_matmul(batch_sizes=tour.epochs((1, 8, 32, 128), (1, 8, 32)),
+    rows = viz.time_loop_vs_matmul(batch_sizes=tour.pick((1, 8, 32, 128), (1, 8, 32)),
                                    seed=tour.seed)
     for batch, loop, sample, batched in rows:
         tour.log("timing", batch=batch, loop=loop * 1e3, sample=sample * 1e3,
@@ -78,23 +78,23 @@ def geometry(tour):
         tour.log("accuracy", accuracy=model.evaluate(X, y, verbose=0,
                                                       return_dict=True)["accuracy"])
         tour.show(viz.plot_warp(model, X, y, lang=tour.lang), name)
-        tour.show(viz.animate_warp(model, X, y, frames_per_step=tour.epochs(5, 2),
+        tour.show(viz.animate_warp(model, X, y, frames_per_step=tour.pick(5, 2),
                                    lang=tour.lang), f"{name}_animation")
 
     warp("warp", datasets.make_moons(300, noise=0.08, seed=tour.seed),
          [Dense(2, activation="tanh", input_dim=2), Dense(2, activation="tanh"),
           Dense(2, activation="tanh"), Dense(2, activation="softmax")],
-         0.02, tour.epochs(300, 60))
+         0.02, tour.pick(300, 60))
     warp("warp_3d", datasets.make_circles(300, seed=tour.seed),
          [Dense(3, activation="tanh", input_dim=2), Dense(2, activation="softmax")],
-         0.03, tour.epochs(150, 40))
+         0.03, tour.pick(150, 40))
     X, y = datasets.make_spirals(300, arms=2, noise=0.15, seed=tour.seed)
     model = Sequential([Dense(16, activation="relu", input_dim=2),
                         Dense(16, activation="relu"), Dense(2, activation="softmax")],
                        seed=tour.seed)
     model.compile(optimizers.Adam(0.01), "sparse_categorical_crossentropy")
     tour.show(viz.boundary_through_training(model, datasets.standardize(X), y,
-                                            epochs=tour.epochs(80, 20), panels=8,
+                                            epochs=tour.pick(80, 20), panels=8,
                                             seed=tour.seed, lang=tour.lang),
               "boundary_training")
 
@@ -110,7 +110,7 @@ def chain(tour):
                           Dense(6, activation="relu"), Dense(4, activation="relu"),
                           Dense(3, activation="softmax")], seed=tour.seed)
     tour.block(summary(network, 1, lang=tour.lang), "network_title")
-    tour.show(viz.plot_universal_approximation(seed=tour.seed, epochs=tour.epochs(400, 60),
+    tour.show(viz.plot_universal_approximation(seed=tour.seed, epochs=tour.pick(400, 60),
                                                lang=tour.lang), "universal_approximation")
 
 
@@ -128,8 +128,8 @@ def batching(tour):
     tour.block(trace(tour.digits, 32, lang=tour.lang))
     tour.log("training_digits")
     norms = viz.GradientNorms()
-    history = tour.train(tour.digits, X_train, y_train, tour.epochs(40, 8),
-                         every=tour.epochs(4, 1), validation_split=0.1, seed=tour.seed,
+    history = tour.train(tour.digits, X_train, y_train, tour.pick(40, 8),
+                         every=tour.pick(4, 1), validation_split=0.1, seed=tour.seed,
                          callbacks=[norms])
     tour.accuracy = tour.digits.evaluate(tour.X_test, tour.y_test, verbose=0,
                                          return_dict=True)["accuracy"]
@@ -156,8 +156,8 @@ def image_to_vector(tour):
                      metrics=["accuracy"])
     tour.images = tour.X_test.reshape(-1, 8, 8, 1)
     tour.log("training_cnn")
-    tour.train(tour.cnn, tour.X_train.reshape(-1, 8, 8, 1), tour.y_train, tour.epochs(10, 2),
-               every=tour.epochs(2, 1), seed=tour.seed)
+    tour.train(tour.cnn, tour.X_train.reshape(-1, 8, 8, 1), tour.y_train, tour.pick(10, 2),
+               every=tour.pick(2, 1), seed=tour.seed)
     accuracy = tour.cnn.evaluate(tour.images, tour.y_test, verbose=0,
                                  return_dict=True)["accuracy"]
     tour.say("cnn_accuracy", accuracy=100 * accuracy, params=tour.cnn.count_params(),
@@ -177,7 +177,7 @@ def backprop(tour):
     tour.show(viz.plot_backprop(lang=tour.lang), "backprop")
     tour.block(l2_backprop_example(lang=tour.lang)[0])
     tour.block(trace(tour.mlp, 32, backward=True, lang=tour.lang))
-    tour.show(viz.plot_choices(seed=tour.seed, epochs=tour.epochs(30, 10), lang=tour.lang),
+    tour.show(viz.plot_choices(seed=tour.seed, epochs=tour.pick(30, 10), lang=tour.lang),
               "choices")
 
 
@@ -187,7 +187,7 @@ def optimisers(tour):
 
 
 def overfitting(tour):
-    tour.show(viz.plot_overfitting(seed=tour.seed, epochs=tour.epochs(300, 100),
+    tour.show(viz.plot_overfitting(seed=tour.seed, epochs=tour.pick(300, 100),
                                    lang=tour.lang), "overfitting")
 
 
@@ -195,11 +195,11 @@ def beyond_the_mlp(tour):
     tour.show(viz.plot_convolution(tour.cnn, tour.images[0], pixels=tour.raw_test[0],
                                    lang=tour.lang), "convolution")
     tour.equation("rnn")
-    rnn, X_seq, _ = viz.train_sine_rnn(seed=tour.seed, epochs=tour.epochs(20, 5))
+    rnn, X_seq, _ = viz.train_sine_rnn(seed=tour.seed, epochs=tour.pick(20, 5))
     tour.show(viz.plot_recurrence(rnn, X_seq, lang=tour.lang), "recurrence")
     tour.equation("attention")
     attention, X_tokens, y_tokens = viz.train_signal_attention(seed=tour.seed,
-                                                               epochs=tour.epochs(20, 5))
+                                                               epochs=tour.pick(20, 5))
     picks = [int(np.argmax(y_tokens == k)) for k in range(3)]   # one sequence per signal
     tour.show(viz.plot_attention(attention, X_tokens[picks], lang=tour.lang), "attention")
 

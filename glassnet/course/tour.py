@@ -38,8 +38,8 @@ class Tour:
         self.chapter_name = None
 
     # --- what the chapters call ---------------------------------------------------------
-    def epochs(self, full, quick):
-        """``full`` epochs, or ``quick`` ones for a smoke test or a notebook."""
+    def pick(self, full, quick):
+        """``full`` (epochs, sizes), or ``quick`` for a smoke test or a fast notebook."""
         return quick if self.quick else full
 
     def words_for(self, key, **values):

@@ -5,6 +5,7 @@ import html
 import json
 import os
 import sys
+import unicodedata
 
 from ..lectures import check_language, translate
 
@@ -154,13 +155,22 @@ def _md_cell(value):
     return str(value).replace("|", "\\|")
 
 
+def _width(text):
+    """Columns a text takes on a terminal: Hangul and other wide letters take two."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _pad(text, width, align):
+    fill = " " * (width - _width(text))
+    return fill + text if align == "r" else text + fill
+
+
 def _text_table(section, bold):
     cells = [section.columns] + [[str(c) for c in row] for row in section.rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(section.columns))]
+    widths = [max(_width(row[i]) for row in cells) for i in range(len(section.columns))]
 
     def line(row):
-        return "  ".join(c.rjust(w) if a == "r" else c.ljust(w)
-                         for c, w, a in zip(row, widths, section.align)).rstrip()
+        return "  ".join(_pad(c, w, a) for c, w, a in zip(row, widths, section.align)).rstrip()
 
-    rule = "-" * len(line(cells[0]).ljust(sum(widths) + 2 * (len(widths) - 1)))
+    rule = "-" * max(_width(line(cells[0])), sum(widths) + 2 * (len(widths) - 1))
     return [bold(line(cells[0])), rule] + [line(row) for row in cells[1:]] + [rule]
