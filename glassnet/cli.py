@@ -247,7 +247,16 @@ def cmd_explore(args):
 
 
 def cmd_tour(args):
-    from .report import run_tour
+    if args.notebook:
+        from .course import write_notebook
+        os.makedirs(args.out, exist_ok=True)
+        path = write_notebook(os.path.join(args.out, "tour.ipynb"), lang=args.lang,
+                              quick=args.quick, seed=args.seed)
+        print(f"Notebook: {os.path.abspath(path)} (open it in Jupyter and run the cells "
+              f"from the top)" if args.lang == "en" else
+              f"노트북: {os.path.abspath(path)} (Jupyter에서 열어 위에서부터 셀을 실행하세요)")
+        return 0
+    from .course import run_tour
     run_tour(args.out, quick=args.quick, seed=args.seed, lang=args.lang)
     return 0
 
@@ -434,6 +443,9 @@ def build_parser():
     tour.add_argument("--seed", type=int, default=0)
     tour.add_argument("--lang", default="en", choices=["en", "ko"],
                       help="the report's language: en (English) or ko (Korean, the lectures')")
+    tour.add_argument("--notebook", action="store_true",
+                      help="write the tour as a notebook (tour.ipynb in --out) to run and "
+                           "change cell by cell, instead of running it")
     tour.set_defaults(run=cmd_tour)
     explore = commands.add_parser("explore", help="the network in your browser, live, on the "
                                                   "real engine (127.0.0.1 only)")

@@ -1,5 +1,5 @@
-"""Pictures: deterministic for a seed, not blank, drawn from the model's real values;
-the tour end to end, its report opened in headless Chromium."""
+"""Pictures: deterministic for a seed, not blank, drawn from the model's real values
+(the tour itself is tested in test_course.py)."""
 import io
 
 import numpy as np
@@ -11,8 +11,7 @@ from glassnet import viz
 from glassnet.cli import main
 from glassnet.inspect import compare_dense_conv
 from glassnet.lectures import SLIDES
-from glassnet.report import run_tour
-from glassnet.report.tour import l2_backprop_example, linear_collapse
+from glassnet.course import run_tour
 from matplotlib.text import Text
 
 
@@ -315,110 +314,6 @@ def test_boundary_snapshots_are_taken_where_the_boundary_moves():
     assert viz.charts.changing_epochs([0.5, 0.0, 0.0, 0.3, 0.2], 4) == [0, 1, 4, 5]
     assert viz.charts.changing_epochs([0.0] * 6, 4) == [0, 6]          # nothing moved
     assert viz.charts.changing_epochs([0.1] * 6, 4) == [0, 2, 4, 6]    # evenly
-
-
-def test_linear_layers_without_activation_collapse_into_one():
-    text, gap = linear_collapse()
-    assert gap < 1e-12 and "depth adds nothing" in text
-
-
-def test_seed_002_l2_example_is_backpropagated_by_a_dense_layer():
-    text, v = l2_backprop_example()
-    np.testing.assert_allclose(v["q"], [0.22, 0.26])
-    assert v["f"] == pytest.approx(0.116)
-    np.testing.assert_allclose(v["dW"], [[0.088, 0.176], [0.104, 0.208]])   # 2q x^T
-    np.testing.assert_allclose(v["dx"], [-0.112, 0.636])                    # W^T 2q
-    np.testing.assert_allclose(v["numeric_dW"], v["dW"], rtol=1e-6)
-    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
-    rng = np.random.default_rng(0)                                      # any W, x
-    W, x = rng.normal(size=(3, 4)), rng.normal(size=4)
-    _, v = l2_backprop_example(W, x)
-    np.testing.assert_allclose(v["dW"], np.outer(2 * W @ x, x), rtol=1e-12)
-    np.testing.assert_allclose(v["dx"], W.T @ (2 * W @ x), rtol=1e-12)
-
-
-def _open_in_chromium(path, widths=(1280, 420)):
-    """Console errors, broken images, and per viewport width whether the page scrolls
-    sideways and a screenshot."""
-    from playwright.sync_api import sync_playwright
-    seen = {}
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            for width in widths:
-                page = browser.new_page(viewport={"width": width, "height": 900})
-                errors = []
-                page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto("file://" + path)
-                page.wait_for_load_state("load")
-                seen[width] = {
-                    "errors": errors,
-                    "broken": page.evaluate("[...document.images].filter(i => !i.complete || "
-                                            "i.naturalWidth === 0).length"),
-                    "sideways": page.evaluate("document.documentElement.scrollWidth > "
-                                              "window.innerWidth"),
-                    "shot": page.screenshot(full_page=False)}
-        finally:
-            browser.close()
-    return seen
-
-
-def test_tour_runs_end_to_end_and_its_report_opens_in_chromium(tmp_path):
-    log = io.StringIO()
-    path = run_tour(str(tmp_path / "tour"), quick=True, file=log)
-    text = log.getvalue()
-    assert "139" in text and "Held-out accuracy" in text and "Report:" in text
-    assert "9.99954600e-01" in text and "616,562,688" in text       # the lectures' numbers
-    assert "dW = 2q x^T = [[0.088, 0.176], [0.104, 0.208]]" in text
-    assert "Epoch 60/60" in text                                      # progress bars
-    page_html = open(path, encoding="utf-8").read()
-    assert page_html.count("<section") == 16 and page_html.count("data:image/") >= 30
-    for title in ("Why matrices", "From neuron to layer", "y = x W + b", "Shapes",
-                  "Geometry", "The bias", "The multi-layer chain", "Batching",
-                  "Parameter explosion", "From image to abstract vector", "Losses",
-                  "Backpropagation", "Optimisers", "Overfitting", "Beyond the MLP", "Recap"):
-        assert title in page_html
-    assert {p.name for p in (tmp_path / "tour").iterdir()} >= {
-        "warp.png", "warp_3d.png", "warp_animation.gif", "warp_3d_animation.gif",
-        "image_to_vector_cnn.png", "choices.png", "losses.png", "optimizers.png",
-        "overfitting.png", "backprop.png", "convolution.png", "recurrence.png",
-        "attention.png", "index.html"}
-    assert "http://" not in page_html and "https://" not in page_html   # self-contained
-    # every picture says what to notice and which lecture slide it draws
-    figures = page_html.count("<figure>")
-    assert figures == 22 and page_html.count('<span class="slide">Lecture «') == figures
-    assert "seed 00" not in page_html.lower() and "(animated)" not in page_html
-    # one convention: X @ W with W (in, out); the column form only with W^T
-    assert "O \\times I" not in page_html and "W^{T} x + b" in page_html
-    assert "Trace of one forward and backward pass" in page_html
-    assert page_html.count("MACs: one multiply-accumulate") == 1     # the footnote once
-    seen = _open_in_chromium(path)
-    for width, view in seen.items():
-        assert view["errors"] == [] and view["broken"] == 0, width
-        assert not view["sideways"], f"the page scrolls sideways at {width} px"
-    pixels = np.asarray(Image.open(io.BytesIO(seen[1280]["shot"])).convert("RGB"))
-    assert pixels.std() > 5.0
-
-
-def test_the_tour_speaks_korean(tmp_path):
-    import warnings
-    log = io.StringIO()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        path = run_tour(str(tmp_path / "ko"), quick=True, file=log, lang="ko")
-    assert not [w for w in caught if "missing from font" in str(w.message)]
-    page_html = open(path, encoding="utf-8").read()
-    assert '<html lang="ko">' in page_html
-    for title in ("왜 행렬 연산인가", "개별 뉴런에서 층(Layer)으로", "데이터의 형상(Shape) 변화",
-                  "가중치 행렬의 기하학적 의미", "편향(Bias)의 역할: 문턱 조절", "역전파",
-                  "손실 함수", "옵티마이저", "과적합과 정규화", "단원 요약"):
-        assert title in page_html
-    assert page_html.count('<span class="slide">강의 「') == page_html.count("<figure>") == 22
-    assert "보고서:" in log.getvalue()
-    seen = _open_in_chromium(path, widths=(1280,))
-    assert seen[1280]["errors"] == [] and not seen[1280]["sideways"]
 
 
 def test_picture_command_writes_files(tmp_path, capsys):

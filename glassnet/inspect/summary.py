@@ -56,8 +56,9 @@ def _shape(shape):
         else units.shape(shape)
 
 
-def summary(model, batch_size=None):
-    """The summary report of ``model`` for ``batch_size`` samples (symbolic B if None)."""
+def summary(model, batch_size=None, lang="en"):
+    """The summary report of ``model`` for ``batch_size`` samples (symbolic B if None), its
+    words in ``lang`` ("en" or "ko")."""
     inputs, rows, chain = layer_rows(model, batch_size)
     itemsize = model.dtype.itemsize
     outputs = [_size(node.out_shape) for node, *_ in rows]     # elements per sample
@@ -148,7 +149,7 @@ def summary(model, batch_size=None):
                        for i, (node, ps, ss, _) in enumerate(rows)]}
     batch_text = "symbolic batch B" if b is None else f"batch {b}"
     kind = "Sequential model" if chain else "Functional model (a graph of layers)"
-    return Report(f"{kind} summary ({batch_text})", [section], data)
+    return Report(f"{kind} summary ({batch_text})", [section], data, lang)
 
 
 def _listed(shape):

@@ -11,8 +11,9 @@ LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, t
        "the shape.")
 
 
-def trace(model, batch_size=None, backward=False):
-    """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None)."""
+def trace(model, batch_size=None, backward=False, lang="en"):
+    """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None), its
+    words in ``lang`` ("en" or "ko")."""
     inputs, rows, chain = layer_rows(model, batch_size)
     if chain:
         forward_rows = [["", "input", "X", shp(rows[0][0].in_shape), "the data"]]
@@ -55,7 +56,7 @@ def trace(model, batch_size=None, backward=False):
     macs = sum(op.macs() for *_, ops in rows for op in ops)
     passes = "one forward and backward pass" if backward else "one forward pass"
     return Report(f"Trace of {passes} ({batch_text})", sections,
-                  {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
+                  {"batch_size": batch_size, "layers": data, "macs_per_sample": macs}, lang)
 
 
 def _shapes(shape):
