@@ -35,7 +35,7 @@ LATIN = {   # words that stay in Latin letters in Korean text: code, layer names
     "BatchNorm", "fit", "dropout", "L2", "max", "sum", "exp", "softmax", "Layer", "Bias",
     "Shape", "dL", "dW", "dx", "dz", "df", "dq", "key_dim", "Wq", "Wk", "Wv", "ms", "µs",
     "Epoch", "SimpleRNN", "Embedding", "MultiHeadAttention", "GlobalAveragePooling1D",
-    "focal", "batch", "norm"}
+    "d_k"}
 NUMBER = re.compile(r"(?<![\w.])[-+]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
@@ -238,7 +238,8 @@ def framing_problems(figure):
 def korean_problems(figure):
     out = []
     for text in _texts(figure):
-        words = re.findall(r"[A-Za-z][A-Za-z_0-9]*", text.get_text())
+        plain = re.sub(r"\\[A-Za-z]+", " ", text.get_text())     # mathtext commands
+        words = re.findall(r"[A-Za-z][A-Za-z_]*[A-Za-z]", plain)
         english = [w for w in words if len(w) > 2 and w not in LATIN]
         if english:
             out.append(f"Korean picture, English text {text.get_text()!r}: {english}")

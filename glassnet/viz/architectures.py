@@ -246,10 +246,12 @@ def plot_attention(model, X, samples=3, lang="en"):
     model.predict(X, batch_size=len(X), verbose=0)          # one batch: A holds them all
     A = attention.attention_weights[:, 0]                   # head 1: (samples, time, time)
     time, d = A.shape[-1], attention.key_dim
-    figure = new_figure(11, 3.9)
-    grid = figure.add_gridspec(1, samples + 1, width_ratios=[1.15] + [1] * samples)
+    signal = np.asarray(X) >= 7
+    shares = [A[s][:, signal[s]].sum(axis=1) for s in range(len(X))]  # per asking row
+    figure = new_figure(11, 4.1)
+    grid = figure.add_gridspec(1, samples + 2, width_ratios=[1.15] + [1] * samples + [0.06])
     ax = figure.add_subplot(grid[0, 0])
-    lines = ["A = softmax(Q K^T / √d_k)", "out = A V", "",
+    lines = ["A = softmax(Q K^T / √d_k)", t("out = A V", "출력 = A V"), "",
              t(f"X: ({time}, {attention.params['Wq'].shape[0]}) per sequence",
                f"X: 시퀀스마다 ({time}, {attention.params['Wq'].shape[0]})"),
              f"Q, K, V = X Wq, X Wk, X Wv: ({time}, {d})",
@@ -263,24 +265,41 @@ def plot_attention(model, X, samples=3, lang="en"):
     ax.axis("off")
     for s in range(len(X)):
         ax = figure.add_subplot(grid[0, s + 1])
-        ax.imshow(A[s], cmap="Blues", vmin=0, vmax=1)
+        image = ax.imshow(A[s], cmap="Blues", vmin=0, vmax=1)
+        for column in np.flatnonzero(signal[s]):
+            ax.add_patch(Rectangle((column - 0.5, -0.5), 1, time, fill=False,
+                                   edgecolor="#d62728", linewidth=2))
         ax.set_xticks(range(time), [str(v) for v in X[s]])
         ax.set_yticks(range(time), [str(v) for v in X[s]])
         ax.set_xlabel(t("key: token read", "키: 읽히는 토큰"))
         if s == 0:
             ax.set_ylabel(t("query: token asking", "쿼리: 묻는 토큰"))
-        ax.set_title(t(f"sequence {s + 1}", f"시퀀스 {s + 1}"))
-    signal = np.asarray(X) >= 7
-    share = float(np.mean([A[s][:, signal[s]].sum(axis=1).mean() for s in range(len(X))]))
+        ax.set_title(t(f"sequence {s + 1}: the signal (red)\ngets {100 * shares[s].mean():.0f}% "
+                       f"on average,\n{100 * shares[s].min():.0f}% to "
+                       f"{100 * shares[s].max():.0f}% by row",
+                       f"시퀀스 {s + 1}: 신호(빨강)가 받는\n가중치 평균 "
+                       f"{100 * shares[s].mean():.0f}%,\n행마다 {100 * shares[s].min():.0f}%"
+                       f"~{100 * shares[s].max():.0f}%"), fontsize=TEXT)
+    bar = figure.colorbar(image, cax=figure.add_subplot(grid[0, -1]))
+    bar.set_label(t("attention weight", "어텐션 가중치"))
+    every = np.concatenate(shares)
+    share, low, high = float(every.mean()), float(every.min()), float(every.max())
     return Picture(t("Attention weights of a trained model", "학습된 모델의 어텐션 가중치"),
                    figure, samples + 1, slide="architectures",
-                   data={"A": A, "tokens": X, "signal_share": share},
+                   data={"A": A, "tokens": X, "signal_share": share, "row_shares": shares,
+                         "lowest_share": low, "highest_share": high, "uniform": 1 / time,
+                         "sequence_shares": [float(r.mean()) for r in shares],
+                         "tokens_range": (1, 6, 7, 8, 9)},
                    caption=t(f"The model must name the one signal token (7, 8 or 9) among "
-                             f"noise tokens (1-6). It learned to look there: the signal's "
-                             f"column is the darkest, and every position draws {100 * share:.0f}% "
-                             f"of its attention from it (a uniform spread would give "
-                             f"{100 / time:.0f}%).",
+                             f"noise tokens (1-6). Its column is framed in red. On average a "
+                             f"position puts {100 * share:.0f}% of its attention weight on the "
+                             f"signal (a uniform spread would give {100 / time:.0f}%), but not "
+                             f"every position does: by row it ranges from {100 * low:.0f}% to "
+                             f"{100 * high:.0f}%. Averaged over time, that is enough to name "
+                             f"the signal.",
                              f"모델은 잡음 토큰(1-6) 사이에서 신호 토큰(7, 8, 9) 하나를 맞혀야 "
-                             f"합니다. 모델은 그곳을 보도록 학습했습니다: 신호의 열이 가장 진하고, "
-                             f"모든 위치가 주의의 {100 * share:.0f}%를 그곳에서 가져옵니다(고르게 "
-                             f"나누면 {100 / time:.0f}%)."))
+                             f"합니다. 신호의 열을 빨간 테두리로 표시했습니다. 위치마다 어텐션 "
+                             f"가중치의 평균 {100 * share:.0f}%를 신호에 둡니다(고르게 나누면 "
+                             f"{100 / time:.0f}%). 하지만 모든 위치가 그렇지는 않아, 행마다 "
+                             f"{100 * low:.0f}%에서 {100 * high:.0f}%까지입니다. 시간에 걸쳐 "
+                             f"평균하면 신호를 맞히기에 충분합니다."))

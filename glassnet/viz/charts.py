@@ -63,19 +63,22 @@ class _EveryEpoch(Callback):
         self.weights.append(self.model.get_weights())
 
 
-def changing_epochs(changes, panels):
-    """Which epochs to show so that the panels split the boundary's whole movement evenly:
-    ``changes[k]`` is the share of the plane whose predicted class changed during epoch
-    k + 1. Always the start and the end; in between, the first epoch by which each
-    further 1/(panels - 1) of the total change has happened (no epoch twice)."""
-    total = np.cumsum(changes)
+def changing_epochs(distances, panels):
+    """Which epochs to show so that the panels split the boundary's way to its final
+    place evenly: ``distances[k]`` is the share of the plane whose predicted class after
+    epoch k (0: before training) still differs from the final one. Always the start and
+    the end; in between, the first epoch by which each further 1/(panels - 1) of the
+    starting distance is gone (no epoch twice). Net changes only: a region that flips
+    and flips back does not count."""
+    distances = np.asarray(distances, float)
+    last = len(distances) - 1
     chosen = [0]
-    if total[-1] > 0:
-        for k in range(1, panels - 1):
-            epoch = int(np.searchsorted(total, total[-1] * k / (panels - 1))) + 1
-            if epoch > chosen[-1] and epoch < len(changes):
-                chosen.append(epoch)
-    return chosen + [len(changes)]
+    for k in range(1, panels - 1):
+        reached = np.flatnonzero(distances <= distances[0] * (1 - k / (panels - 1)))
+        epoch = int(reached[0]) if len(reached) else last
+        if chosen[-1] < epoch < last:
+            chosen.append(epoch)
+    return chosen + [last]
 
 
 @drawn
@@ -97,22 +100,23 @@ def boundary_through_training(model, X, y, epochs=60, panels=6, batch_size=32, s
     for weights in kept.weights:
         model.set_weights(weights)
         classes.append(model.predict(grid, batch_size=4096, verbose=0).argmax(axis=1))
-    changes = [float(np.mean(a != b)) for a, b in zip(classes, classes[1:])]
-    shown = changing_epochs(changes, panels)
+    distances = [float(np.mean(c != classes[-1])) for c in classes]
+    shown = changing_epochs(distances, panels)
     cols = min(len(shown), 4)
     rows = -(-len(shown) // cols)
     figure = new_figure(2.7 * cols, 2.8 * rows)
     frame_figure = new_figure(4.5, 4.5)
     frame_ax = frame_figure.add_subplot(1, 1, 1)
-    frames, titles = [], []
+    frames, titles, changed = [], [], []
     for k, epoch in enumerate(shown):
         model.set_weights(kept.weights[epoch])
-        since = sum(changes[shown[k - 1]:epoch]) if k else 0.0
+        since = float(np.mean(classes[epoch] != classes[shown[k - 1]])) if k else 0.0
+        changed.append(since)
         title = (t(f"after epoch {epoch}", f"{epoch}번째 에포크 후") if epoch else
                  t("before training", "학습 전"))
         if k:
-            title += t(f"\n{100 * since:.0f}% of the plane changed class",
-                       f"\n평면의 {100 * since:.0f}%가 클래스를 바꿈")
+            title += t(f"\n{100 * since:.0f}% of the plane changed class\nsince the last "
+                       f"panel", f"\n앞 패널 이후 평면의 {100 * since:.0f}%가\n클래스를 바꿈")
         titles.append(title)
         _boundary(figure.add_subplot(rows, cols, k + 1), model, X, y)
         figure.axes[-1].set_title(title)
@@ -121,17 +125,23 @@ def boundary_through_training(model, X, y, epochs=60, panels=6, batch_size=32, s
         frame_ax.set_title(title)
         frames.append(rgb(frame_figure))
     model.set_weights(final)
-    moved = next((e for e, c in enumerate(np.cumsum(changes), 1)
-                  if c >= 0.9 * sum(changes)), epochs)
+    moved = next(e for e, d in enumerate(distances) if d <= 0.1 * distances[0])
     return Picture(t("Decision boundary through training", "학습에 따른 결정 경계"), figure,
                    len(shown), frames, frame_ms=900, slide="geometry",
-                   data={"epochs": shown, "changes": changes, "titles": titles},
-                   caption=t(f"Snapshots are taken where the boundary moves: 90% of all "
-                             f"its movement happens by epoch {moved} of {epochs}. Watch it "
+                   data={"epochs": shown, "distances": distances, "titles": titles,
+                         "changed": changed, "moved": moved, "share": 0.9,
+                         "start_distance": distances[0]},
+                   caption=t(f"Snapshots split the boundary's way to its final place evenly: "
+                             f"before training {100 * distances[0]:.0f}% of the plane is "
+                             f"classed otherwise than at the end, and 90% of that is settled "
+                             f"by epoch {moved} of {epochs}. Each title says how much of the "
+                             f"plane changed class since the panel before. Watch the boundary "
                              f"bend around the data as the weights learn.",
-                             f"경계가 움직이는 에포크를 골라 그렸습니다: 전체 움직임의 90%가 "
-                             f"{epochs} 에포크 중 {moved}번째까지 일어납니다. 가중치가 학습되며 "
-                             f"경계가 데이터를 따라 휘어 가는 모습을 보세요."))
+                             f"경계가 최종 위치로 가는 길을 고르게 나누어 그렸습니다: 학습 전에는 "
+                             f"평면의 {100 * distances[0]:.0f}%가 마지막과 다른 클래스이고, 그 "
+                             f"90%가 {epochs} 에포크 중 {moved}번째까지 정해집니다. 각 제목은 앞 "
+                             f"패널 이후 클래스가 바뀐 평면의 비율입니다. 가중치가 학습되며 경계가 "
+                             f"데이터를 따라 휘어 가는 모습을 보세요."))
 
 
 @drawn
@@ -522,11 +532,14 @@ def plot_parameter_explosion(report, lang="en"):
 def plot_universal_approximation(seed=0, epochs=600, lang="en"):
     """A 1-D function fitted by one hidden layer of growing width, and by three hidden
     layers with exactly the same number of parameters (widths w, w, w against one layer of
-    (2w^2 + 5w) / 3 units); the fits, and the error against the parameter count."""
+    (2w^2 + 5w) / 3 units); the fits, and the error against the parameter count. The one
+    layer starts as the theorem builds its approximation: its units' steps spread evenly
+    over the input (unit i switches at x = c_i: W = +-1.5, b = -W c_i); the three layers
+    start from glassnet's default initialisation."""
     t = words(lang)
     x = np.linspace(-3, 3, 200)[:, None]
     target = np.sin(2 * x) + 0.3 * x
-    figure = new_figure(11, 3.7)
+    figure = new_figure(11, 4.3)
     axes = [figure.add_subplot(1, 3, k) for k in (1, 2, 3)]
     results = {"one hidden layer": [], "three hidden layers": []}
     for w in (2, 3, 5, 8):
@@ -535,8 +548,12 @@ def plot_universal_approximation(seed=0, epochs=600, lang="en"):
                                    ("three hidden layers", [w, w, w], axes[1])):
             layers = [Dense(u, activation="tanh", input_dim=1 if k == 0 else None)
                       for k, u in enumerate(widths)] + [Dense(1)]
-            model = Sequential(layers, seed=seed)
-            model.compile(optimizers.Adam(0.02), "mse")
+            model = Sequential(layers, seed=seed).build()
+            if len(widths) == 1:                       # steps spread over [-3, 3]
+                first = model.layers[0].params
+                first["W"][:] = 1.5 * np.sign(first["W"])
+                first["b"][:] = -first["W"][0] * np.linspace(-3, 3, one)
+            model.compile(optimizers.Adam(0.01), "mse")
             model.fit(x, target, epochs=epochs, batch_size=50, seed=seed, verbose=0)
             results[family].append((model.count_params(), model.evaluate(x, target, verbose=0)))
             ax.plot(x, model.predict(x, verbose=0), linewidth=1,
@@ -545,7 +562,8 @@ def plot_universal_approximation(seed=0, epochs=600, lang="en"):
                     "three hidden layers": t("three hidden layers", "은닉층 3개")}
     for ax, family in zip(axes, results):
         ax.plot(x, target, "k", linewidth=2, alpha=0.35, label=t("target", "목표"))
-        ax.legend(title=t("widths (parameters)", "폭 (파라미터 수)"))
+        ax.legend(title=t("widths (parameters)", "폭 (파라미터 수)"), loc="upper center",
+                  bbox_to_anchor=(0.5, -0.1), ncols=2)
         ax.set_title(f"{family_names[family]} (tanh)")
     for family, points in results.items():
         axes[2].plot(*zip(*points), "o-", label=family_names[family])
@@ -556,16 +574,41 @@ def plot_universal_approximation(seed=0, epochs=600, lang="en"):
     axes[2].set_xticks([], minor=True)
     axes[2].set_xlabel(t("parameters (log scale)", "파라미터 수 (로그 눈금)"))
     axes[2].set_ylabel(t("mean squared error (log scale)", "평균제곱오차 (로그 눈금)"))
-    axes[2].legend()
+    axes[2].legend(loc="upper center", bbox_to_anchor=(0.5, -0.2))
     axes[2].set_title(t("error at equal parameter counts", "같은 파라미터 수에서의 오차"))
-    deep, wide = results["three hidden layers"][-1][1], results["one hidden layer"][-1][1]
+    wide = [e for _, e in results["one hidden layer"]]
+    deep = [e for _, e in results["three hidden layers"]]
+    falling = all(b < a for a, b in zip(wide, wide[1:]))
+    deeper = sum(d < s for d, s in zip(deep, wide))
+    trend = (t(f"its error falls with every widening, from {wide[0]:.1e} ({counts[0]} "
+               f"parameters) to {wide[-1]:.1e} ({counts[-1]})",
+               f"넓어질 때마다 오차가 {wide[0]:.1e}(파라미터 {counts[0]}개)에서 "
+               f"{wide[-1]:.1e}({counts[-1]}개)로 줄어듭니다") if falling else
+             t(f"its error goes from {wide[0]:.1e} ({counts[0]} parameters) to "
+               f"{wide[-1]:.1e} ({counts[-1]}), lowest {min(wide):.1e}: training, not the "
+               f"width, limits it here",
+               f"오차는 {wide[0]:.1e}(파라미터 {counts[0]}개)에서 {wide[-1]:.1e}({counts[-1]}개)"
+               f"이고 최소 {min(wide):.1e}입니다: 여기서는 폭이 아니라 학습이 한계입니다"))
+    if 2 * deeper <= len(counts):
+        verdict_en = ("on this smooth 1-D curve depth is not needed; it pays where a function "
+                      "is built of repeated parts.")
+        verdict_ko = ("이 매끄러운 1차원 곡선에는 깊이가 필요 없고, 깊이는 반복되는 부분으로 된 "
+                      "함수에서 이득입니다.")
+    else:
+        verdict_en = "here depth buys a lower error for the same parameters."
+        verdict_ko = "여기서는 깊이가 같은 파라미터로 더 낮은 오차를 냅니다."
     return Picture(t("Universal approximation and depth", "보편 근사와 깊이"), figure, 3,
-                   data=results, slide="approximation",
-                   caption=t(f"One wide hidden layer can approximate the curve, and it gets "
-                             f"closer as it widens; at the same parameter count ({counts[-1]}) "
-                             f"three layers reach an error of {deep:.2g} against {wide:.2g}. "
-                             f"Fitted with Adam for {epochs} epochs.",
-                             "넓은 은닉층 하나로도 곡선을 근사할 수 있고, 넓어질수록 가까워집니다. "
-                             ""
-                             f"같은 파라미터 수({counts[-1]})에서 층 3개의 오차는 {deep:.2g}, "
-                             f"층 1개는 {wide:.2g}입니다. Adam으로 {epochs} 에포크 학습."))
+                   data={**results, "epochs": epochs, "deeper_wins": deeper,
+                         "counts": counts, "depth": 3},
+                   slide="approximation",
+                   caption=t(f"One hidden layer whose units switch at points spread over the "
+                             f"input can approximate the curve, as the theorem says: {trend}. "
+                             f"Three layers with the same parameter counts have the lower "
+                             f"error at {deeper} of {len(counts)} counts: "
+                             + (verdict_en if lang == "en" else "") + f" Fitted with Adam for "
+                             f"{epochs} epochs.",
+                             f"입력 위에 고르게 퍼진 점에서 켜지는 유닛들로 된 은닉층 하나로도 "
+                             f"정리가 말하듯 곡선을 근사할 수 있습니다: {trend}. 같은 파라미터 "
+                             f"수의 은닉층 3개는 {len(counts)}개 중 {deeper}개에서 오차가 더 "
+                             f"낮습니다: " + (verdict_ko if lang == "ko" else "") + f" Adam으로 "
+                             f"{epochs} 에포크 학습."))

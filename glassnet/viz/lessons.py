@@ -114,59 +114,94 @@ OPTIMISERS = (("SGD (lr 0.9)", lambda: optimizers.SGD(0.9)),
               ("Adam (lr 0.5)", lambda: optimizers.Adam(0.5)))
 
 
+def _bounce(values):
+    """(lowest value, its step, the highest value after it, its step) of a loss curve."""
+    values = np.asarray(values)
+    low = int(np.argmin(values))
+    high = low + int(np.argmax(values[low:]))
+    return float(values[low]), low, float(values[high]), high
+
+
 @drawn
 def plot_optimizer_paths(steps=60, lang="en"):
     """SGD, momentum, RMSprop and Adam on one 2-D valley (lecture 'The mathematics of
-    neural networks', section 7): their paths over the loss's contours, and the loss
-    step by step. Every point is an iterate of glassnet's optimiser classes."""
+    neural networks', section 7): each one's path over the loss's contours in its own
+    panel (so that no path hides another), and the loss step by step, with any rebound
+    after the lowest point marked. Every point is an iterate of glassnet's optimiser
+    classes."""
     t = words(lang)
     paths = {name: optimizer_path(make(), steps=steps) for name, make in OPTIMISERS}
-    figure = new_figure(11, 4.2)
-    ax = figure.add_subplot(1, 2, 1)
+    figure = new_figure(11, 5.4)
+    grid = figure.add_gridspec(2, 3, width_ratios=[1, 1, 1.25])
     a, b = np.meshgrid(np.linspace(-10.5, 4, 200), np.linspace(-2.2, 2.2, 120))
-    ax.contour(a, b, surface((a, b))[0], levels=18, colors="#bbbbbb", linewidths=0.7)
+    start = paths[OPTIMISERS[0][0]][0]
     for k, (name, path) in enumerate(paths.items()):
+        ax = figure.add_subplot(grid[k // 2, k % 2])
+        ax.contour(a, b, surface((a, b))[0], levels=18, colors="#cccccc", linewidths=0.7)
         ax.plot(path[:, 0], path[:, 1], "o-", markersize=2.5, linewidth=1.1,
-                color=CLASS_COLOURS[k], label=name)
-    ax.plot(*paths[OPTIMISERS[0][0]][0], "k*", markersize=10)
-    ax.set_xlim(-10.5, 4)
-    ax.set_ylim(-2.2, 2.2)
-    ax.set_xlabel("w1")
-    ax.set_ylabel("w2")
-    ax.set_title(t(f"{steps} steps from the star on f = 0.01 w1² + w2²",
-                   f"별에서 출발한 {steps} 스텝, f = 0.01 w1² + w2²"))
-    ax.legend(fontsize=8, loc="lower right")
-    ax = figure.add_subplot(1, 2, 2)
-    finals = {}
+                color=CLASS_COLOURS[k])
+        ax.plot(*start, "k*", markersize=10)
+        ax.plot(0, 0, "k+", markersize=10)
+        ax.set_xlim(-10.5, 4)
+        ax.set_ylim(-2.2, 2.2)
+        ax.set_title(f"{name}: w1 = {path[-1, 0]:.2f}", color=CLASS_COLOURS[k])
+        if k // 2:
+            ax.set_xlabel("w1")
+        if not k % 2:
+            ax.set_ylabel("w2")
+    figure.suptitle(t(f"{steps} steps from the star towards the lowest point (+) of "
+                      f"f = 0.01 w1² + w2²",
+                      f"별에서 최저점(+)을 향한 {steps} 스텝, f = 0.01 w1² + w2²"),
+                    fontsize=TEXT)
+    ax = figure.add_subplot(grid[:, 2])
+    finals, bounces = {}, {}
     for k, (name, path) in enumerate(paths.items()):
         values = [float(surface(p)[0]) for p in path]
         finals[name] = values[-1]
+        bounces[name] = _bounce(values)
         ax.plot(values, color=CLASS_COLOURS[k], label=name)
     ax.set_yscale("log")
     ax.set_xlabel(t("step", "스텝"))
     ax.set_ylabel(t("f (log scale; the lowest is 0)", "f (로그 눈금; 최솟값 0)"))
     ax.set_title(t("loss, step by step", "스텝별 손실"))
-    ax.legend(fontsize=8)
+    rms = OPTIMISERS[2][0]
+    low, low_step, high, high_step = bounces[rms]
+    rebound = high > 100 * low
+    if rebound:
+        ax.annotate(t(f"RMSprop: {low:.0e} at step {low_step},\nback to {high:.1g} at step "
+                      f"{high_step}", f"RMSprop: {low_step} 스텝에서 {low:.0e},\n{high_step} "
+                      f"스텝에서 {high:.1g}로 되튐"), (low_step, low), (0.97, 0.97),
+                    textcoords="axes fraction", ha="right", va="top", color=CLASS_COLOURS[2],
+                    arrowprops={"arrowstyle": "->", "color": CLASS_COLOURS[2]})
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2)
     sgd = paths[OPTIMISERS[0][0]][-1, 0]
     overshoot = paths[OPTIMISERS[1][0]][:, 0].max()
-    return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 2,
+    return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 5,
                    slide="losses_optimisers",
-                   data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals},
-                   caption=t(f"The valley curves 100 times more across (w2) than along "
-                             f"(w1). Plain SGD, at lr 0.9 (above 1.0 it diverges across), "
-                             f"bounces from wall to wall and after {steps} steps is still at "
-                             f"w1 = {sgd:.1f}; momentum gathers speed along the floor and "
-                             f"overshoots past 0 (to w1 = {overshoot:.1f}); RMSprop and Adam "
-                             f"divide each step by a running size of its gradient, so both "
-                             f"directions move at a similar pace.",
-                             f"이 골짜기는 가로(w2)로 세로(w1)보다 100배 더 휘어 있습니다. 기본 "
-                             "SGD는 lr 0.9(1.0을 넘으면 가로로 발산)에서 벽 사이를 튕기며, "
-                             f"{steps} "
-                             ""
-                             f"스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 바닥을 따라 속도를 "
-                             f"모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). RMSprop과 Adam은 각 "
-                             f"스텝을 기울기 크기의 이동 평균으로 나누어 두 방향이 비슷한 속도로 "
-                             f"움직입니다."))
+                   data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals,
+                         "bounces": bounces, "curvature": (0.02, 2), "lr": (0.9, 1.0),
+                         "ratio": 100, "steps": steps},
+                   caption=t(f"The valley curves 100 times more across (w2, vertical) than "
+                             f"along (w1, horizontal). Plain SGD, at lr 0.9 (above 1.0 it "
+                             f"diverges across), bounces from wall to wall and after {steps} "
+                             f"steps is still at w1 = {sgd:.1f}; momentum gathers speed along "
+                             f"the floor and overshoots past 0 (to w1 = {overshoot:.1f}); "
+                             f"RMSprop and Adam divide each step by a running size of its "
+                             f"gradient, so both directions move at a similar pace."
+                             + (f" That division keeps RMSprop's steps near lr even at the "
+                                f"bottom: it reaches {low:.0e} at step {low_step} and is thrown "
+                                f"back to {high:.1g} at step {high_step} (a smaller learning "
+                                f"rate near the end, a schedule, avoids it)." if rebound else ""),
+                             f"이 골짜기는 세로(w2) 방향으로 가로(w1) 방향보다 100배 더 휘어 "
+                             f"있습니다. 기본 SGD는 lr 0.9(1.0을 넘으면 세로로 발산)에서 벽 사이를 "
+                             f"튕기며, {steps} 스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 "
+                             f"바닥을 따라 속도를 모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). "
+                             f"RMSprop과 Adam은 각 스텝을 그라디언트 크기의 이동 평균으로 나누어 두 "
+                             f"방향이 비슷한 속도로 움직입니다."
+                             + (f" 그 나눗셈 때문에 RMSprop의 스텝은 바닥에서도 lr 가까이 "
+                                f"남습니다: {low_step} 스텝에서 {low:.0e}에 닿았다가 {high_step} "
+                                f"스텝에서 {high:.1g}로 되튑니다(끝으로 갈수록 학습률을 줄이는 "
+                                f"스케줄이 이를 막습니다)." if rebound else "")))
 
 
 def backprop_example(learning_rate=0.5, steps=10):
