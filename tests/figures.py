@@ -157,7 +157,7 @@ def overlap_problems(figure):
     renderer = figure.canvas.get_renderer()
     legends = [(ax, ax.get_legend()) for ax in figure.axes if ax.get_legend()]
     legends = [(ax, legend) for ax, legend in legends if legend.get_visible()]
-    legend_texts = {id(t) for _, legend in legends for t in legend.texts}
+    legend_texts = {id(t) for _, legend in legends for t in legend.texts + [legend.get_title()]}
     texts = _texts(figure)
     for ax, legend in legends:
         box = legend.get_window_extent(renderer)
@@ -193,8 +193,9 @@ def overlap_problems(figure):
 
 def colour_bar_problems(figure):
     out = []
-    bars = [ax._colorbar for ax in figure.axes if getattr(ax, "_colorbar", None)]
-    for ax in figure.axes:
+    every = figure.axes + [child for ax in figure.axes for child in ax.child_axes]
+    bars = [ax._colorbar for ax in every if getattr(ax, "_colorbar", None)]
+    for ax in every:
         if getattr(ax, "_colorbar", None):
             continue
         for image in ax.images + [c for c in ax.collections if isinstance(c, QuadMesh)]:
@@ -239,8 +240,9 @@ def korean_problems(figure):
     out = []
     for text in _texts(figure):
         plain = re.sub(r"\\[A-Za-z]+", " ", text.get_text())     # mathtext commands
-        words = re.findall(r"[A-Za-z][A-Za-z_]*[A-Za-z]", plain)
-        english = [w for w in words if len(w) > 2 and w not in LATIN]
+        words = re.findall(r"[A-Za-z][A-Za-z_0-9]*", plain)
+        english = [w for w in words if sum(c.isalpha() for c in w) > 2 and w not in LATIN
+                   and not ("_" in w and len(w.split("_")[0]) <= 2)]     # x_t, w_ij: maths
         if english:
             out.append(f"Korean picture, English text {text.get_text()!r}: {english}")
     return out

@@ -21,6 +21,16 @@ def _box(ax, row, col, colour, size=1):
                            edgecolor=colour, linewidth=2.2))
 
 
+def _colour_bar(figure, image, spec, label):
+    """A horizontal colour bar under a panel."""
+    bar = figure.colorbar(image, cax=figure.add_subplot(spec), orientation="horizontal")
+    bar.ax.tick_params(labelsize=8)
+    bar.ax.locator_params(nbins=3)
+    if label:
+        bar.set_label(label)
+    return bar
+
+
 def _plain(ax, title):
     ax.set_title(title, fontsize=TEXT)
     ax.set_xticks([])
@@ -50,8 +60,9 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     positions = [(1, 1), (rows // 2, cols // 2 - 1), (rows - 2, cols - 2)]
     pad = (X.shape[1] - rows) // 2 if X.shape[1] > rows else 0
     top, left = (kh - 1) // 2 - pad, (kw - 1) // 2 - pad      # window corner offset
-    figure = new_figure(11, 4.4)
-    grid = figure.add_gridspec(1, 7, width_ratios=[2.2, 1.6, 2.2, 1.1, 0.9, 1.1, 0.1])
+    figure = new_figure(11, 5.2)
+    grid = figure.add_gridspec(2, 6, width_ratios=[2.2, 1.6, 2.2, 1.0, 1.0, 1.0],
+                               height_ratios=[1, 0.05])
     ax = figure.add_subplot(grid[0, 0])
     ax.imshow(shown, cmap="gray_r")
     for k, (r, c) in enumerate(positions):
@@ -61,14 +72,17 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     ax = figure.add_subplot(grid[0, 1])
     kernel = W[:, :, 0, filter_index]
     limit = np.abs(kernel).max() or 1.0
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    image = ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), value in np.ndenumerate(kernel):
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    _colour_bar(figure, image, grid[1, 1], t("weight", "가중치"))
     _plain(ax, t(f"filter {filter_index + 1}'s kernel\n(same at every window)",
                  f"필터 {filter_index + 1}의 커널\n(모든 창에서 같음)"))
     ax = figure.add_subplot(grid[0, 2])
     feature = Z[0, :, :, filter_index]
-    ax.imshow(feature, cmap="RdBu_r", vmin=-np.abs(feature).max(), vmax=np.abs(feature).max())
+    image = ax.imshow(feature, cmap="RdBu_r", vmin=-np.abs(feature).max(),
+                      vmax=np.abs(feature).max())
+    _colour_bar(figure, image, grid[1, 2], "z")
     for k, (r, c) in enumerate(positions):
         _box(ax, r, c, CLASS_COLOURS[k + 1])
         ax.text(c, r, f"{feature[r, c]:.1f}", ha="center", va="center", fontsize=8)
@@ -84,8 +98,10 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
                                           + t("all maps", "모든 맵")))):
         ax = figure.add_subplot(grid[0, 3 + k])
         limit = np.abs(values).max() or 1.0
-        ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
-                  interpolation="nearest")
+        image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="equal",
+                          interpolation="nearest")                 # one square per entry:
+        ax.set_anchor("N")                                         # heights compare
+        _colour_bar(figure, image, grid[1, 3 + k], None)
         if k != 1:
             for j, i in enumerate(index):
                 ax.axhline(i, color=CLASS_COLOURS[j + 1], linewidth=2)
@@ -95,7 +111,7 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     check = float(np.abs(P @ W_col + layer.params.get("b", 0) - Z.reshape(-1, filters)).max())
     count = W.size + filters
     return Picture(t("Convolution: a sliding kernel is one matrix product",
-                     "합성곱: 미끄러지는 커널은 행렬곱 하나"), figure, 6, slide="architectures",
+                     "컨볼루션: 미끄러지는 커널은 행렬곱 하나"), figure, 6, slide="architectures",
                    data={"P": P, "W": W_col, "Z": Z, "positions": positions,
                          "largest_difference": check, "parameters": count},
                    caption=t(f"The three coloured windows use the same {kh}x{kw} kernel: "
@@ -184,7 +200,7 @@ def plot_recurrence(model, X, sample=0, lang="en"):
     ax.plot(time + 1, prediction[0], "r*", markersize=10,
             label=t("prediction of x_(T+1)", "x_(T+1) 예측"))
     ax.set_xlim(0.5, time + 1.5)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(t("one input sequence", "입력 시퀀스 하나"))
     ax = figure.add_subplot(grid[1, 1])
     limit = np.abs(H).max() or 1.0

@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .. import optimizers
-from ..activations import ActivationFunction
+from ..activations import Activation, ActivationFunction
 from ..callbacks import Callback
 from ..layers import Dense, Dropout, Flatten
 from ..lectures import words
@@ -150,7 +150,7 @@ def plot_bias_threshold(lang="en"):
     the slope changing with w (lecture 'The voyage of information', slide 10)."""
     t = words(lang)
     x = np.linspace(-6, 6, 400)
-    figure = new_figure(11, 3.4)
+    figure = new_figure(11, 4.0)
     for k, name in enumerate(("sigmoid", "relu")):
         ax = figure.add_subplot(1, 3, k + 1)
         f = ActivationFunction(name).apply
@@ -162,20 +162,24 @@ def plot_bias_threshold(lang="en"):
         ax.set_title(t(f"{name}(w x + b), w = 1: threshold at x = -b/w",
                        f"{name}(w x + b), w = 1: 문턱은 x = -b/w"))
         ax.set_xlabel("x")
-        ax.legend()
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
     ax = figure.add_subplot(1, 3, 3)
     for w in (0.5, 1.0, 3.0):
         ax.plot(x, ActivationFunction("sigmoid").apply(w * x), label=f"w = {w}")
     ax.set_title(t("sigmoid(w x): w sets the slope", "sigmoid(w x): w는 기울기를 정함"))
     ax.set_xlabel("x")
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return Picture(t("The bias as a threshold", "문턱으로서의 편향"), figure, 3, slide="bias",
+                   data={"b": (0, 2, -2), "w": (0.5, 1, 3)},
                    caption=t("The same curve slides sideways as b changes: b > 0 moves the "
                              "threshold left (the neuron fires for smaller inputs), b < 0 "
                              "right. w only changes how steep the switch is.",
                              "b가 바뀌면 같은 곡선이 옆으로 미끄러집니다: b > 0이면 문턱이 "
                              "왼쪽으로(더 작은 입력에도 활성화), b < 0이면 오른쪽으로 갑니다. "
                              "w는 전환이 얼마나 가파른지만 바꿉니다."))
+
+
+KOREAN_NAMES = {"softmax": "소프트맥스", "sigmoid": "시그모이드"}
 
 
 def _cell(ax, x, y, text, colour="#ffffff", edge="#555555"):
@@ -196,12 +200,14 @@ def _down(ax, x, top, bottom, colour):
 
 @drawn
 def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6)),
-                       b=(0.5, -0.5), lang="en"):
-    """y = x W + b drawn as lecture 'The voyage of information' draws it (slide 6),
-    coloured by output: column j of W, its dot product with x, the bias b_j and the output
-    y_j share one colour and stand in one vertical line, so each output's "filter" (its
+                       b=(0.5, -0.5), activation="softmax", lang="en"):
+    """h = x W + b, then y = activation(h), drawn as lecture 'The voyage of information'
+    draws it (slide 6) for lecture 07-03's Dense(2, input_dim=3, activation='softmax'),
+    coloured by output: column j of W, its dot product with x, the bias b_j, h_j and y_j
+    share one colour and stand in one vertical line, so each output's "filter" (its
     column) and its sum cannot be mistaken. x is written down the left side, x_i level
-    with the row of W it multiplies; every sum is written out with the real numbers."""
+    with the row of W it multiplies; every sum is written out with the real numbers.
+    ``activation``: the layer's (computed by glassnet's Activation layer), or None."""
     t = words(lang)
     x, W = np.asarray(x, float), np.asarray(W, float)
     if x.ndim != 1 or W.ndim != 2 or W.shape[0] != len(x) or len(x) > 8 or W.shape[1] > 6:
@@ -215,8 +221,10 @@ def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
         raise ValueError(f"plot_colour_matmul: b must hold one bias per column of W ({m}), "
                          f"got shape {b.shape}.")
     xW = x @ W
-    y = xW + b
-    figure = new_figure(min(11, 4.2 + 1.2 * m), 2.0 + 0.55 * (n + 4) + 0.3 * m)
+    h = xW + b
+    y = h if activation is None else Activation(activation).forward(h[None])[0]
+    rows = 4 if activation is None else 5
+    figure = new_figure(min(11, 4.2 + 1.2 * m), 2.0 + 0.55 * (n + rows) + 0.3 * m)
     ax = figure.add_subplot(1, 1, 1)
     step, left = 1.35, 2.3
     columns = [left + step * j for j in range(m)]
@@ -239,29 +247,44 @@ def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
         _down(ax, col, -1.85, -2.25, colour)
         _cell(ax, col, -2.65, f"+ {b[j]:g}", _tint(colour, 0.15), colour)
         _down(ax, col, -3.05, -3.45, colour)
-        _cell(ax, col, -3.85, f"{y[j]:g}", _tint(colour, 0.45), colour)
+        _cell(ax, col, -3.85, f"{h[j]:g}", _tint(colour, 0.3), colour)
+        if activation is not None:
+            _down(ax, col, -4.25, -4.65, colour)
+            _cell(ax, col, -5.05, f"{y[j]:.2f}", _tint(colour, 0.5), colour)
     ax.text(columns[-1] + 0.7, -1.45, t("Σ_i x_i w_ij", "Σ_i x_i w_ij"), va="center")
     ax.text(columns[-1] + 0.7, -2.65, t("+ b_j (bias)", "+ b_j (편향)"), va="center")
-    ax.text(columns[-1] + 0.7, -3.85, "= y_j", va="center")
+    ax.text(columns[-1] + 0.7, -3.85, t("= h_j (before the\nactivation)",
+                                        "= h_j (활성화 함수 전)"), va="center")
+    if activation is not None:
+        ax.text(columns[-1] + 0.7, -5.05, f"y = {activation}(h)", va="center")
+    top = -4.75 - (1.2 if activation is not None else 0)
     for j in range(m):
         terms = " + ".join(f"({x[i]:g})({W[i, j]:g})" for i in range(n))
-        ax.text(-0.9, -4.75 - 0.55 * j, f"y{j + 1} = {terms} + ({b[j]:g}) = {y[j]:g}",
+        ax.text(-0.9, top - 0.55 * j, f"h{j + 1} = {terms} + ({b[j]:g}) = {h[j]:g}",
                 color=CLASS_COLOURS[j], fontsize=TITLE, va="center")
-    ax.set_xlim(-1.4, columns[-1] + 2.6)
-    ax.set_ylim(-5.0 - 0.55 * m, n + 0.9)
+    if activation is not None:
+        ax.text(-0.9, top - 0.55 * m, f"y = {activation}(h) = [" + ", ".join(
+            f"{v:.2f}" for v in y) + "]", fontsize=TITLE, va="center")
+    ax.set_xlim(-1.4, columns[-1] + 3.2)
+    ax.set_ylim(top - 0.55 * (m + 1) - 0.2, n + 0.9)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title(t(f"y = x W + b: x (1×{n}) @ W ({n}×{m}) + b ({m}) = y ({m})",
-                   f"y = x W + b: x (1×{n}) @ W ({n}×{m}) + b ({m}) = y ({m})"))
+    ax.set_title(f"h = x W + b: x (1×{n}) @ W ({n}×{m}) + b ({m}) = h ({m})"
+                 + ("" if activation is None else f"; y = {activation}(h)"))
+    after = "" if activation is None else t(
+        f" Then {activation} turns the scores h into the outputs y = [" + ", ".join(
+            f"{v:.2f}" for v in y) + "].",
+        f" 이어서 {KOREAN_NAMES.get(activation, activation)}가 점수 h를 출력 y = [" + ", ".join(f"{v:.2f}" for v in y)
+        + "]로 바꿉니다.")
     return Picture(t("Colour-coded matrix product", "색으로 읽는 행렬곱"), figure, 1,
-                   slide="colour_matmul", data={"y": y.tolist(), "xW": xW.tolist(),
-                                                "b": b.tolist()},
-                   caption=t("Follow one colour down: output y_j uses only column j of W "
-                             "(neuron j's weights, its 'filter'), multiplied element by "
-                             "element with x, summed, then shifted by its own bias b_j.",
-                             "한 가지 색을 따라 내려가 보세요: 출력 y_j는 W의 j열(뉴런 j의 "
-                             "가중치, 즉 '필터')만 사용합니다. x와 원소끼리 곱해 더한 뒤, 자신의 "
-                             "편향 b_j만큼 이동합니다."))
+                   slide="colour_matmul", data={"y": y.tolist(), "h": h.tolist(),
+                                                "xW": xW.tolist(), "b": b.tolist()},
+                   caption=t("Follow one colour down: h_j uses only column j of W (neuron "
+                             "j's weights, its 'filter'), multiplied element by element with "
+                             "x, summed, then shifted by its own bias b_j.",
+                             "한 가지 색을 따라 내려가 보세요: h_j는 W의 j열(뉴런 j의 가중치, "
+                             "즉 '필터')만 사용합니다. x와 원소끼리 곱해 더한 뒤, 자신의 편향 "
+                             "b_j만큼 이동합니다.") + after)
 
 
 def _mosaic(maps, cols=2, most=8):
@@ -481,7 +504,7 @@ def plot_parameter_explosion(report, lang="en"):
         ax = figure.add_subplot(1, 3, k + 1)
         ax.bar(names, counts, color=["#d62728", "#2ca02c"])
         ax.set_yscale(scale)
-        for i, n in enumerate(counts):
+        for i, n in enumerate(counts[:2 if scale == "log" else 1]):
             ax.text(i, n, f"{n:,}", ha="center", va="bottom")
         if scale == "log":
             ax.set_ylabel(t("weights (log scale: each step is 10x)",
@@ -493,8 +516,9 @@ def plot_parameter_explosion(report, lang="en"):
             ax.set_ylabel(t("weights (linear scale)", "가중치 (선형 눈금)"))
             ax.set_title(t("the same bars on a linear scale", "같은 막대, 선형 눈금"))
             ax.annotate(t(f"{counts[1]:,}: too thin to see", f"{counts[1]:,}: 너무 얇아 안 보임"),
-                        (1, 0), (0.55, 0.45 * counts[0]), ha="center",
+                        (1, 0), (1, 0.45 * counts[0]), ha="center",
                         arrowprops={"arrowstyle": "->"})
+            ax.set_ylim(0, counts[0] * 1.15)
     ax = figure.add_subplot(1, 3, 3)
     sides = sorted({8, 16, 32, 64, 128, 224, 512, h})
     grown = [compare_dense_conv((side, side, c), units, kernel, filters).data for side in sides]
@@ -503,28 +527,34 @@ def plot_parameter_explosion(report, lang="en"):
         ax.plot(sides, [g[key]["weights"] for g in grown], "o-", color=colour, label=name)
     marked = grown[sides.index(h)]["dense"]["weights"]
     ax.axvline(h, color="#777777", linestyle=":", linewidth=1)
-    ax.annotate(f"{h}: {marked:,}", (h, marked), (8, marked / 3), ha="left",
-                arrowprops={"arrowstyle": "->", "color": "#777777"})
+    ax.annotate(f"{h}: {marked:,}", (h, marked), (0.04, 0.94), textcoords="axes fraction",
+                ha="left", va="top", arrowprops={"arrowstyle": "->", "color": "#777777"})
     ax.set_xscale("log", base=2)
     ax.set_yscale("log")
     ax.set_xlabel(t(f"image side (side x side x {c}; log scale)",
                     f"이미지 한 변 (변 x 변 x {c}; 로그 눈금)"))
     ax.set_ylabel(t("weights (log scale)", "가중치 (로그 눈금)"))
-    ax.legend(loc="center right")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22))
     ax.set_title(t("dense grows with the pixels,\na convolution does not",
-                   "Dense는 픽셀 수와 함께 커지고,\n합성곱은 그대로"))
+                   "Dense는 픽셀 수와 함께 커지고,\n컨볼루션은 그대로"))
     return Picture(t("Parameter explosion", "파라미터 폭발"), figure, 3, slide="explosion",
-                   data={"counts": counts, "ratio": ratio, "sides": sides},
+                   data={"counts": counts, "ratio": ratio, "sides": sides,
+                         "with_biases": data["ratio"], "kernel": kernel, "units": units,
+                         "filters": filters, "input_shape": data["input_shape"],
+                         "marked": marked},
                    caption=t(f"On a log scale the bars look close; on a linear scale the "
                              f"convolution's {counts[1]:,} weights vanish next to the dense "
-                             f"layer's {counts[0]:,} ({ratio:,.0f}x). Every dense unit has "
+                             f"layer's {counts[0]:,} ({ratio:,.0f}x, weights only; with the "
+                             f"biases, as the table counts, {data['ratio']:,.0f}x). Every "
+                             f"dense unit has "
                              f"its own weight for every pixel; a convolution shares one small "
                              f"kernel across all positions, so its count does not depend on "
                              f"the image's size.",
-                             f"로그 눈금에서는 막대가 비슷해 보이지만, 선형 눈금에서는 합성곱의 "
+                             f"로그 눈금에서는 막대가 비슷해 보이지만, 선형 눈금에서는 컨볼루션의 "
                              f"가중치 {counts[1]:,}개가 Dense 층의 {counts[0]:,}개 옆에서 "
-                             f"사라집니다({ratio:,.0f}배). Dense의 유닛마다 모든 픽셀에 대한 자기 "
-                             f"가중치가 있지만, 합성곱은 작은 커널 하나를 모든 위치에서 공유하므로 "
+                             f"사라집니다(가중치만 {ratio:,.0f}배, 표처럼 편향까지 세면 "
+                             f"{data['ratio']:,.0f}배). Dense의 유닛마다 모든 픽셀에 대한 자기 "
+                             f"가중치가 있지만, 컨볼루션은 작은 커널 하나를 모든 위치에서 공유하므로 "
                              f"이미지 크기와 무관합니다."))
 
 

@@ -51,14 +51,14 @@ def plot_losses(lang="en"):
     p = np.linspace(0.005, 0.995, 199)
     curves = loss_curves(p)
     names = {"MSE": "MSE", "binary cross-entropy": t("binary cross-entropy", "이진 교차 엔트로피"),
-             "cross-entropy": t("cross-entropy (softmax)", "교차 엔트로피 (softmax)"),
+             "cross-entropy": t("cross-entropy (softmax)", "교차 엔트로피 (소프트맥스)"),
              "focal (gamma 2, alpha 0.25)": t("focal (γ 2, α 0.25)", "포컬 (γ 2, α 0.25)")}
     styles = {"MSE": ("#d62728", "-"), "binary cross-entropy": ("#1f77b4", "-"),
               "cross-entropy": ("#ff7f0e", "--"), "focal (gamma 2, alpha 0.25)": ("#2ca02c", "-")}
     figure = new_figure(11, 3.9)
     for k, (title, index) in enumerate(((t("loss for one sample", "샘플 하나의 손실"), 0),
                                         (t("gradient at the logit, dL/dz",
-                                           "로짓에서의 기울기 dL/dz"), 1))):
+                                           "로짓에서의 그라디언트 dL/dz"), 1))):
         ax = figure.add_subplot(1, 2, k + 1)
         for name, values in curves.items():
             colour, style = styles[name]
@@ -68,11 +68,11 @@ def plot_losses(lang="en"):
         ax.set_title(title)
         ax.axvspan(0, 0.1, color="#eeeeee", zorder=0)
         ax.legend(fontsize=8)
-    ax.text(0.015, -0.45, t("confidently\nwrong", "자신 있게\n틀림"), fontsize=TEXT, va="bottom")
+    ax.text(0.015, -0.45, t("confidently\nwrong", "확신에 찬\n오답"), fontsize=TEXT, va="bottom")
     figure.axes[0].set_ylim(0, 5.5)
     low = int(np.argmin(np.abs(p - 0.02)))
     mse, ce = curves["MSE"][1][low], curves["cross-entropy"][1][low]
-    return Picture(t("Losses and their gradients", "손실 함수와 기울기"), figure, 2,
+    return Picture(t("Losses and their gradients", "손실 함수와 그라디언트"), figure, 2,
                    slide="losses_optimisers",
                    data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce}},
                    caption=t(f"At p = 0.02 (confidently wrong) MSE through a sigmoid has a "
@@ -81,7 +81,7 @@ def plot_losses(lang="en"):
                              f"them. Binary and two-class cross-entropy are the same curve. "
                              f"Focal loss shrinks the loss of easy samples (p near 1) so "
                              f"rare, hard ones weigh more (imbalanced data).",
-                             f"p = 0.02(자신 있게 틀림)에서 시그모이드를 거친 MSE의 기울기는 "
+                             f"p = 0.02(확신에 찬 오답)에서 시그모이드를 거친 MSE의 그라디언트는 "
                              f"{mse:.3f}, 교차 엔트로피는 {ce:.3f}입니다: MSE는 가장 큰 실수에서 "
                              f"거의 배우지 못하고, 교차 엔트로피는 오히려 가장 많이 배웁니다. 이진 "
                              f"교차 엔트로피와 두 클래스 교차 엔트로피는 같은 곡선입니다. 포컬 "
@@ -280,7 +280,7 @@ def plot_backprop(learning_rate=0.5, lang="en"):
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(t("forward values (black), gradients from the backward pass (red)",
-                   "순전파 값(검정), 역전파 기울기(빨강)"))
+                   "순전파 값(검정), 역전파 그라디언트(빨강)"))
     ax = figure.add_subplot(grid[0, 2])
     ax.plot(range(len(v["losses"])), v["losses"], "o-", color="#1f77b4")
     ax.set_xlabel(t("SGD step", "SGD 스텝"))
@@ -302,7 +302,7 @@ def plot_backprop(learning_rate=0.5, lang="en"):
                              f"One step lowers the loss from {v['losses'][0]:.4f} to "
                              f"{v['losses'][1]:.4f}.",
                              f"빨간 숫자를 오른쪽에서 왼쪽으로 읽으세요: 출력의 dL/dz는 ŷ - 1 = "
-                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 기울기는 그 가중치가 곱하는 "
+                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 그라디언트는 그 가중치가 곱하는 "
                              f"입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, 은닉 "
                              f"뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 기울기 a(1 - a)"
                              f"입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "

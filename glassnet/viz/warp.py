@@ -249,8 +249,8 @@ def plot_warp(model, X, y, lang="en"):
     _, P, G = steps[0]                                     # the input plane, not projected
     own = _limits(P)
     ax = _axes(figure, grid[0, 0], 2)
-    _draw(ax, t("input, shaded by the model's decision\n(lighter = less sure)",
-                "입력: 모델의 결정으로 칠함\n(옅을수록 덜 확신)"), P, G, y, own, ticks=True)
+    _draw(ax, t("input, shaded by\nthe model's decision\n(lighter = less sure)",
+                "입력: 모델의 결정으로\n칠함 (옅을수록 덜 확신)"), P, G, y, own, ticks=True)
     ax.imshow(confidence_image(model_probabilities(model), *own, 200), origin="lower",
               alpha=0.5, aspect="auto", zorder=0, extent=(*own[0], *own[1]))
     panels, magnified = 1, {}
