@@ -274,8 +274,8 @@ def plot_colour_matmul(x=(1.0, 2.0, 3.0), W=((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))
     after = "" if activation is None else t(
         f" Then {activation} turns the scores h into the outputs y = [" + ", ".join(
             f"{v:.2f}" for v in y) + "].",
-        f" 이어서 {KOREAN_NAMES.get(activation, activation)}가 점수 h를 출력 y = [" + ", ".join(f"{v:.2f}" for v in y)
-        + "]로 바꿉니다.")
+        f" 이어서 {KOREAN_NAMES.get(activation, activation)}가 점수 h를 출력 y = ["
+        + ", ".join(f"{v:.2f}" for v in y) + "]로 바꿉니다.")
     return Picture(t("Colour-coded matrix product", "색으로 읽는 행렬곱"), figure, 1,
                    slide="colour_matmul", data={"y": y.tolist(), "h": h.tolist(),
                                                 "xW": xW.tolist(), "b": b.tolist()},
@@ -379,34 +379,42 @@ def plot_image_to_vector(model, image, label=None, pixels=None, lang="en"):
     ax.set_xticks(range(len(probabilities)))
     panels += 1
     guess = int(np.argmax(probabilities))
+    classes = len(probabilities)
+    kernel = (f"{W.shape[0]}x{W.shape[1]}" if convolution else f"{side}x{side}")
     if convolution:
-        notice = t("Each 3x3 filter is slid over the whole image: its feature map is bright "
-                   "where the image has the stroke the filter looks for. Pooling halves the "
-                   "maps, Flatten lines them up, and the Dense layers distil them into ten "
-                   "numbers.",
-                   "3x3 필터 하나가 이미지 전체를 훑습니다: 특징 맵은 필터가 찾는 획이 있는 곳에서 "
-                   "밝아집니다. 풀링이 맵을 절반으로 줄이고, Flatten이 한 줄로 펴고, Dense 층이 "
-                   "열 개의 숫자로 증류합니다.")
+        notice = t(f"Each {kernel} filter is slid over the whole image: its feature map is "
+                   f"bright where the image has the stroke the filter looks for. Pooling "
+                   f"shrinks the maps, Flatten lines them up, and the Dense layers distil them "
+                   f"into {classes} numbers.",
+                   f"{kernel} 필터 하나가 이미지 전체를 훑습니다: 특징 맵은 필터가 찾는 획이 있는 "
+                   f"곳에서 밝아집니다. 풀링이 맵을 줄이고, Flatten이 한 줄로 펴고, Dense 층이 "
+                   f"{classes}개의 숫자로 증류합니다.")
     else:
-        notice = t("Each filter is one column of the first W reshaped to 8x8: red pixels "
+        notice = t(f"Each filter is one column of the first W reshaped to {kernel}: red "
+                   "pixels "
                    "push its unit up, blue ones down. They are rough stroke templates (a bar, "
                    "part of a ring), not clean edges: the L2 weight decay they were trained "
                    "with pulls unused weights towards 0 and keeps them smooth; without it "
                    "they look like noise. The layers narrow: the image is distilled into "
                    "fewer, denser numbers.",
-                   "각 필터는 첫 번째 W의 한 열을 8x8로 접은 것입니다: 빨간 픽셀은 그 유닛을 "
+                   f"각 필터는 첫 번째 W의 한 열을 {kernel}로 접은 것입니다: 빨간 픽셀은 그 "
+                   "유닛을 "
                    "올리고 파란 픽셀은 내립니다. 깨끗한 윤곽선이 아니라 거친 획 모양의 틀(막대, "
                    "고리의 일부)입니다. 학습에 쓴 L2 가중치 감쇠가 쓰이지 않는 가중치를 0으로 "
                    "당겨 매끄럽게 하며, 그것이 없으면 잡음처럼 보입니다. 층이 좁아지며 이미지는 "
                    "더 적고 조밀한 숫자로 증류됩니다.")
     return Picture(t("From image to abstract vector", "이미지에서 추상 벡터로"), figure, panels,
                    slide="image_to_vector",
-                   data={"probabilities": probabilities.tolist(), "guess": guess},
-                   caption=notice + t(f" The output is a vector of ten probabilities; its "
+                   data={"probabilities": probabilities.tolist(), "guess": guess,
+                         "kernel": W.shape[:2] if convolution else (side, side),
+                         "filters_shown": list(range(1, len(filters) + 1)),
+                         "widths": [int(np.prod(v.shape)) for _, v in values],
+                         "maps": [v.shape[-1] for _, v in hidden] + [8]},
+                   caption=notice + t(f" The output is a vector of {classes} probabilities; its "
                                       f"largest is class index {guess}. Dropout is not drawn: "
                                       f"at inference it passes values through unchanged. "
                                       f"Colours: blue negative, red positive, white 0.",
-                                      f" 출력은 열 개의 확률로 된 벡터이며, 가장 큰 값은 "
+                                      f" 출력은 {classes}개의 확률로 된 벡터이며, 가장 큰 값은 "
                                       f"클래스 인덱스 {guess}입니다. Dropout은 그리지 않았습니다: "
                                       "추론 때는 값을 그대로 통과시키기 때문입니다. 색: 파랑 음수, "
                                       ""
@@ -469,7 +477,8 @@ def plot_loop_vs_matmul(rows, lang="en"):
                    "같은 층, 세 가지 방법 (결과 동일)"))
     batch, loop, sample, batched = rows[-1]
     return Picture(t("Loop vs matrix product", "반복문 대 행렬곱"), figure, 1,
-                   data={"rows": rows}, slide="why_matrices",
+                   data={"rows": rows, "ratios": (loop / batched, sample / batched),
+                         "repeats": 3}, slide="why_matrices",
                    caption=t(f"Measured on this machine: at batch {batch} one batched product "
                              f"is {loop / batched:,.0f}x faster than Python loops and "
                              f"{sample / batched:,.0f}x faster than NumPy one sample at a "
@@ -554,7 +563,8 @@ def plot_parameter_explosion(report, lang="en"):
                              f"가중치 {counts[1]:,}개가 Dense 층의 {counts[0]:,}개 옆에서 "
                              f"사라집니다(가중치만 {ratio:,.0f}배, 표처럼 편향까지 세면 "
                              f"{data['ratio']:,.0f}배). Dense의 유닛마다 모든 픽셀에 대한 자기 "
-                             f"가중치가 있지만, 컨볼루션은 작은 커널 하나를 모든 위치에서 공유하므로 "
+                             f"가중치가 있지만, 컨볼루션은 작은 커널 하나를 모든 위치에서 "
+                             f"공유하므로 "
                              f"이미지 크기와 무관합니다."))
 
 

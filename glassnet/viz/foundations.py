@@ -273,6 +273,7 @@ def plot_activation_derivatives(depth=10, lang="en"):
     z = np.linspace(-6, 6, 601)
     curves = activation_curves(z)
     peaks = {name: float(d.max()) for name, (_, d) in curves.items()}
+    flat = float(np.mean(curves["tanh"][1] < 0.1)) * 100
     figure = new_figure(11, 3.6)
     for k, (name, (f, d)) in enumerate(curves.items()):
         ax = figure.add_subplot(1, 3, k + 1)
@@ -290,7 +291,6 @@ def plot_activation_derivatives(depth=10, lang="en"):
                            f"x {shrink:.1e} (그라디언트 소실)"))
             ax.set_ylim(-0.1, 1.9)
         elif name == "tanh":
-            flat = float(np.mean(d < 0.1)) * 100
             ax.set_title(t(f"tanh: slope at most {peaks[name]:.0f}, below 0.1\non "
                            f"{flat:.0f}% of z in [-6, 6] (saturated)",
                            f"tanh: 기울기 최대 {peaks[name]:.0f}, [-6, 6]의\n{flat:.0f}%에서 "
@@ -309,6 +309,7 @@ def plot_activation_derivatives(depth=10, lang="en"):
     return Picture(t("Activation functions and their derivatives",
                      "활성화 함수와 그 미분"), figure, 3, slide="activation",
                    data={"z": z, "curves": curves, "peaks": peaks, "depth": depth,
+                         "flat": flat, "flat_below": 0.1, "range": (-6, 6),
                          "sigmoid_shrink": shrink},
                    caption=t(f"Backpropagation multiplies by f'(z) at every layer. Sigmoid's "
                              f"f' is at most {peaks['sigmoid']:.2f}, so after {depth} sigmoid "

@@ -74,7 +74,8 @@ def plot_losses(lang="en"):
     mse, ce = curves["MSE"][1][low], curves["cross-entropy"][1][low]
     return Picture(t("Losses and their gradients", "손실 함수와 그라디언트"), figure, 2,
                    slide="losses_optimisers",
-                   data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce}},
+                   data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce},
+                         "p_wrong": 0.02, "p_easy": 1},
                    caption=t(f"At p = 0.02 (confidently wrong) MSE through a sigmoid has a "
                              f"gradient of {mse:.3f}, cross-entropy {ce:.3f}: MSE barely "
                              f"learns from its worst mistakes, cross-entropy learns most from "
@@ -179,7 +180,7 @@ def plot_optimizer_paths(steps=60, lang="en"):
     return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 5,
                    slide="losses_optimisers",
                    data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals,
-                         "bounces": bounces, "curvature": (0.02, 2), "lr": (0.9, 1.0),
+                         "bounces": bounces, "curvature": (0.02, 2), "lr": (0.9, 1.0, 0.5),
                          "ratio": 100, "steps": steps},
                    caption=t(f"The valley curves 100 times more across (w2, vertical) than "
                              f"along (w1, horizontal). Plain SGD, at lr 0.9 (above 1.0 it "
@@ -196,8 +197,8 @@ def plot_optimizer_paths(steps=60, lang="en"):
                              f"있습니다. 기본 SGD는 lr 0.9(1.0을 넘으면 세로로 발산)에서 벽 사이를 "
                              f"튕기며, {steps} 스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 "
                              f"바닥을 따라 속도를 모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). "
-                             f"RMSprop과 Adam은 각 스텝을 그라디언트 크기의 이동 평균으로 나누어 두 "
-                             f"방향이 비슷한 속도로 움직입니다."
+                             f"RMSprop과 Adam은 각 스텝을 그라디언트 크기의 이동 평균으로 "
+                             f"나누어 두 방향이 비슷한 속도로 움직입니다."
                              + (f" 그 나눗셈 때문에 RMSprop의 스텝은 바닥에서도 lr 가까이 "
                                 f"남습니다: {low_step} 스텝에서 {low:.0e}에 닿았다가 {high_step} "
                                 f"스텝에서 {high:.1g}로 되튑니다(끝으로 갈수록 학습률을 줄이는 "
@@ -244,19 +245,24 @@ def plot_backprop(learning_rate=0.5, lang="en"):
     grid = figure.add_gridspec(1, 3)
     ax = figure.add_subplot(grid[0, 0:2])
     nodes = {"x1": (0, 3.2), "x2": (0, 0), "h1": (4.6, 3.2), "h2": (4.6, 0), "y": (9.2, 1.6)}
-    edges = [("x1", "h1", 0, 0, 0, 0.5), ("x1", "h2", 0, 1, 0, 0.24),
-             ("x2", "h1", 1, 0, 0, 0.24), ("x2", "h2", 1, 1, 0, 0.5),
+    edges = [("x1", "h1", 0, 0, 0, 0.5), ("x1", "h2", 0, 1, 0, 0.27),
+             ("x2", "h1", 1, 0, 0, 0.27), ("x2", "h2", 1, 1, 0, 0.5),
              ("h1", "y", 0, 0, 1, 0.5), ("h2", "y", 1, 0, 1, 0.5)]
     white = {"facecolor": "white", "edgecolor": "none", "pad": 0.3}
-    for a, b, i, j, layer, s in edges:
-        (xa, ya), (xb, yb) = nodes[a], nodes[b]
+    for a, b, i, j, layer, s in edges:                 # each label along its own edge,
+        (xa, ya), (xb, yb) = nodes[a], nodes[b]        # named w1..w6 as the lecture does
         ax.plot([xa, xb], [ya, yb], color="#999999", linewidth=1, zorder=0)
         W, dW = (W1, v["dW"][0]) if layer == 0 else (W2, v["dW"][1])
+        number = 1 + i + 2 * j if layer == 0 else 5 + i
         px, py = xa + s * (xb - xa), ya + s * (yb - ya)
-        ax.text(px, py + 0.05, f"w={W[i, j]:g}", ha="center", va="bottom", fontsize=TEXT,
-                bbox=white)
-        ax.text(px, py - 0.05, f"dL/dw={dW[i, j]:.4f}", ha="center", va="top",
-                fontsize=TEXT, color="#d62728", bbox=white)
+        length = np.hypot(xb - xa, yb - ya)
+        normal = np.array([-(yb - ya), xb - xa]) / length
+        angle = np.degrees(np.arctan2(yb - ya, xb - xa))
+        for side, text, colour in ((1, f"w{number}={W[i, j]:g}", "black"),
+                                   (-1, f"dL/dw{number}={dW[i, j]:.4f}", "#d62728")):
+            ax.text(px + side * 0.2 * normal[0], py + side * 0.2 * normal[1], text,
+                    ha="center", va="center", rotation=angle, rotation_mode="anchor",
+                    fontsize=TEXT, color=colour, bbox=white)
     for name, (cx, cy) in nodes.items():
         ax.add_patch(Circle((cx, cy), 0.5, facecolor="#f4f4f4", edgecolor="#333333"))
         ax.text(cx, cy, name if name != "y" else "ŷ", ha="center", va="center",
@@ -272,10 +278,10 @@ def plot_backprop(learning_rate=0.5, lang="en"):
                     f"b={bias[k]:g}", ha="center", va="bottom", fontsize=TEXT)
             ax.text(cx, cy - 0.62, f"dL/dz={v['dz'][layer][k]:.4f}", ha="center", va="top",
                     fontsize=TEXT, color="#d62728")
-    ax.text(10.2, 1.6, t(f"target 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1",
+    ax.text(10.6, 1.2, t(f"target 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1",
                         f"정답 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1"),
-            va="center", fontsize=TEXT)
-    ax.set_xlim(-1.0, 12.2)
+            va="top", fontsize=TEXT)
+    ax.set_xlim(-1.0, 12.6)
     ax.set_ylim(-1.3, 4.7)
     ax.set_aspect("equal")
     ax.axis("off")
@@ -288,8 +294,8 @@ def plot_backprop(learning_rate=0.5, lang="en"):
     ax.set_title(t(f"W <- W - {learning_rate} dL/dW, step by step",
                    f"W <- W - {learning_rate} dL/dW, 스텝별"))
     new = v["after"][2][0, 0]
-    ax.annotate(t(f"step 1: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}",
-                  f"1스텝: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}"),
+    ax.annotate(t(f"step 1: w5 (h1->ŷ) {W2[0, 0]:g} -> {new:.4f}",
+                  f"1스텝: w5 (h1->ŷ) {W2[0, 0]:g} -> {new:.4f}"),
                 (1, v["losses"][1]), (2, v["losses"][0]), fontsize=TEXT,
                 arrowprops={"arrowstyle": "->"})
     return Picture(t("Backpropagation, worked", "역전파 손으로 따라가기"), figure, 2,
@@ -302,8 +308,8 @@ def plot_backprop(learning_rate=0.5, lang="en"):
                              f"One step lowers the loss from {v['losses'][0]:.4f} to "
                              f"{v['losses'][1]:.4f}.",
                              f"빨간 숫자를 오른쪽에서 왼쪽으로 읽으세요: 출력의 dL/dz는 ŷ - 1 = "
-                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 그라디언트는 그 가중치가 곱하는 "
-                             f"입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, 은닉 "
-                             f"뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 기울기 a(1 - a)"
-                             f"입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "
+                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 그라디언트는 그 가중치가 "
+                             f"곱하는 입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, "
+                             f"은닉 뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 "
+                             f"기울기 a(1 - a)입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "
                              f"{v['losses'][1]:.4f}로 낮춥니다."))
