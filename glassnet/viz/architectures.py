@@ -62,7 +62,7 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     top, left = (kh - 1) // 2 - pad, (kw - 1) // 2 - pad      # window corner offset
     figure = new_figure(11, 5.2)
     grid = figure.add_gridspec(2, 6, width_ratios=[2.2, 1.6, 2.2, 1.0, 1.0, 1.0],
-                               height_ratios=[1, 0.05])
+                               height_ratios=[1, 0.04])
     ax = figure.add_subplot(grid[0, 0])
     ax.imshow(shown, cmap="gray_r")
     for k, (r, c) in enumerate(positions):
@@ -89,25 +89,33 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     _plain(ax, t(f"z = sum(window × kernel) + b\nfilter {filter_index + 1}'s map {rows}x{cols}",
                  f"z = sum(창 × 커널) + b\n필터 {filter_index + 1}의 맵 {rows}x{cols}"))
     index = [r * cols + c for r, c in positions]
-    for k, (values, title) in enumerate(((P, t(f"P {P.shape}\none row per\nposition",
-                                              f"P {P.shape}\n위치마다\n한 행")),
-                                         (W_col, f"@ W {W_col.shape}\n"
-                                          + t("one column\nper filter", "필터마다\n한 열")),
-                                         (Z.reshape(-1, filters),
-                                          f"+ b = Z {(rows * cols, filters)}\n"
-                                          + t("all maps", "모든 맵")))):
-        ax = figure.add_subplot(grid[0, 3 + k])
+    ax = figure.add_subplot(grid[0, 3:6])               # one axes: one square per entry,
+    left, gap = 0.0, 9.0                                # so the heights compare
+    matrices = ((P, t(f"P {P.shape}\none row per\nposition", f"P {P.shape}\n위치마다\n한 행")),
+                (W_col, f"@ W {W_col.shape}\n" + t("one column\nper filter", "필터마다\n한 열")),
+                (Z.reshape(-1, filters), f"+ b = Z {(rows * cols, filters)}\n"
+                 + t("all maps", "모든 맵")))
+    for k, (values, title) in enumerate(matrices):
+        height, width = values.shape
         limit = np.abs(values).max() or 1.0
-        image = ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="equal",
-                          interpolation="nearest")                 # one square per entry:
-        ax.set_anchor("N")                                         # heights compare
-        _colour_bar(figure, image, grid[1, 3 + k], None)
+        image = ax.imshow(values / limit, cmap="RdBu_r", vmin=-1, vmax=1,
+                          interpolation="nearest", extent=(left, left + width, height, 0))
+        image.set_gid(title.split("\n")[0])
+        ax.text(left + width / 2, -1.5, title, ha="center", va="bottom", fontsize=TEXT)
         if k != 1:
             for j, i in enumerate(index):
-                ax.axhline(i, color=CLASS_COLOURS[j + 1], linewidth=2)
+                ax.plot([left, left + width], [i + 0.5, i + 0.5], color=CLASS_COLOURS[j + 1],
+                        linewidth=2)
         else:
-            ax.axvline(filter_index, color="black", linewidth=1.5)
-        _plain(ax, title)
+            ax.add_patch(Rectangle((left + filter_index, 0), 1, height, fill=False,
+                                   edgecolor="black", linewidth=1.5))
+        left += width + gap
+    ax.set_xlim(-0.5, left - gap + 0.5)
+    ax.set_ylim(rows * cols + 0.5, -12)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    _colour_bar(figure, image, grid[1, 3:6], t("value / the matrix's largest |value|",
+                                               "값 / 행렬의 최대 |값|"))
     check = float(np.abs(P @ W_col + layer.params.get("b", 0) - Z.reshape(-1, filters)).max())
     count = W.size + filters
     return Picture(t("Convolution: a sliding kernel is one matrix product",

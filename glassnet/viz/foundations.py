@@ -374,10 +374,10 @@ def plot_batch_timing(rows=None, lang="en"):
     ax.set_ylabel(t("time per sample (µs, log scale)", "샘플당 시간 (µs, 로그 눈금)"))
     first, last = micro[0], micro[-1]
     fastest = int(np.argmin(micro))
-    ax.annotate(f"{first:.1f} µs", (batches[0], first), (8, 0), textcoords="offset points",
-                va="center")
-    ax.annotate(f"{last:.2f} µs", (batches[-1], last), (0, 10), textcoords="offset points",
-                ha="center")
+    ax.annotate(f"{first:.1f} µs", (batches[0], first), (6, 8), textcoords="offset points",
+                va="bottom")
+    ax.annotate(f"{last:.2f} µs", (batches[-1], last), (0, 12), textcoords="offset points",
+                ha="center", va="bottom")
     ax.set_title(t(f"one sample at a time: {first:.1f} µs each;\nbatches of {batches[-1]}: "
                    f"{last:.2f} µs each ({first / last:.0f}x less)",
                    f"샘플 하나씩: 샘플당 {first:.1f} µs;\n배치 {batches[-1]}: 샘플당 "
