@@ -81,7 +81,7 @@ PICTURES = {
     "warp3d_animation": (lambda seed, lang: viz.animate_warp(*circles_model(seed),
                                                              frames_per_step=2, lang=lang), 1),
     "boundary": (lambda seed, lang: viz.plot_decision_boundary(*moons_model(seed), lang=lang), 1),
-    "boundary_training": (boundary_training, 4),
+    "boundary_training": (boundary_training, 3),
     "image": (image, 11),
     "image_cnn": (lambda seed, lang: viz.plot_image_to_vector(*cnn_digits_model(seed),
                                                               lang=lang), 13),

@@ -275,7 +275,9 @@ def plot_warp(model, X, y, lang="en"):
                 times = 1 if length >= 0.2 * reach or length == 0 else \
                     int(np.ceil(0.2 * reach / length))
                 if dims == 3:
-                    ax.quiver(*start, *(times * shift), color="black", linewidth=2.5)
+                    ax.computed_zorder = False                 # the arrow in front
+                    ax.quiver(*start, *(times * shift), color="black", linewidth=3,
+                              arrow_length_ratio=0.25, zorder=5)
                 else:
                     ax.annotate("", start + times * shift, start,
                                 arrowprops={"arrowstyle": "-|>", "color": "black",
