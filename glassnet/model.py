@@ -328,6 +328,86 @@ class Network:
         from .io import save_model
         save_model(self, path)
 
+    # --- a batch's values and gradients, for the views (the explorer reads these) ---------
+    def param_slice(self, layer, name):
+        """Where parameter ``name`` of ``layer`` (a layer object or its name) lives in
+        ``flat_params`` and ``flat_grads``: ``model.flat_params[model.param_slice(l, "W")]``
+        is W, flattened in C order. Frozen layers keep their arrays apart (not in the
+        buffer): asking for one is an error, as is a name the layer does not have."""
+        if self.flat_params is None:
+            raise ValueError(f"{type(self).__name__}.param_slice: the model is not built yet; "
+                             f"call model.build() (or train it) first.")
+        if not isinstance(layer, Layer):
+            layer = self.get_layer(layer)
+        if name not in layer.params:
+            raise KeyError(f"param_slice: layer {layer.name!r} has no parameter {name!r}; "
+                           f"it has {sorted(layer.params) or 'none'}.")
+        offset = 0
+        for leaf, trainable in leaf_layers(self.layers):
+            if not trainable:
+                if leaf is layer:
+                    raise ValueError(f"param_slice: layer {layer.name!r} is frozen "
+                                     f"(trainable=False), so its parameters are not in the "
+                                     f"flat buffer; read layer.params[{name!r}] instead.")
+                continue
+            for k, value in leaf.params.items():
+                if leaf is layer and k == name:
+                    return slice(offset, offset + value.size)
+                offset += value.size
+        raise ValueError(f"param_slice: layer {layer.name!r} is not part of this model.")
+
+    def values_and_gradients(self, x, y, training=False):
+        """One forward and backward pass over the batch (x, y) through the model's own
+        forward, loss and backward (no update), returned as a dict:
+
+        - ``loss``: the batch's mean loss (a float);
+        - ``values``: {node name: output}, as ``node_values`` gives (the inputs too);
+        - ``gradients``: {layer name: {param: dL/dparam}} for every layer with parameters;
+        - ``output_gradients``: {node name: dL/d(its output)}. With a fused loss (softmax or
+          sigmoid with cross-entropy) the output node's entry is dL/d(its logits), the
+          gradient the engine itself starts from.
+
+        ``training=False`` (the default) runs dropout and batch norm in inference mode and
+        draws no random numbers. Every array returned is a copy; the model's gradient
+        buffer is left as it was, so looking never changes what the next step does."""
+        from . import training as training_module  # the module (the argument shadows it)
+        training_module.require_compiled(self, "values_and_gradients")
+        X, T, W = training_module.check_data(self, x, y, "values_and_gradients")
+        saved = self.flat_grads.copy() if self.flat_grads is not None else None
+        nodes = self.nodes()
+        received, wrapped = {}, []
+
+        def recorder(node, method):
+            original = getattr(node.layer, method)
+
+            def record(d, *args, **kwargs):
+                received.setdefault(node.name, np.array(d, copy=True))   # the outer call
+                return original(d, *args, **kwargs)
+            return record
+
+        try:
+            for node in nodes:                     # note what each layer's backward receives
+                for method in ("backward", "backward_from_logits"):
+                    setattr(node.layer, method, recorder(node, method))
+                wrapped.append(node.layer)
+            values = self.node_values(X, training)
+            output = next(n.name for n in nodes if n.layer is self.output_layer)
+            loss = training_module.loss_of(self, values[output], T, W)
+            training_module.backpropagate(self)
+            gradients = {leaf.name: {k: g.copy() for k, g in leaf.grads.items()}
+                         for leaf, _ in leaf_layers(self.layers) if leaf.params}
+        finally:
+            for layer in wrapped:                  # the layers' own methods again
+                for method in ("backward", "backward_from_logits"):
+                    vars(layer).pop(method, None)
+            if saved is not None:
+                np.copyto(self.flat_grads, saved)
+        return {"loss": float(loss), "values": {k: np.array(v, copy=True)
+                                                for k, v in values.items()},
+                "gradients": gradients,
+                "output_gradients": {n.name: received[n.name] for n in nodes
+                                     if n.name in received}}
+
 
 class Sequential(Network):
     """A model made of layers applied one after another.
