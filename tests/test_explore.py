@@ -20,8 +20,11 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import glassnet as gn
+from glassnet.explore import views
 from glassnet.explore.server import listening_socket, server
-from glassnet.explore.session import DEFAULTS, Session, SettingsError, check_settings, lesson
+from glassnet.explore.session import Session
+from glassnet.explore.settings import DEFAULTS, SettingsError, check_settings
+from glassnet.explore.views import lesson
 
 
 def _settings(**changes):
@@ -127,7 +130,7 @@ def test_bad_uploads_are_refused_with_what_to_fix():
 def test_the_neuron_panel_holds_the_engines_forward_and_backward_numbers():
     session = Session()
     session.step("epoch")
-    out = session.neuron(1, 2, sample=5)
+    out = views.neuron(session, 1, 2, sample=5)
     dense = session.model.layers[1]
     h = session.model.layer_outputs(session.X_test[5:6])[1][0]          # layer 2's input
     z = float(h @ dense.params["W"][:, 2] + dense.params["b"][2])
@@ -139,7 +142,7 @@ def test_the_neuron_panel_holds_the_engines_forward_and_backward_numbers():
     np.testing.assert_allclose(X.T @ np.array(back["dz"]), back["dW"], rtol=1e-4, atol=1e-7)
     assert back["db"] == pytest.approx(sum(back["dz"]), rel=1e-4, abs=1e-7)
     before = session.model.flat_grads.copy()
-    session.neuron(0, 0)                                                # looking changes
+    views.neuron(session, 0, 0)                                                # looking changes
     assert np.array_equal(before, session.model.flat_grads)             # nothing
 
 
@@ -148,26 +151,30 @@ def test_the_weight_panel_has_value_gradient_update_and_history():
     first = session.model.layers[0].params["W"][1, 3]
     for _ in range(5):
         session.step("batch")
-    out = session.weight(0, 1, 3)
+    out = views.weight(session, 0, 1, 3)
     W = session.model.layers[0].params["W"]
     assert out["value"] == float(W[1, 3]) and len(out["history"]) == 6
     assert out["history"][0] == float(first) and out["history"][-1] == out["value"]
     assert out["update"] == pytest.approx(out["history"][-1] - out["history"][-2])
     assert out["gradient"] == float(session.model.layers[0].grads["W"][1, 3])
     with pytest.raises(SettingsError, match="row must be 0 to 1"):
-        session.weight(0, 7, 0)
+        views.weight(session, 0, 7, 0)
+    flat = session.model.flat_params                                    # where it lives
+    assert out["value"] == float(flat[session.model.param_slice(session.model.layers[0],
+                                                                "W")][1 * 8 + 3])
 
 
 def test_frames_warps_heatmaps_and_lessons_are_the_engines():
     session = Session()
     frame = session.step("batch")
-    assert len(frame["maps"]) == 2 + 8 + 8 and frame["grid"] == 40
+    assert [len(m) for m in frame["maps"]] == [2, 8, 8] and frame["grid"] == 40
     assert frame["weights"][0]["W"] == session.model.layers[0].params["W"].tolist()
-    warp = session.warp(0)
+    warp = views.warp(session, 0)
     assert [s["name"] for s in warp["steps"]] == ["input", "layer 1: x W", "layer 1: + b",
                                                   "layer 1: tanh"] and warp["projected"]
-    maps = session.heatmaps()["layers"][0]
-    np.testing.assert_allclose(np.array(maps["X"]) @ np.array(maps["W"]), maps["XW"])
+    maps = views.heatmaps(session)["layers"][0]
+    np.testing.assert_allclose(np.array(maps["X"]) @ np.array(maps["W"]), maps["XW"], rtol=1e-5,
+                               atol=1e-7)
     out = lesson("matrix", {"w11": 1, "w12": 0.5, "w21": -0.5, "w22": 1, "b1": 0.3,
                             "b2": -0.2, "activation": "tanh"})
     xW = np.array(out["points"]["xW"])
@@ -253,20 +260,26 @@ def test_the_websocket_checks_its_origin_and_token(explorer):
         hello = json.loads(ws.recv(timeout=20))
         assert hello["type"] == "hello" and hello["network"]["widths"] == [2, 8, 8, 2]
         ws.send(json.dumps({"op": "step", "what": "batch"}))
+        assert json.loads(ws.recv(timeout=20)) == {"type": "state", "playing": False}
         frame = json.loads(ws.recv(timeout=20))
         assert frame["type"] == "frame" and frame["step"] == 1
         ws.send(json.dumps({"op": "neuron", "layer": 9, "unit": 0, "sample": 0}))
         assert "layer must be 0 to 2" in json.loads(ws.recv(timeout=20))["message"]
         ws.send("{not json")
         assert json.loads(ws.recv(timeout=20))["type"] == "error"
-        ws.send(json.dumps({"op": "play"}))
-        seen = [json.loads(ws.recv(timeout=20)) for _ in range(5)]  # state, then frames
-        ws.send(json.dumps({"op": "pause"}))
-        for _ in range(100):                                        # bounded: until paused
-            message = json.loads(ws.recv(timeout=20))
-            if message["type"] == "state" and not message["playing"]:
-                break
-        assert any(m["type"] == "frame" and m["step"] > 1 for m in seen)
+        ws.send(json.dumps({"op": "play"}))            # pulled: one frame per request
+        seen = [json.loads(ws.recv(timeout=20)) for _ in range(2)]
+        assert [m["type"] for m in seen] == ["state", "frame"] and seen[0]["playing"]
+        for _ in range(3):
+            ws.send(json.dumps({"op": "next"}))
+            seen.append(json.loads(ws.recv(timeout=20)))
+        ws.send(json.dumps({"op": "pause"}))           # the frame of the step it stops on
+        last, state = json.loads(ws.recv(timeout=20)), json.loads(ws.recv(timeout=20))
+        assert state == {"type": "state", "playing": False, "step": last["step"]}
+        steps = [m["step"] for m in seen if m["type"] == "frame"]
+        assert steps == sorted(steps) and steps[0] > 1 and last["step"] == steps[-1]
+        with pytest.raises(TimeoutError):               # nothing more comes unasked
+            ws.recv(timeout=0.5)
         upload = f"/api/upload?token={token}&session={hello['session']}&name=big.csv"
         status, _, body = _get(explorer, upload, method="POST", body=b"",
                                headers={"Content-Length": str(6 << 20)})
@@ -379,14 +392,14 @@ def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(exp
             page.mouse.click(x, y)
             page.wait_for_function("document.getElementById('neuron').dataset.z !== undefined",
                                    timeout=10000)
-            expected = python.neuron(0, 2, sample=4)
+            expected = views.neuron(python, 0, 2, sample=4)
             assert float(page.get_attribute("#neuron", "data-z")) == expected["z"]
             assert expected["equation"] in page.inner_text("#neuron")
             x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # W[3, 5] of layer 2
             page.mouse.click(x, y)
             page.wait_for_function("document.getElementById('weight').textContent"
                                    ".includes('W[3, 5]')", timeout=10000)
-            expected = python.weight(1, 3, 5)
+            expected = views.weight(python, 1, 3, 5)
             assert f"value    {expected['value']!r}" in page.inner_text("#weight")
             # the code, run in a fresh process, reproduces the page's weights
             page.click(".tabs button[data-tab=takeaway]")
