@@ -46,3 +46,12 @@ __all__ = [
     "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
     "schedules",
 ]
+
+
+def __getattr__(name):
+    """``gn.explore(X, y)``: the explorer in a notebook, imported only when first used
+    (the package ``glassnet.explore`` is itself callable)."""
+    if name == "explore":
+        import importlib
+        return importlib.import_module(".explore", __name__)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")

@@ -26,6 +26,7 @@ from .settings import (
     DEFAULTS,
     GRID,
     LIMITS,
+    LOSSES,
     UPLOAD,
     SettingsError,
     check_numbers,
@@ -100,11 +101,8 @@ class Session:
         y = self.uploaded[2]
         s["problem"] = "classification" if np.issubdtype(np.asarray(y).dtype, np.integer) \
             else "regression"
-        if s.get("loss") not in {"classification": ("sparse_categorical_crossentropy",
-                                                    "focal"),
-                                 "regression": ("mse", "mae")}[s["problem"]]:
-            s["loss"] = "sparse_categorical_crossentropy" if s["problem"] == \
-                "classification" else "mse"
+        if s.get("loss") not in LOSSES[s["problem"]]:
+            s["loss"] = LOSSES[s["problem"]][0]
         return s
 
     # --- settings, data, model ---------------------------------------------------------

@@ -16,7 +16,7 @@ REGRESSION_SETS = ("plane", "waves")
 DATA_NAMES = (*SETS_2D, "digits", *REGRESSION_SETS, "upload")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear")
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
-LOSSES = {"classification": ("sparse_categorical_crossentropy", "focal"),
+LOSSES = {"classification": ("sparse_categorical_crossentropy",),   # (focal wants one-hot)
           "regression": ("mse", "mae")}
 # Inputs made from the two coordinates of a plane data set (TensorFlow Playground's).
 FEATURES = {"x1": "X[:, 0]", "x2": "X[:, 1]", "x1^2": "X[:, 0] ** 2",
@@ -191,7 +191,8 @@ def check_numbers(name, X, y):
         bad = ~np.isfinite(values) | (np.abs(values) > most)
         if bad.any():
             row = int(np.argwhere(bad)[0][0])
-            value = values.reshape(len(values), -1)[row][bad.reshape(len(values), -1)[row]][0]
+            flat, wrong = values.reshape(len(values), -1)[row], bad.reshape(len(values), -1)[row]
+            value = float(flat[wrong][0])
             raise ValueError(f"upload: {name!r} has a {what} of {value!r} in data row "
                              f"{row + 1}; the explorer takes {what}s within +-{most:g} (it "
                              f"trains in float32). Rescale that column, or remove the row.")

@@ -5,8 +5,7 @@
 // drawn the last one, so nothing queues and Pause stops on the step that is shown.
 const COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
                  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
-const LOSSES = {classification: [["sparse_categorical_crossentropy", "cross-entropy"],
-                                 ["focal", "focal"]],
+const LOSSES = {classification: [["sparse_categorical_crossentropy", "cross-entropy"]],
                 regression: [["mse", "MSE"], ["mae", "MAE"]]};
 const ACTIVATIONS = ["relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear"];
 const FEATURES = [["x1", "x1"], ["x2", "x2"], ["x1^2", "x1²"], ["x2^2", "x2²"],
