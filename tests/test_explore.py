@@ -360,8 +360,9 @@ def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(exp
             page.wait_for_function("(() => { const h = window.glassnet.history; "
                                    "return h.length > 2 && h[h.length - 1].test_loss < 0.1 })()",
                                    timeout=60000)
-            page.click("#play")
-            page.wait_for_function("!window.glassnet.playing", timeout=10000)
+            page.click("#play")                  # Pause: the page shows the step it stops on
+            page.wait_for_function("window.glassnet.stoppedAt === window.glassnet.frame.step "
+                                   "&& !window.glassnet.pending", timeout=10000)
             played, steps = page.evaluate(weights), page.evaluate("window.glassnet.frame.step")
             replay = Session()                   # Play, however long it ran: the same
             for _ in range(steps):               # weights as the same steps in Python
@@ -436,3 +437,80 @@ def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(exp
     pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
     assert pixels.std() > 5.0
     assert os.path.getsize(tmp_path / "page.glassnet") > 0
+
+
+@pytest.mark.slow
+def test_every_control_works_live_without_console_errors(explorer):
+    from playwright.sync_api import sync_playwright
+    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        try:
+            page = browser.new_page(viewport={"width": 1300, "height": 900})
+            errors = []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(url)
+            page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
+            net = "window.glassnet.net"
+            page.click("#step-epoch")
+            page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=20000)
+            page.fill("#lr", "0.01")                        # live: the weights are kept
+            page.dispatch_event("#lr", "change")
+            page.wait_for_function(f"{net}.settings.learning_rate === 0.01", timeout=20000)
+            assert page.evaluate("window.glassnet.frame.step") == 40
+            assert "changed live at step 40" in page.inner_text("#note")
+            page.fill("#lr", "-3")                          # refused: the field shows 0.01
+            page.dispatch_event("#lr", "change")
+            page.wait_for_function("!document.getElementById('error').hidden", timeout=20000)
+            assert page.input_value("#lr") == "0.01"
+            page.click("#add-layer")                        # a new network, said so
+            page.wait_for_function(f"{net}.widths.length === 5", timeout=20000)
+            assert "a new network (layers changed)" in page.inner_text("#note")
+            page.fill("[data-layer='2'][data-key=units]", "16")
+            page.dispatch_event("[data-layer='2'][data-key=units]", "change")
+            page.wait_for_function(f"{net}.widths[3] === 16", timeout=20000)
+            page.select_option("[data-layer='0'][data-key=activation]", "relu")
+            page.wait_for_function(f"{net}.activations[0] === 'relu'", timeout=20000)
+            page.click("[data-remove='2']")
+            page.wait_for_function(f"{net}.widths.length === 4", timeout=20000)
+            page.check("[data-feature='x1^2']")
+            page.wait_for_function(f"{net}.widths[0] === 3", timeout=20000)
+            for name in ("moons", "spirals", "xor", "blobs", "digits", "plane", "waves",
+                         "circles"):
+                page.select_option("#data-name", name)
+                page.wait_for_function(f"{net}.settings.data.name === '{name}'",
+                                       timeout=30000)
+                page.click("#step-batch")
+                page.wait_for_function("window.glassnet.frame.step === 1", timeout=20000)
+                if name == "digits":
+                    assert page.is_visible("#boundary") and not page.is_visible("#predictions")
+                if name == "plane":
+                    assert not page.is_visible("#accuracy-curve")
+            page.click(".tabs button[data-tab=lessons]")
+            page.click("#backprop-next")
+            page.fill("#softmax-sliders [data-key=temperature]", "3")
+            page.dispatch_event("#softmax-sliders [data-key=temperature]", "input")
+            page.wait_for_function("document.getElementById('softmax-note').textContent",
+                                   timeout=20000)
+            page.click("#share")                             # the settings as a link
+            link = page.evaluate("location.href")
+            assert "#settings=" in link
+            other = browser.new_page(viewport={"width": 390, "height": 844})
+            other.on("pageerror", lambda e: errors.append(str(e)))
+            other.goto(link)
+            other.wait_for_function("window.glassnet && window.glassnet.net && "
+                                    "window.glassnet.net.widths[0] === 3", timeout=30000)
+            assert other.evaluate(f"{net}.settings") == page.evaluate(f"{net}.settings")
+            X, y = gn.datasets.make_blobs(120, centers=3, seed=2)          # 4 features
+            rows = "\n".join(f"{a},{b},{a * b},{a - b},{c}" for (a, b), c in zip(X, y))
+            page.set_input_files("#upload", files=[{"name": "wide.csv", "mimeType": "text/csv",
+                                                    "buffer": rows.encode()}])
+            page.wait_for_function(f"{net}.uploaded === 'wide.csv'", timeout=20000)
+            assert page.is_visible("#predictions") and not page.is_visible("#boundary")
+            assert "Test rows" in page.inner_text("#output-title")
+            assert page.inner_text("#error") == ""
+        finally:
+            browser.close()
+    assert errors == []

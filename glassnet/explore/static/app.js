@@ -342,6 +342,7 @@ export function mount(root, transport) {
       if (!msg.playing) state.playing = false;
       else if (!state.pausing) state.playing = true;
       if (!msg.playing) state.pausing = false;
+      if (msg.step !== undefined) state.stoppedAt = msg.step;   // Pause: the step shown
       $("play").textContent = state.playing ? "Pause" : "Play";
       $("play").classList.toggle("on", state.playing);
       if (msg.message) showError(msg.message);
@@ -977,6 +978,7 @@ export function mount(root, transport) {
     if (state.playing) {                 // stop asking; the answer is the shown step's frame
       state.pausing = true;
       state.playing = false;
+      state.stoppedAt = null;
       state.pauseClicked = performance.now();
       send("pause");
     } else {                             // at once: a second click is a Pause
