@@ -166,9 +166,11 @@ function rgb(hex) {
   return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
 }
 
+const BLUE = rgb("#1f77b4"), ORANGE = rgb("#f28e2b");
+
 function diverging(v) {          // v in [-1, 1]: blue, white, orange
   const t = Math.max(-1, Math.min(1, v));
-  const [r, g, b] = t < 0 ? rgb("#1f77b4") : rgb("#f28e2b");
+  const [r, g, b] = t < 0 ? BLUE : ORANGE;
   const a = Math.abs(t);
   return [255 + (r - 255) * a, 255 + (g - 255) * a, 255 + (b - 255) * a];
 }
@@ -181,9 +183,18 @@ function unpack(p) {
   return out;
 }
 
-function paint(values, size, colour) {  // a size x size canvas from values, row 0 on top
-  const canvas = document.createElement("canvas");
-  canvas.width = canvas.height = size;
+const POOL = [];                 // small canvases reused from frame to frame
+let pooled = 0;
+
+function paint(values, size, colour, reuse = false) {  // a size x size canvas, row 0 on top
+  let canvas;
+  if (reuse) {                   // valid until the next frame starts (pooled = 0)
+    if (pooled === POOL.length) POOL.push(document.createElement("canvas"));
+    canvas = POOL[pooled++];
+  } else {
+    canvas = document.createElement("canvas");
+  }
+  if (canvas.width !== size) canvas.width = canvas.height = size;
   const ctx = canvas.getContext("2d"), image = ctx.createImageData(size, size);
   for (let i = 0; i < size * size; i++) {
     const [r, g, b] = colour(values[i], i);
@@ -194,9 +205,19 @@ function paint(values, size, colour) {  // a size x size canvas from values, row
   return canvas;
 }
 
-function signedMap(p, size) {
-  const values = unpack(p), limit = Math.max(Math.abs(p.low), Math.abs(p.high)) || 1;
-  return paint(values, size, (v) => diverging(v / limit));
+function bytesOf(p) {             // the 0..255 codes of a packed map
+  const text = atob(p.b64), out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+function signedMap(p, size, reuse = false) {   // blue - white - orange, 256 colours per map
+  const limit = Math.max(Math.abs(p.low), Math.abs(p.high)) || 1, table = new Uint8Array(768);
+  for (let b = 0; b < 256; b++) {
+    table.set(diverging((p.low + (b / 255) * (p.high - p.low)) / limit), 3 * b);
+  }
+  const codes = bytesOf(p);
+  return paint(codes, size, (b) => table.subarray(3 * b, 3 * b + 3), reuse);
 }
 
 function dot(ctx, [x, y], colour, edge, r = 3) {
@@ -628,6 +649,8 @@ export function mount(root, transport) {
             box.top + (col.ys[unit] + col.tile / 2) * box.height / canvas.height];
   }
   state.centre = centre;
+  state.redraw = (f) => frame(f, true);      // for benchmarks: one frame drawn again
+  state.parts = {updateNetwork, drawOutput, curves};
   state.pointOn = (layer, row, column, t) => {  // a point on a weight's line (for tests)
     const canvas = $("network"), box = canvas.getBoundingClientRect(), cols = state.layout;
     const sx = box.width / canvas.width, sy = box.height / canvas.height;
@@ -650,21 +673,37 @@ export function mount(root, transport) {
     const cols = state.layout, canvas = $("network"), ctx = canvas.getContext("2d");
     if (!cols || !frame || frame.weights.length !== cols.length - 1) return;
     ctx.clearRect(0, 0, canvas.width, canvas.height);
+    pooled = 0;
+    const buckets = new Map();       // one path per colour and width: a few strokes in all
     cols.slice(1).forEach((col, l) => {
       const prev = cols[l], W = frame.weights[l].W;
       prev.ys.forEach((y0, i) => col.ys.forEach((y1, j) => {
         const w = W[i][j];
-        const chosen = state.weight && state.weight.layer === l && state.weight.row === i &&
-          state.weight.column === j;
-        ctx.strokeStyle = chosen ? "#000" : (w >= 0 ? "rgba(242,142,43,0.75)"
-                                                    : "rgba(31,119,180,0.75)");
-        ctx.lineWidth = chosen ? 4 : Math.min(6, 0.3 + 2.5 * Math.abs(w));
-        ctx.beginPath();
-        ctx.moveTo(prev.x + prev.tile, y0 + prev.tile / 2);
-        ctx.lineTo(col.x, y1 + col.tile / 2);
-        ctx.stroke();
+        const width = Math.round(Math.min(6, 0.3 + 2.5 * Math.abs(w)) * 4) / 4;
+        const key = `${w >= 0 ? "rgba(242,142,43,0.75)" : "rgba(31,119,180,0.75)"}|${width}`;
+        if (!buckets.has(key)) buckets.set(key, []);
+        buckets.get(key).push([prev.x + prev.tile, y0 + prev.tile / 2, col.x, y1 + col.tile / 2]);
       }));
     });
+    buckets.forEach((lines, key) => {
+      const [colour, width] = key.split("|");
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = Number(width);
+      ctx.beginPath();
+      lines.forEach(([ax, ay, bx, by]) => { ctx.moveTo(ax, ay); ctx.lineTo(bx, by); });
+      ctx.stroke();
+    });
+    if (state.weight && state.weight.layer < cols.length - 1) {     // the chosen weight
+      const {layer, row, column} = state.weight, prev = cols[layer], col = cols[layer + 1];
+      if (row < prev.shown && column < col.shown) {
+        ctx.strokeStyle = "#000";
+        ctx.lineWidth = 4;
+        ctx.beginPath();
+        ctx.moveTo(prev.x + prev.tile, prev.ys[row] + prev.tile / 2);
+        ctx.lineTo(col.x, col.ys[column] + col.tile / 2);
+        ctx.stroke();
+      }
+    }
     const last = cols.length - 1;
     cols.forEach((col, c) => {
       ctx.fillStyle = "#222";
@@ -673,7 +712,7 @@ export function mount(root, transport) {
       for (let i = 0; i < col.shown; i++) {
         let image = null;
         if (frame.maps && c < last && frame.maps[c] && frame.maps[c][i]) {
-          image = signedMap(frame.maps[c][i], frame.grid);
+          image = signedMap(frame.maps[c][i], frame.grid, true);
         } else if (frame.boundary && c === last) {
           image = outputMap(frame, i);
         }
@@ -696,12 +735,13 @@ export function mount(root, transport) {
   function outputMap(frame, j) {   // output j over the plane: its class's region, or the value
     if (frame.boundary.label) {
       const labels = unpack(frame.boundary.label), conf = unpack(frame.boundary.confidence);
+      const [r, g, b] = rgb(COLOURS[j % 10]);
       return paint(labels, frame.grid, (v, i) => {
         const a = Math.round(v) === j ? conf[i] : 0;
-        return rgb(COLOURS[j % 10]).map((x) => 255 + (x - 255) * a);
-      });
+        return [255 + (r - 255) * a, 255 + (g - 255) * a, 255 + (b - 255) * a];
+      }, true);
     }
-    return j === 0 ? signedMap(frame.boundary.value, frame.grid) : null;
+    return j === 0 ? signedMap(frame.boundary.value, frame.grid, true) : null;
   }
 
   // --- output, curves ------------------------------------------------------------------------
