@@ -465,6 +465,21 @@ def test_every_control_works_live_without_console_errors(explorer):
             page.dispatch_event("#lr", "change")
             page.wait_for_function("!document.getElementById('error').hidden", timeout=20000)
             assert page.input_value("#lr") == "0.01"
+            x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # hover, click
+            page.mouse.move(x, y)
+            page.wait_for_function("document.getElementById('tip').textContent"
+                                   ".includes('W[3, 5] of layer 2')", timeout=10000)
+            assert "dL/dW" in page.inner_text("#tip")
+            page.mouse.click(x, y)
+            page.wait_for_function("!document.getElementById('weight-edit').hidden",
+                                   timeout=10000)
+            boundary = page.evaluate("window.glassnet.frame.boundary.label.b64")
+            page.fill("#weight-value", "-4")                # set by hand: the boundary moves
+            page.click("#weight-set")
+            page.wait_for_function("window.glassnet.frame.weights[1].W[3][5] === -4",
+                                   timeout=10000)
+            assert page.evaluate("window.glassnet.frame.boundary.label.b64") != boundary
+            assert "set to -4 at step 40" in page.inner_text("#note")
             page.click("#add-layer")                        # a new network, said so
             page.wait_for_function(f"{net}.widths.length === 5", timeout=20000)
             assert "a new network (layers changed)" in page.inner_text("#note")

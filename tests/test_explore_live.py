@@ -53,6 +53,9 @@ def test_live_changes_keep_the_weights_and_the_code_replays_them(tmp_path):
         for _ in range(3):
             session.step("batch")
     assert session.steps == 40 + 15
+    frame = session.set_weight(1, 2, 3, 1.25)                          # a weight by hand
+    assert frame["weights"][1]["W"][2][3] == 1.25 and "set to 1.25" in session.note
+    session.step("batch")
     assert session.model.optimizer.learning_rate == 0.02               # the live rate
     assert not all(np.array_equal(a, b) for a, b in zip(before, session.model.get_weights()))
     weights = _run(session.code(), tmp_path)

@@ -141,8 +141,9 @@ def _change_lines(old, new):
 
 
 def export_code(log, steps, upload=None):
-    """The script for a session's change log [(step, settings), ...] (the first entry the
-    settings the network was built with, at step 0) after ``steps`` steps. ``upload``:
+    """The script for a session's change log [(step, settings, edit), ...] (the first entry
+    the settings the network was built with, at step 0; ``edit`` a weight set by hand,
+    (layer index, row, column, value), or None) after ``steps`` steps. ``upload``:
     ('file', name) for an uploaded file, ('arrays', name) for a widget's arrays."""
     first = log[0][1]
     name = first["data"]["name"]
@@ -163,11 +164,16 @@ def export_code(log, steps, upload=None):
               *_model_lines(first)]
     lines += TRAIN.split("\n")
     at, previous = 0, first
-    for step, settings in log[1:] + [(steps, None)]:
+    for step, settings, edit in log[1:] + [(steps, None, None)]:
         if step > at:
             lines.append(f"train({step - at!r}, batch_size={previous['batch_size']!r})")
             at = step
-        if settings is not None:
+        if edit is not None:
+            index, row, column, value = edit
+            where = f"[{int(row)!r}, {int(column)!r}]"
+            lines += [f"# a weight set by hand on the page at step {int(step)}:",
+                      f"model.layers[{int(index)!r}].params['W']{where} = {float(value)!r}"]
+        elif settings is not None:
             lines += [f"# changed on the page at step {int(step)}:",
                       *_change_lines(previous, settings)]
             previous = settings

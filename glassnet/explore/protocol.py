@@ -45,6 +45,12 @@ def answer(session, request):
                     session.configure(request.get("settings"))]
         if op == "reset":
             return [{"type": "state", "playing": False}, session.reset()]
+        if op == "set_weight":
+            if request.get("generation", session.generation) != session.generation:
+                return []
+            frame = session.set_weight(*[request.get(k) for k in ("layer", "row", "column",
+                                                                     "value")])
+            return [frame, {"type": "note", "message": session.note}]
         if op == "step":
             return [{"type": "state", "playing": False},
                     session.step(request.get("what", "batch"))]

@@ -33,6 +33,7 @@ from .settings import (
     check_settings,
     data_call,
     expand,
+    number,
     plane_data,
     read_upload,
     regression_set,
@@ -115,7 +116,9 @@ class Session:
             kind, keys = what_changed(self.settings, settings)
             if kind != "new" and len(self.log) >= MOST_CHANGES:
                 kind, keys = "new", [f"more than {MOST_CHANGES} live changes"]
-            if kind == "new":
+            if kind == "same":
+                pass
+            elif kind == "new":
                 data = self._data(settings)
                 self.settings = settings
                 self._use_data(data)
@@ -129,7 +132,7 @@ class Session:
                 self._check_batch(settings)
                 self.settings = settings
                 self._apply_live()
-                self.log.append((self.steps, settings))
+                self.log.append((self.steps, settings, None))
                 self.note = f"changed live at step {self.steps} ({', '.join(keys)}); " \
                     f"the weights are kept."
                 if kind == "data":
@@ -217,7 +220,7 @@ class Session:
         self.generation = getattr(self, "generation", 0) + 1   # frames of older ones: stale
         self._compile(make_optimizer(s))
         self.model.build()
-        self.log = [(0, s)]
+        self.log = [(0, s, None)]       # (step, settings, weight edit) replayed by the code
         self.steps = self.epoch = self.position = 0
         self.order = self.last_batch = None
         self.history = []
@@ -242,6 +245,32 @@ class Session:
             self.model.optimizer.weight_decay = s["l2"]
             if s["loss"] != previous["loss"]:
                 self._compile(self.model.optimizer)
+
+    def set_weight(self, layer, row, column, value):
+        """Set W[row, column] of Dense layer ``layer`` (counted among the Dense layers) by
+        hand; the edit is logged at this step and the exported code makes it too."""
+        with self.lock:
+            dense = [d for _, d in self.dense()]
+            if isinstance(layer, bool) or not isinstance(layer, int) or \
+                    not 0 <= layer < len(dense):
+                raise SettingsError(f"layer must be 0 to {len(dense) - 1}, got {layer!r}.")
+            W = dense[layer].params["W"]
+            if not all(isinstance(k, int) and not isinstance(k, bool) for k in (row, column)) \
+                    or not (0 <= row < W.shape[0] and 0 <= column < W.shape[1]):
+                raise SettingsError(f"weight: row must be 0 to {W.shape[0] - 1} and column 0 "
+                                    f"to {W.shape[1] - 1}, got ({row!r}, {column!r}).")
+            value = number({"value": value}, "value", -100, 100, where="weight")
+            if len(self.log) >= MOST_CHANGES:
+                raise SettingsError(f"weight: more than {MOST_CHANGES} changes; press Reset "
+                                    f"to start a new log.")
+            W[row, column] = value
+            index = self.model.layers.index(dense[layer])
+            self.log.append((self.steps, self.settings,
+                             (index, row, column, float(W[row, column]))))
+            self.note = f"W[{row}, {column}] of layer {layer + 1} set to " \
+                f"{float(W[row, column]):.6g} at step {self.steps}."
+            self._record()
+            return self.frame()
 
     def reset(self):
         """The same starting weights (the same seed), no steps taken; settings changed

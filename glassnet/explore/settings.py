@@ -126,7 +126,7 @@ def plane_data(settings):
 
 
 def what_changed(old, new):
-    """('live', keys) when only settings that keep the weights changed, ('data', keys)
+    """('same', []) when nothing changed, ('live', keys) when only settings that keep the weights changed, ('data', keys)
     when the data must be drawn again (noise, test share) but the weights are kept, or
     ('new', keys) when the network must be built anew; keys name what changed."""
     if old is None:
@@ -136,6 +136,8 @@ def what_changed(old, new):
     live = set(LIVE) | {f"data {k}" for k in LIVE_DATA}
     if not set(keys) <= live:
         return "new", [k for k in keys if k not in live]
+    if not keys:
+        return "same", []
     if any(k.startswith("data ") for k in keys):
         return "data", keys
     return "live", keys

@@ -99,6 +99,9 @@ const TEMPLATE = `
     <div class="card">
       <h3>Weight</h3>
       <div id="weight" class="mono">Click a weight (a line) in the network.</div>
+      <div id="weight-edit" hidden><label>set it to <input id="weight-value" type="number"
+        step="0.1" min="-100" max="100"></label> <button id="weight-set">Set</button>
+        <span class="note">and see the boundary move (the code repeats it)</span></div>
       <canvas id="weight-history" width="320" height="90"></canvas>
     </div>
   </div>
@@ -370,6 +373,8 @@ export function mount(root, transport) {
     } else if (msg.type === "error") {
       showError(msg.message);
       if (state.net) fillSettings();             // the fields show what the engine uses
+    } else if (msg.type === "note") {
+      showNote(msg.message);
     } else if (msg.type === "uploaded") {
       uploaded(msg);
     } else if (msg.type === "download") {
@@ -403,17 +408,17 @@ export function mount(root, transport) {
 
   // --- settings --------------------------------------------------------------------------
   function network(net) {
+    const same = state.net && state.net.generation === net.generation;   // a live change
     state.net = net;
     state.settings = JSON.parse(JSON.stringify(net.settings));
     state.history = net.history.slice();
-    state.grads = [];
+    if (!same) state.grads = [];
     state.pending = null;
     state.frame = net.frame;          // the new network's own frame, before any drawing
-    if (state.neuron && (state.neuron.layer >= net.widths.length - 1 ||
-                         state.neuron.unit >= Math.min(net.shown, net.widths[state.neuron.layer + 1]))) {
-      state.neuron = null;
+    if (!same) {                       // a new network: nothing of the old one is chosen
+      state.neuron = state.weight = null;
+      $("weight-edit").hidden = true;
     }
-    state.weight = null;
     showNote(net.note);
     fillSettings();
     drawNetwork();
@@ -895,6 +900,8 @@ export function mount(root, transport) {
       `neuron ${msg.column + 1})\nvalue    ${msg.value}\ngradient ${msg.gradient} (last step)\n` +
       `update   ${msg.update} (the optimiser's last step)`;
     plot($("weight-history"), [{name: "value", colour: "#1f77b4", values: msg.history}]);
+    $("weight-edit").hidden = false;
+    if (root.ownerDocument.activeElement !== $("weight-value")) $("weight-value").value = msg.value;
   }
 
   function showWarp(msg) {
@@ -1027,6 +1034,11 @@ export function mount(root, transport) {
     }
     $("play").textContent = state.playing ? "Pause" : "Play";
     $("play").classList.toggle("on", state.playing);
+  });
+  $("weight-set").addEventListener("click", () => {
+    if (!state.weight || !state.net) return;
+    send("set_weight", {...state.weight, value: Number($("weight-value").value),
+                        generation: state.net.generation});
   });
   $("step-batch").addEventListener("click", () => send("step", {what: "batch"}));
   $("step-epoch").addEventListener("click", () => send("step", {what: "epoch"}));
