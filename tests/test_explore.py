@@ -2,6 +2,7 @@
 (token, Host, Origin, static files, uploads), Ctrl-C, and the page itself in Debian's
 Chromium: it trains, resets to the same weights, shows the engine's numbers, takes a
 CSV, shows a bad one's error, and hands back code that reproduces its weights."""
+import contextlib
 import http.client
 import io
 import json
@@ -529,3 +530,25 @@ def test_every_control_works_live_without_console_errors(explorer):
         finally:
             browser.close()
     assert errors == []
+
+
+def test_the_server_serves_a_bounded_number_of_pages(explorer):
+    from glassnet.explore.server import MAX_PAGES
+    port, token = explorer["port"], explorer["token"]
+    url, origin = f"ws://127.0.0.1:{port}/ws?token={token}", f"http://127.0.0.1:{port}"
+    with contextlib.ExitStack() as stack:
+        pages = [stack.enter_context(connect(url, origin=origin, open_timeout=20))
+                 for _ in range(MAX_PAGES)]
+        for ws in pages:
+            assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        with connect(url, origin=origin, open_timeout=20) as extra:
+            refusal = json.loads(extra.recv(timeout=20))
+            assert refusal["type"] == "error" and f"already serves {MAX_PAGES} pages" in \
+                refusal["message"]
+    deadline = time.monotonic() + 20                 # closed pages free their places
+    while True:
+        with connect(url, origin=origin, open_timeout=20) as again:
+            if json.loads(again.recv(timeout=30))["type"] == "hello":
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)

@@ -235,3 +235,31 @@ def test_a_notebook_creates_and_steps_a_widget(tmp_path):
     assert "application/vnd.jupyter.widget-view+json" in shown
     assert notebook.cells[1].outputs[0]["text"] == "frame 16 16\n"
     assert notebook.cells[2].outputs[0]["text"] == "True\n"
+
+
+def test_the_widget_starts_from_your_model_and_its_code_reproduces_it(tmp_path):
+    from glassnet.explore.widget import Explorer
+    X, y = gn.datasets.make_moons(300, noise=0.2, seed=0)
+    mine = gn.Sequential([gn.Dense(6, activation="relu", input_dim=2), gn.Dropout(0.1),
+                          gn.Dense(2, activation="softmax")], seed=5)
+    mine.compile("adam", "sparse_categorical_crossentropy")
+    mine.fit(X, y, epochs=2, verbose=0)                    # trained: not a seeded start
+    before = [w.copy() for w in mine.get_weights()]
+    widget = Explorer(X, y, model=mine, learning_rate=0.05)
+    assert widget.session.settings["layers"] == [{"units": 6, "activation": "relu",
+                                                  "dropout": 0.1, "batchnorm": False}]
+    assert all(np.array_equal(a, b) for a, b in zip(widget.model.get_weights(), before))
+    for _ in range(3):
+        widget.answer({"op": "step", "what": "epoch"})
+    np.savez(tmp_path / "explored_data.npz", X=X, y=y)
+    widget.save_start(str(tmp_path / "explored_start.glassnet"))
+    weights = _run(widget.code(), tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, widget.model.get_weights()))
+    assert all(np.array_equal(a, b) for a, b in zip(mine.get_weights(), before))  # yours
+    widget.answer({"op": "reset"})                                             # as it was
+    assert all(np.array_equal(a, b) for a, b in zip(widget.model.get_weights(), before))
+    with pytest.raises(ValueError, match=r"must end in Dense\(2, activation='softmax'\)"):
+        Explorer(X, y, model=gn.Sequential([gn.Dense(3, activation="softmax", input_dim=2)]))
+    with pytest.raises(ValueError, match=r"layer 'dense' \(Dense\) is not one the explorer"):
+        Explorer(X, y, model=gn.Sequential([gn.Dense(4, activation="softmax", input_dim=2),
+                                            gn.Dense(2, activation="softmax")]))

@@ -17,7 +17,7 @@ from .session import Session
 from .settings import regression_set
 from .views import lesson
 
-__all__ = ["Session", "explore", "export_code", "lesson", "regression_set", "widget"]
+__all__ = ["Session", "explore", "export_code", "lesson", "notebook", "regression_set"]
 
 
 def explore(port=8765, open_browser=True, file=None):
@@ -29,20 +29,20 @@ def explore(port=8765, open_browser=True, file=None):
     return serve(port, open_browser, file)
 
 
-def widget(X=None, y=None, **settings):
+def notebook(X=None, y=None, model=None, **settings):
     """The explorer inline in a notebook, trained by this kernel (see
     ``glassnet.explore.widget.Explorer``); ``gn.explore(...)`` calls this."""
     from ..interop import requires
     requires("anywidget", "explore")
     from .widget import Explorer
-    return Explorer(X, y, **settings)
+    return Explorer(X, y, model, **settings)
 
 
 class _Callable(types.ModuleType):
     """``gn.explore(X, y)`` shows the widget; ``glassnet.explore`` stays this package."""
 
-    def __call__(self, X=None, y=None, **settings):
-        return widget(X, y, **settings)
+    def __call__(self, X=None, y=None, model=None, **settings):
+        return notebook(X, y, model, **settings)
 
 
 sys.modules[__name__].__class__ = _Callable

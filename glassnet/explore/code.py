@@ -140,10 +140,14 @@ def _change_lines(old, new):
     return lines
 
 
-def export_code(log, steps, upload=None):
+START = "explored_start.glassnet"     # an adopted model's start, saved by the widget
+
+
+def export_code(log, steps, upload=None, start=False):
     """The script for a session's change log [(step, settings, edit), ...] (the first entry
     the settings the network was built with, at step 0; ``edit`` a weight set by hand,
-    (layer index, row, column, value), or None) after ``steps`` steps. ``upload``:
+    (layer index, row, column, value), or None) after ``steps`` steps. ``start``: the
+    network began from a model of your own (its starting weights read from START). ``upload``:
     ('file', name) for an uploaded file, ('arrays', name) for a widget's arrays."""
     first = log[0][1]
     name = first["data"]["name"]
@@ -162,6 +166,9 @@ def export_code(log, steps, upload=None):
     noise, share = float(first["data"]["noise"]), float(first["data"]["test_ratio"])
     lines += [f"X_train, X_test, y_train, y_test = data({noise!r}, {share!r})",
               *_model_lines(first)]
+    if start:
+        lines += [f"# your model's starting weights: widget.save_start({START!r})",
+                  f"model.set_weights(gn.load_model({START!r}).get_weights())"]
     lines += TRAIN.split("\n")
     at, previous = 0, first
     for step, settings, edit in log[1:] + [(steps, None, None)]:

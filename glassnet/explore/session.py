@@ -216,10 +216,15 @@ class Session:
             layers.append(Dense(self.classes, activation="softmax", **first))
         else:
             layers.append(Dense(self.y_train.shape[1], **first))
-        self.model = Sequential(layers, seed=s["seed"])
         self.generation = getattr(self, "generation", 0) + 1   # frames of older ones: stale
+        self.model = Sequential(layers, seed=s["seed"])
         self._compile(make_optimizer(s))
         self.model.build()
+        adopted = getattr(self, "adopted", None)
+        self.from_adopted = adopted is not None and adopted[0] == (
+            s["layers"], s["seed"], self.classes, features)
+        if self.from_adopted:                      # your model's weights as the start
+            self.model.set_weights(adopted[1])
         self.log = [(0, s, None)]       # (step, settings, weight edit) replayed by the code
         self.steps = self.epoch = self.position = 0
         self.order = self.last_batch = None
@@ -245,6 +250,50 @@ class Session:
             self.model.optimizer.weight_decay = s["l2"]
             if s["loss"] != previous["loss"]:
                 self._compile(self.model.optimizer)
+
+    def adopt(self, model):
+        """Start from ``model`` (a glassnet Sequential of Dense, BatchNorm and Dropout
+        layers ending in a Dense layer that fits the data): its layers become the page's
+        and its weights the start (Reset goes back to them). The page trains a network of
+        its own with them (compiled with the page's optimiser and loss, with fresh dropout
+        draws, so the exported code can repeat it); ``model`` itself is left as it was."""
+        if not isinstance(model, Sequential) or model.dtype != np.float32:
+            raise ValueError(f"explore: model must be a float32 glassnet Sequential, got "
+                             f"{model!r}.")
+        layers, spec = list(model.layers), []
+        Norm = BatchNorm
+        while layers[:-1]:
+            layer = layers.pop(0)
+            if not isinstance(layer, Dense) or layer.activation.name not in \
+                    ("relu", "tanh", "sigmoid", "leaky_relu", "gelu", "linear"):
+                raise ValueError(f"explore: layer {layer.name!r} ({type(layer).__name__}) is "
+                                 f"not one the explorer draws; it takes Dense layers (relu, "
+                                 f"tanh, sigmoid, leaky_relu, gelu or linear), each followed "
+                                 f"by an optional BatchNorm and Dropout, and a last Dense.")
+            entry = {"units": layer.units, "activation": layer.activation.name,
+                     "dropout": 0.0, "batchnorm": False}
+            if layers[:-1] and isinstance(layers[0], Norm):
+                entry["batchnorm"] = bool(layers.pop(0))
+            if layers[:-1] and isinstance(layers[0], Dropout):
+                entry["dropout"] = float(layers.pop(0).rate)
+            spec.append(entry)
+        last = layers[0] if layers else None
+        wanted = ("softmax", self.classes) if self.classes else ("linear",
+                                                                 self.y_train.shape[1])
+        if not isinstance(last, Dense) or (last.activation.name, last.units) != wanted:
+            raise ValueError(f"explore: the model must end in Dense({wanted[1]}, "
+                             f"activation={wanted[0]!r}) for these targets; it ends in "
+                             f"{last!r}.")
+        settings = {**self.settings, "layers": spec, "seed": int(model.seed)}
+        with self.lock:
+            check_settings(settings, self.uploaded)
+        if not model.built:
+            model.build((None, self.X_train.shape[1]))
+        self.adopted = ((check_settings(settings, self.uploaded)["layers"], settings["seed"],
+                         self.classes, self.X_train.shape[1]),
+                        [w.copy() for w in model.get_weights()])
+        self.settings = None                            # built anew, from the adopted model
+        return self.configure(settings)
 
     def set_weight(self, layer, row, column, value):
         """Set W[row, column] of Dense layer ``layer`` (counted among the Dense layers) by
@@ -286,7 +335,8 @@ class Session:
         page's weights bit for bit (the same data, start, batches and changes)."""
         with self.lock:
             return export_code(self.log, self.steps, None if self.uploaded is None else
-                               (self.upload_kind, self.uploaded[0]))
+                               (self.upload_kind, self.uploaded[0]),
+                               start=self.from_adopted)
 
     def model_bytes(self):
         """The model as a .glassnet file (loads with glassnet.load_model)."""

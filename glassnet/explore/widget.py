@@ -25,8 +25,11 @@ def _static(name):
 
 
 class Explorer(anywidget.AnyWidget):
-    """``Explorer(X, y, **settings)``: the explorer on your arrays (X: (samples, features);
-    y: class labels 0, 1, ... or numbers), or on a built-in data set when X is None.
+    """``Explorer(X, y, model=None, **settings)``: the explorer on your arrays (X: (samples,
+    features); y: class labels 0, 1, ... or numbers), or on a built-in data set when X is
+    None; ``model``: a glassnet Sequential of your own to train (Dense, BatchNorm and
+    Dropout layers) to start from: its layers and weights (the widget trains its own copy,
+    ``w.model``, and leaves yours as it was).
     Settings are the page's: ``layers`` (a list of widths, or of dicts {units,
     activation, dropout, batchnorm}), ``activation``, ``learning_rate``, ``optimizer``
     ('sgd', 'momentum', 'rmsprop', 'adam'), ``batch_size``, ``l2``, ``seed``, ``data``
@@ -35,7 +38,7 @@ class Explorer(anywidget.AnyWidget):
     _esm = _static("app.js")
     _css = _static("style.css")
 
-    def __init__(self, X=None, y=None, **options):
+    def __init__(self, X=None, y=None, model=None, **options):
         super().__init__()
         settings = _settings(options)
         if X is None:
@@ -45,12 +48,25 @@ class Explorer(anywidget.AnyWidget):
         else:
             self.session = Session(arrays=("your arrays", np.asarray(X), np.asarray(y)))
             self.session.configure(self.session.upload_settings(settings))
+        if model is not None:
+            self.session.adopt(model)
         self.on_msg(self._receive)
 
     @property
     def model(self):
-        """The network the widget trains (the kernel's own object)."""
+        """The network the widget trains, as it is now."""
         return self.session.model
+
+    def save_start(self, path):
+        """Save the network as it was at its start (what the exported code reads when
+        the widget trains a model of your own)."""
+        from ..model import Sequential
+        model = self.session.model
+        start = Sequential.from_config(model.get_config())
+        start.build((None, model.layers[0].params["W"].shape[0]))
+        if self.session.from_adopted:
+            start.set_weights(self.session.adopted[1])
+        start.save(path)
 
     def code(self):
         """The script that replays this widget's training (see the page's download)."""
