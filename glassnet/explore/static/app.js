@@ -69,7 +69,8 @@ const TEMPLATE = `
     <canvas id="network" width="600" height="480" role="img"
             aria-label="network diagram: click a neuron or a weight"></canvas>
     <p class="note">Each tile is one neuron's output over the input plane (orange positive,
-      blue negative); each line one weight (width: |w|, colour: sign).</p>
+      blue negative); each line one weight (width: |w|, colour: sign). At most 16 neurons of a
+      layer are drawn.</p>
   </section>
   <section id="output-view" aria-label="output">
     <h2 id="output-title">Output</h2>
@@ -665,9 +666,11 @@ export function mount(root, transport) {
     return [box.left + (ax + t * (bx - ax)) * sx, box.top + (ay + t * (by - ay)) * sy];
   };
 
-  function label(ctx, cols, c, text) {   // column labels on two rows, never clipped
-    const col = cols[c], canvas = ctx.canvas;
+  function label(ctx, cols, c, texts) {   // column labels on two rows, never clipped: the
+    const col = cols[c], canvas = ctx.canvas;   // longest form that fits between neighbours
     ctx.font = "12px sans-serif";
+    const room = cols.length > 1 ? 2 * Math.abs(cols[1].x - cols[0].x) - 8 : canvas.width;
+    const text = texts.find((t) => ctx.measureText(t).width <= room) || texts[texts.length - 1];
     const width = ctx.measureText(text).width;
     let x = col.x + col.tile / 2 - width / 2;
     x = Math.max(2, Math.min(canvas.width - width - 2, x));
@@ -713,7 +716,8 @@ export function mount(root, transport) {
     cols.forEach((col, c) => {
       ctx.fillStyle = "#222";
       const act = c === 0 ? "inputs" : state.net.activations[c - 1];
-      label(ctx, cols, c, `${col.n} ${act}` + (col.n > col.shown ? ` (${col.shown} shown)` : ""));
+      const more = col.n > col.shown ? ` (${col.shown} shown)` : "";
+      label(ctx, cols, c, [`${col.n} ${act}${more}`, `${col.n} ${act}`, `${col.n}`]);
       for (let i = 0; i < col.shown; i++) {
         let image = null;
         if (frame.maps && c < last && frame.maps[c] && frame.maps[c][i]) {
@@ -780,6 +784,7 @@ export function mount(root, transport) {
     ctx.clearRect(0, 0, canvas.width, canvas.height);
     const table = $("predictions");
     const digits = net.settings.data.name === "digits";
+    $("show-test").parentElement.hidden = !msg.boundary;
     canvas.hidden = !(msg.boundary || digits);
     table.hidden = !!(msg.boundary || digits);
     if (msg.boundary) {
