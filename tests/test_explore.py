@@ -502,6 +502,17 @@ def test_every_control_works_live_without_console_errors(explorer):
                 page.wait_for_function("window.glassnet.frame.step === 1", timeout=20000)
                 if name == "digits":
                     assert page.is_visible("#boundary") and not page.is_visible("#predictions")
+                    page.fill("#conv", "3")                 # a convolution, maps per channel
+                    page.dispatch_event("#conv", "change")
+                    page.wait_for_function(f"{net}.settings.conv === 3 && "
+                                           "window.glassnet.frame.conv", timeout=20000)
+                    assert page.evaluate(f"{net}.widths[0]") == 6 * 6 * 3
+                    box = page.locator("#conv-maps canvas[data-channel='1']").bounding_box()
+                    page.mouse.click(box["x"] + box["width"] * 3.5 / 6, box["y"] + 4)  # (0, 3)
+                    page.wait_for_function("document.getElementById('conv-cell').dataset.z",
+                                           timeout=20000)
+                    text = page.inner_text("#conv-cell")
+                    assert "channel 2, cell (0, 3) of test digit 0" in text and "z = " in text
                 if name == "plane":
                     assert not page.is_visible("#accuracy-curve")
             page.click(".tabs button[data-tab=lessons]")

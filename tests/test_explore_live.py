@@ -18,7 +18,7 @@ from nbclient import NotebookClient
 from websockets.sync.client import connect
 
 import glassnet as gn
-from glassnet.explore import protocol
+from glassnet.explore import protocol, views
 from glassnet.explore.session import Session
 from glassnet.explore.settings import DEFAULTS
 
@@ -263,3 +263,21 @@ def test_the_widget_starts_from_your_model_and_its_code_reproduces_it(tmp_path):
     with pytest.raises(ValueError, match=r"layer 'dense' \(Dense\) is not one the explorer"):
         Explorer(X, y, model=gn.Sequential([gn.Dense(4, activation="softmax", input_dim=2),
                                             gn.Dense(2, activation="softmax")]))
+
+
+def test_a_convolution_on_the_digits_shows_its_maps_and_its_multiply_adds(tmp_path):
+    session = Session(_settings(name="digits", conv=3, layers=[
+        {"units": 16, "activation": "relu", "dropout": 0.0, "batchnorm": False}]))
+    session.step("epoch")
+    frame = session.frame()
+    assert len(frame["conv"]["maps"]) == 3 and frame["conv"]["size"] == 6
+    cell = views.conv_cell(session, 2, 1, 3, sample=5)
+    window, kernel = np.array(cell["window"]), np.array(cell["kernel"])
+    np.testing.assert_array_equal(window, session.X_test[5, 1:4, 3:6, 0])
+    assert cell["z"] == pytest.approx(float((window * kernel).sum() + cell["bias"]), rel=1e-5,
+                                      abs=1e-6)
+    assert cell["a"] == max(cell["z"], 0.0)
+    weights = _run(session.code(), tmp_path)
+    assert all(np.array_equal(a, b) for a, b in zip(weights, session.model.get_weights()))
+    with pytest.raises(ValueError, match=r"conv: a convolution reads images"):
+        Session(_settings(conv=2))

@@ -26,6 +26,8 @@ def _data_lines(s, upload):
     body = []
     if name == "digits":
         body += ["    X, y = gn.datasets.load_digits()", "    X = X / 16.0"]
+        if s["conv"]:
+            body += ["    X = X.reshape(-1, 8, 8, 1)          # images, for the convolution"]
     elif name == "upload":
         kind, file = upload
         if kind == "arrays":
@@ -70,15 +72,18 @@ def _data_lines(s, upload):
 
 def _model_lines(s):
     layers, classification = [], s["problem"] == "classification"
+    if s["conv"]:
+        layers += [f"    gn.Conv2D({s['conv']!r}, 3, activation='relu', input_shape=(8, 8, 1)),",
+                   "    gn.Flatten(),"]
     for k, layer in enumerate(s["layers"]):
-        first = ", input_dim=X_train.shape[1]" if k == 0 else ""
+        first = ", input_dim=X_train.shape[1]" if k == 0 and not s["conv"] else ""
         layers.append(f"    gn.Dense({layer['units']!r}, activation={layer['activation']!r}"
                       f"{first}),")
         if layer["batchnorm"]:
             layers.append("    gn.BatchNorm(),")
         if layer["dropout"]:
             layers.append(f"    gn.Dropout({float(layer['dropout'])!r}),")
-    alone = "" if s["layers"] else ", input_dim=X_train.shape[1]"     # no hidden layer
+    alone = "" if s["layers"] or s["conv"] else ", input_dim=X_train.shape[1]"   # alone
     if classification:
         layers.append(f"    gn.Dense(int(max(y_train.max(), y_test.max())) + 1, "
                       f"activation='softmax'{alone}),")

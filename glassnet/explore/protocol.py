@@ -17,7 +17,8 @@ CHUNK = 1 / 50                    # seconds of training per frame while playing
 LOOKS = {"neuron": (views.neuron, ("layer", "unit", "sample")),
          "weight": (views.weight, ("layer", "row", "column")),
          "trace": (views.trace_text, ()), "warp": (views.warp, ("layer",)),
-         "heatmaps": (views.heatmaps, ())}
+         "heatmaps": (views.heatmaps, ()),
+         "conv": (views.conv_cell, ("channel", "row", "column", "sample"))}
 
 
 def answer(session, request):

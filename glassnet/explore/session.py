@@ -18,7 +18,8 @@ import time
 import numpy as np
 
 from .. import datasets, optimizers
-from ..layers import Dense, Dropout
+from ..conv import Conv2D
+from ..layers import Dense, Dropout, Flatten
 from ..model import Sequential
 from ..normalization import BatchNorm
 from .code import export_code
@@ -159,6 +160,8 @@ class Session:
         if name == "digits":
             X, y = datasets.load_digits()
             X = X / 16.0
+            if settings["conv"]:                   # images for a convolution: (n, 8, 8, 1)
+                X = X.reshape(-1, 8, 8, 1)
         elif name == "upload":
             _, X, y = self.uploaded
         else:
@@ -180,7 +183,7 @@ class Session:
             y = np.asarray(y, np.float64).reshape(len(y), -1)
         X_train, X_test, y_train, y_test = datasets.train_test_split(
             X, y, data["test_ratio"], seed=seed, stratify=classification)
-        points = (X_train, X_test) if X.shape[1] == 2 else None  # the plane, as drawn
+        points = (X_train, X_test) if X.ndim == 2 and X.shape[1] == 2 else None  # the plane
         if name == "upload":                        # an uploaded table: standardised
             scale = datasets.Standardizer().fit(X_train)
             X_train, X_test = scale.transform(X_train), scale.transform(X_test)
@@ -204,14 +207,17 @@ class Session:
     def _build(self):
         s = self.settings
         features, layers = self.X_train.shape[1], []
+        if s["conv"]:                              # the digits as images: 3x3 kernels
+            layers += [Conv2D(s["conv"], 3, activation="relu", input_shape=(8, 8, 1)),
+                       Flatten()]
         for k, layer in enumerate(s["layers"]):
             layers.append(Dense(layer["units"], activation=layer["activation"],
-                                input_dim=features if k == 0 else None))
+                                input_dim=features if k == 0 and not s["conv"] else None))
             if layer["batchnorm"]:
                 layers.append(BatchNorm())
             if layer["dropout"]:
                 layers.append(Dropout(layer["dropout"]))
-        first = {} if s["layers"] else {"input_dim": features}
+        first = {} if s["layers"] or s["conv"] else {"input_dim": features}
         if self.classes:
             layers.append(Dense(self.classes, activation="softmax", **first))
         else:
@@ -478,18 +484,31 @@ class Session:
                 frame["boundary"] = {"value": pack(Y[:, 0])}
             frame.update(maps=maps, box=box, grid=GRID)
         else:                                      # digits and wide tables: 16 test rows
+            if self.settings["conv"]:
+                frame["conv"] = self.feature_maps(0)
             Y = self.model.predict(self.X_test[:16], batch_size=4096, verbose=0)
             frame["predictions"] = (Y.argmax(axis=1) if self.classes else
                                     np.round(Y[:, 0], 4)).tolist()
         return frame
+
+    def feature_maps(self, sample):
+        """Test digit ``sample`` and the convolution's output for it, one 6x6 map per
+        channel (on one colour scale), read from the engine's forward pass."""
+        conv = self.model.layers[0]
+        image = self.X_test[sample:sample + 1]
+        A = self.model.node_values(image)[conv.name][0]            # (6, 6, channels)
+        limit = float(np.abs(A).max()) or 1.0
+        return {"sample": sample, "image": pack(image[0, :, :, 0].ravel(), 0, 1),
+                "size": int(A.shape[0]), "activation": conv.activation.name,
+                "maps": [pack(A[:, :, c].ravel(), -limit, limit) for c in range(A.shape[2])]}
 
     def describe(self):
         """What the page draws once per network: the data points, the network's shape,
         its parameter count, the history so far, the note and the first frame."""
         with self.lock:
             m, s = self.model, self.settings
-            widths = [self.X_train.shape[1]] + [layer.params["W"].shape[1]
-                                                for _, layer in self.dense()]
+            dense = [layer for _, layer in self.dense()]
+            widths = [dense[0].params["W"].shape[0]] + [d.params["W"].shape[1] for d in dense]
             info = {"type": "network", "generation": self.generation, "settings": s,
                     "widths": widths,
                     "activations": [layer.activation.name for _, layer in self.dense()],

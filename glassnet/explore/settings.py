@@ -22,7 +22,8 @@ LOSSES = {"classification": ("sparse_categorical_crossentropy",),   # (focal wan
 FEATURES = {"x1": "X[:, 0]", "x2": "X[:, 1]", "x1^2": "X[:, 0] ** 2",
             "x2^2": "X[:, 1] ** 2", "x1x2": "X[:, 0] * X[:, 1]",
             "sin_x1": "np.sin(X[:, 0])", "sin_x2": "np.sin(X[:, 1])"}
-LIMITS = {"layers": 12, "units": 128, "samples": 5000, "classes": 10, "batch_size": 1024}
+LIMITS = {"layers": 12, "units": 128, "samples": 5000, "classes": 10, "batch_size": 1024,
+          "channels": 8}
 UPLOAD = {"bytes": 5 << 20, "rows": 20000, "columns": 65}   # stated on the page
 # An uploaded number beyond these is refused: the network trains in float32, and a
 # squared error of targets near 1e30 is no longer a number.
@@ -30,7 +31,7 @@ MOST = {"feature": 1e12, "target": 1e6}
 GRID = 40                                                      # boundary and maps: 40 x 40
 DEFAULTS = {"data": {"name": "circles", "samples": 500, "noise": 0.1, "classes": 3,
                      "test_ratio": 0.2},
-            "problem": "classification", "features": ["x1", "x2"],
+            "problem": "classification", "features": ["x1", "x2"], "conv": 0,
             "layers": [{"units": 8, "activation": "tanh", "dropout": 0.0, "batchnorm": False},
                        {"units": 8, "activation": "tanh", "dropout": 0.0, "batchnorm": False}],
             "loss": "sparse_categorical_crossentropy", "optimizer": "adam",
@@ -91,6 +92,10 @@ def check_settings(settings, uploaded=None):
             any(f not in FEATURES for f in features) or len(set(features)) != len(features):
         raise SettingsError(f"features: choose one or more of {', '.join(FEATURES)} (each "
                             f"once), got {features!r}.")
+    conv = number({"conv": settings.get("conv", 0)}, "conv", 0, LIMITS["channels"], True)
+    if conv and name != "digits":
+        raise SettingsError(f"conv: a convolution reads images; choose the 8x8 digits for "
+                            f"{conv} channels, or 0 channels for this data set.")
     layers = settings.get("layers")
     if not isinstance(layers, list) or len(layers) > LIMITS["layers"]:
         raise SettingsError(f"settings: layers must be a list of at most {LIMITS['layers']} "
@@ -110,6 +115,7 @@ def check_settings(settings, uploaded=None):
             "batchnorm": layer.get("batchnorm", False)})
     clean.update(problem=problem,
                  features=[f for f in FEATURES if f in features],      # one order
+                 conv=conv,
                  layers=clean_layers,
                  loss=choice(settings, "loss", LOSSES[problem]),
                  optimizer=choice(settings, "optimizer", OPTIMIZERS),

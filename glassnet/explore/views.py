@@ -70,6 +70,34 @@ def neuron(session, layer, unit, sample=0):
         return out
 
 
+def conv_cell(session, channel, row, column, sample=0):
+    """One output cell of the convolution (digits): its 3x3 window on test digit
+    ``sample``, the kernel of ``channel``, the nine multiply-adds, + b, and the engine's
+    own pre-activation and output there (as CNN Explainer shows)."""
+    with session.lock:
+        if not session.settings["conv"]:
+            raise SettingsError("conv: this network has no convolution.")
+        conv = session.model.layers[0]
+        W, b = conv.params["W"], conv.params["b"]               # (3, 3, 1, channels)
+        _whole(channel, 0, W.shape[3] - 1, "channel")
+        _whole(row, 0, 5, "row")
+        _whole(column, 0, 5, "column")
+        _whole(sample, 0, len(session.X_test) - 1, "sample (a test sample)")
+        out = session.model.node_values(session.X_test[sample:sample + 1])[conv.name]
+        z = float(conv.cache["Z"][0, row, column, channel])     # the engine's own
+        window = session.X_test[sample, row:row + 3, column:column + 3, 0]
+        kernel = W[:, :, 0, channel]
+        terms = [f"({float(kernel[i, j]):.3g})({float(window[i, j]):.3g})"
+                 for i in range(3) for j in range(3)]
+        return {"type": "conv", "channel": channel, "row": row, "column": column,
+                "sample": sample, "window": window.tolist(), "kernel": kernel.tolist(),
+                "bias": float(b[channel]), "z": z, "a": float(out[0, row, column, channel]),
+                "equation": "z = sum of w_ij x_ij + b = " + " + ".join(terms) +
+                f" + ({float(b[channel]):.3g}) = {z:.6g}",
+                "output": f"a = {conv.activation.name}(z) = "
+                          f"{float(out[0, row, column, channel]):.6g}"}
+
+
 def weight(session, layer, row, column):
     """W[row, column] of Dense layer ``layer``: its value, its gradient from the last
     step, the optimiser's last update and its history."""

@@ -52,6 +52,8 @@ const TEMPLATE = `
     <h2>Hidden layers</h2>
     <div id="layers"></div>
     <button id="add-layer">+ layer</button>
+    <label id="conv-label">conv channels <input id="conv" type="number" min="0" max="8"
+      title="the digits as images: a 3x3 convolution (relu) with this many channels first"></label>
     <h2>Training</h2>
     <label>loss <select id="loss"></select></label>
     <label>optimiser <select id="optimizer">
@@ -76,6 +78,11 @@ const TEMPLATE = `
     <h2 id="output-title">Output</h2>
     <canvas id="boundary" width="360" height="360"></canvas>
     <table id="predictions" hidden></table>
+    <div id="conv-view" hidden>
+      <h2>Feature maps: <span id="conv-title"></span> <span class="hint">click a cell</span></h2>
+      <div id="conv-maps" class="row"></div>
+      <div id="conv-cell" class="mono"></div>
+    </div>
     <label class="inline"><input id="show-test" type="checkbox" checked> show test points</label>
     <h2>Loss</h2>
     <canvas id="loss-curve" width="360" height="140"></canvas>
@@ -391,6 +398,8 @@ export function mount(root, transport) {
       $("trace").textContent = msg.text;
     } else if (msg.type === "warp") {
       showWarp(msg);
+    } else if (msg.type === "conv") {
+      showConv(msg);
     } else if (msg.type === "heatmaps") {
       showHeatmaps(msg);
     } else if (msg.type === "lesson") {
@@ -417,7 +426,9 @@ export function mount(root, transport) {
     state.pending = null;
     state.frame = net.frame;          // the new network's own frame, before any drawing
     if (!same) {                       // a new network: nothing of the old one is chosen
-      state.neuron = state.weight = null;
+      state.neuron = state.weight = state.convCell = null;
+      $("conv-cell").textContent = "";
+      $("conv-maps").replaceChildren();
       $("weight-edit").hidden = true;
     }
     showNote(net.note);
@@ -446,6 +457,8 @@ export function mount(root, transport) {
     $("batch").value = s.batch_size;
     $("l2").value = s.l2;
     $("seed").value = s.seed;
+    $("conv").value = s.conv;
+    $("conv-label").hidden = s.data.name !== "digits";
     $("params").textContent = `${net.parameters.toLocaleString()} parameters; ` +
       `${net.train.size} training and ${net.test.size} test samples. Learning rate, L2, ` +
       `batch size, optimiser, loss, noise and test share ${LIVE_NOTE}.`;
@@ -495,6 +508,7 @@ export function mount(root, transport) {
     s.batch_size = num("batch");
     s.l2 = num("l2");
     s.seed = num("seed");
+    s.conv = num("conv");
     s.features = FEATURES.map(([key]) => key).filter((key) =>
       root.querySelector(`[data-feature="${key}"]`).checked);
     root.querySelectorAll("#layers [data-key]").forEach((input) => {
@@ -509,6 +523,7 @@ export function mount(root, transport) {
     const name = settings.data.name;
     if (["plane", "waves"].includes(name)) settings.problem = "regression";
     else if (name !== "upload") settings.problem = "classification";
+    if (name !== "digits") settings.conv = 0;     // a convolution reads images only
     if (!LOSSES[settings.problem].some(([v]) => v === settings.loss)) {
       settings.loss = LOSSES[settings.problem][0][0];
     }
@@ -715,7 +730,8 @@ export function mount(root, transport) {
     const last = cols.length - 1;
     cols.forEach((col, c) => {
       ctx.fillStyle = "#222";
-      const act = c === 0 ? "inputs" : state.net.activations[c - 1];
+      const act = c > 0 ? state.net.activations[c - 1]
+        : state.net.settings.conv ? "conv features" : "inputs";
       const more = col.n > col.shown ? ` (${col.shown} shown)` : "";
       label(ctx, cols, c, [`${col.n} ${act}${more}`, `${col.n} ${act}`, `${col.n}`]);
       for (let i = 0; i < col.shown; i++) {
@@ -776,6 +792,7 @@ export function mount(root, transport) {
     $("status").dataset.testLoss = h.test_loss;
     updateNetwork(msg);
     drawOutput(msg);
+    drawConv(msg);
     curves();
   }
 
@@ -837,6 +854,64 @@ export function mount(root, transport) {
       });
       table.innerHTML = "<tr><th>row</th><th>prediction</th><th>target</th></tr>" + rows.join("");
     }
+  }
+
+  function drawConv(msg) {          // the digit and one map per channel, cells clickable
+    const view = $("conv-view"), conv = msg.conv;
+    view.hidden = !conv;
+    if (!conv) return;
+    $("conv-title").textContent = `test digit ${conv.sample} through 3x3 kernels, then ` +
+      `${conv.activation} (${conv.maps.length} channels)`;
+    const box = $("conv-maps"), cell = state.convCell;
+    const figures = [["input (8x8)", conv.image, 8, null]].concat(
+      conv.maps.map((m, c) => [`channel ${c + 1} (${conv.size}x${conv.size})`, m, conv.size, c]));
+    if (box.children.length !== figures.length) {
+      box.replaceChildren(...figures.map(([title, , , channel]) => {
+        const figure = document.createElement("figure"), canvas = document.createElement("canvas");
+        canvas.width = canvas.height = 72;
+        canvas.dataset.channel = channel === null ? "" : String(channel);
+        const caption = document.createElement("figcaption");
+        caption.textContent = title;
+        figure.append(canvas, caption);
+        return figure;
+      }));
+    }
+    figures.forEach(([, packed, size, channel], k) => {
+      const canvas = box.children[k].querySelector("canvas"), ctx = canvas.getContext("2d");
+      const image = channel === null
+        ? paint(unpack(packed), size, (v) => [255 - 255 * v, 255 - 255 * v, 255 - 255 * v])
+        : signedMap(packed, size);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(image, 0, 0, 72, 72);
+      const unit = 72 / size;
+      if (cell && (channel === null || channel === cell.channel)) {   // the window, the cell
+        ctx.strokeStyle = "#000";
+        ctx.lineWidth = 2;
+        const span = channel === null ? 3 : 1;
+        ctx.strokeRect(cell.column * unit + 1, cell.row * unit + 1, span * unit - 2,
+                       span * unit - 2);
+      }
+    });
+  }
+
+  function clickConv(event) {
+    const canvas = event.target;
+    if (canvas.tagName !== "CANVAS" || canvas.dataset.channel === "" || !state.frame.conv) return;
+    const box = canvas.getBoundingClientRect(), size = state.frame.conv.size;
+    state.convCell = {channel: Number(canvas.dataset.channel),
+                      row: Math.min(size - 1, Math.floor((event.clientY - box.top) / box.height * size)),
+                      column: Math.min(size - 1, Math.floor((event.clientX - box.left) / box.width * size))};
+    send("conv", {...state.convCell, sample: state.frame.conv.sample,
+                  generation: state.net.generation});
+    drawConv(state.frame);
+  }
+
+  function showConv(msg) {
+    const f = (a) => a.map((r) => r.map((v) => Number(v).toFixed(3).padStart(7)).join(" ")).join("\n");
+    $("conv-cell").textContent = `channel ${msg.channel + 1}, cell (${msg.row}, ${msg.column}) ` +
+      `of test digit ${msg.sample}\nwindow x (3x3 of the input):\n${f(msg.window)}\n` +
+      `kernel w:\n${f(msg.kernel)}\nbias b = ${fmt(msg.bias)}\n${msg.equation}\n${msg.output}`;
+    $("conv-cell").dataset.z = msg.z;
   }
 
   function curves() {
@@ -1055,6 +1130,7 @@ export function mount(root, transport) {
     b.addEventListener("click", () => tab(b.dataset.tab));
   });
   $("network").addEventListener("click", clickNetwork);
+  $("conv-maps").addEventListener("click", clickConv);
   $("network").addEventListener("mousemove", hoverNetwork);
   $("network").addEventListener("mouseleave", () => { $("tip").hidden = true; });
   root.querySelectorAll("[data-download]").forEach((link) => {
