@@ -271,6 +271,7 @@ def test_a_convolution_on_the_digits_shows_its_maps_and_its_multiply_adds(tmp_pa
     session.step("epoch")
     frame = session.frame()
     assert len(frame["conv"]["maps"]) == 3 and frame["conv"]["size"] == 6
+    assert np.array(session.describe()["test"]["images"]).shape == (16, 64)  # drawn as 8x8
     cell = views.conv_cell(session, 2, 1, 3, sample=5)
     window, kernel = np.array(cell["window"]), np.array(cell["kernel"])
     np.testing.assert_array_equal(window, session.X_test[5, 1:4, 3:6, 0])

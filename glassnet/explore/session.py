@@ -525,7 +525,7 @@ class Session:
                                       y=np.round(np.asarray(y, np.float64).ravel(), 5)
                                       .tolist())
             elif s["data"]["name"] == "digits":
-                info["test"]["images"] = np.round(self.X_test[:16], 3).tolist()
+                info["test"]["images"] = np.round(self.X_test[:16].reshape(16, -1), 3).tolist()
             info["test"]["first"] = np.round(np.asarray(self.y_test[:16], np.float64)
                                              .ravel(), 4).tolist()
             return info
