@@ -338,99 +338,110 @@ def test_explore_without_its_extra_names_the_extra(monkeypatch):
 
 
 # --- the page, in Chromium -----------------------------------------------------------------
-@pytest.mark.slow
-def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(explorer,
-                                                                             tmp_path):
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
-    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000},
-                                    accept_downloads=True)
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
-            weights = "JSON.stringify(window.glassnet.frame.weights)"
-            start = page.evaluate(weights)
-            # Play on circles: the test loss falls under 0.1 within 60 s
-            page.click("#play")
-            page.wait_for_function("(() => { const h = window.glassnet.history; "
-                                   "return h.length > 2 && h[h.length - 1].test_loss < 0.1 })()",
-                                   timeout=60000)
-            page.click("#play")                  # Pause: the page shows the step it stops on
-            page.wait_for_function("window.glassnet.stoppedAt === window.glassnet.frame.step "
-                                   "&& !window.glassnet.pending", timeout=10000)
-            played, steps = page.evaluate(weights), page.evaluate("window.glassnet.frame.step")
-            replay = Session()                   # Play, however long it ran: the same
-            for _ in range(steps):               # weights as the same steps in Python
-                replay.step("batch")
-            for drawn, W in zip(json.loads(played), replay.model.get_weights()[::2]):
-                assert np.array_equal(np.array(drawn["W"], np.float32), W)
-            # Reset: the same starting weights; the same steps: the same weights
-            trained = []
-            for _ in range(2):
-                page.click("#reset")
-                page.wait_for_function("window.glassnet.frame.step === 0", timeout=10000)
-                assert page.evaluate(weights) == start
-                for k in (1, 2):
-                    page.click("#step-epoch")
-                    page.wait_for_function(f"window.glassnet.frame.epoch === {k}",
-                                           timeout=10000)
-                trained.append(page.evaluate(weights))
-            assert trained[0] == trained[1]
-            python = Session()
-            python.step("epoch")
-            python.step("epoch")
-            page_weights = json.loads(trained[0])
-            for drawn, layer in zip(page_weights, [python.model.layers[i] for i in (0, 1, 2)]):
-                assert np.array_equal(np.array(drawn["W"], np.float32), layer.params["W"])
-            # the neuron panel's numbers are the engine's, for the same seeded run
-            page.fill("#sample", "4")
-            x, y = page.evaluate("window.glassnet.centre(0, 2)")   # layer 1, neuron 3
-            page.mouse.click(x, y)
-            page.wait_for_function("document.getElementById('neuron').dataset.z !== undefined",
-                                   timeout=10000)
-            expected = views.neuron(python, 0, 2, sample=4)
-            assert float(page.get_attribute("#neuron", "data-z")) == expected["z"]
-            assert expected["equation"] in page.inner_text("#neuron")
-            x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # W[3, 5] of layer 2
-            page.mouse.click(x, y)
-            page.wait_for_function("document.getElementById('weight').textContent"
-                                   ".includes('W[3, 5]')", timeout=10000)
-            expected = views.weight(python, 1, 3, 5)
-            assert f"value    {expected['value']!r}" in page.inner_text("#weight")
-            # the code, run in a fresh process, reproduces the page's weights
-            page.click(".tabs button[data-tab=takeaway]")
-            with page.expect_download() as download:
-                page.click("#download-code")
-            download.value.save_as(tmp_path / "explored.py")
-            with page.expect_download() as download:
-                page.click("#download-model")
-            download.value.save_as(tmp_path / "page.glassnet")
-            page.click(".tabs button[data-tab=inside]")
-            shot = page.screenshot(full_page=False)
-            assert errors == []                      # no console errors so far
-            # a bad CSV: its error in the page (and the browser logs the 400); a good one
-            page.set_input_files("#upload", files=[{"name": "bad.csv", "mimeType": "text/csv",
-                                                    "buffer": b"x1,x2,label\n1,2,0\n3,,1\n"}])
-            page.wait_for_function("!document.getElementById('error').hidden", timeout=10000)
-            assert "row 3, column 2 is empty" in page.inner_text("#error")
-            X, y = gn.datasets.make_blobs(150, centers=3, seed=2)
-            csv = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y)).encode()
-            page.set_input_files("#upload", files=[{"name": "mine.csv", "mimeType": "text/csv",
-                                                    "buffer": csv}])
-            page.wait_for_function("window.glassnet.net.uploaded === 'mine.csv'",
-                                   timeout=10000)
+        yield browser
+        browser.close()
+
+
+def _open(browser, url, errors, **options):
+    """A page of the explorer whose console errors land in ``errors``, shown and drawn."""
+    page = browser.new_page(**options)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
+    return page
+
+
+@pytest.mark.slow
+def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(explorer, chromium,
+                                                                             tmp_path):
+    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
+    errors = []
+    page = _open(chromium, url, errors, viewport={"width": 1400, "height": 1000},
+                 accept_downloads=True)
+    weights = "JSON.stringify(window.glassnet.frame.weights)"
+    start = page.evaluate(weights)
+    # Play on circles: the test loss falls under 0.1 within 60 s
+    page.click("#play")
+    page.wait_for_function("(() => { const h = window.glassnet.history; "
+                           "return h.length > 2 && h[h.length - 1].test_loss < 0.1 })()",
+                           timeout=60000)
+    page.click("#play")                  # Pause: the page shows the step it stops on
+    page.wait_for_function("window.glassnet.stoppedAt === window.glassnet.frame.step "
+                           "&& !window.glassnet.pending", timeout=10000)
+    played, steps = page.evaluate(weights), page.evaluate("window.glassnet.frame.step")
+    replay = Session()                   # Play, however long it ran: the same
+    for _ in range(steps):               # weights as the same steps in Python
+        replay.step("batch")
+    for drawn, W in zip(json.loads(played), replay.model.get_weights()[::2]):
+        assert np.array_equal(np.array(drawn["W"], np.float32), W)
+    # Reset: the same starting weights; the same steps: the same weights
+    trained = []
+    for _ in range(2):
+        page.click("#reset")
+        page.wait_for_function("window.glassnet.frame.step === 0", timeout=10000)
+        assert page.evaluate(weights) == start
+        for k in (1, 2):
             page.click("#step-epoch")
-            page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=10000)
-            accuracy = page.evaluate("window.glassnet.frame.history.test_accuracy")
-            assert accuracy > 0.8
-        finally:
-            browser.close()
+            page.wait_for_function(f"window.glassnet.frame.epoch === {k}",
+                                   timeout=10000)
+        trained.append(page.evaluate(weights))
+    assert trained[0] == trained[1]
+    python = Session()
+    python.step("epoch")
+    python.step("epoch")
+    page_weights = json.loads(trained[0])
+    for drawn, layer in zip(page_weights, [python.model.layers[i] for i in (0, 1, 2)]):
+        assert np.array_equal(np.array(drawn["W"], np.float32), layer.params["W"])
+    # the neuron panel's numbers are the engine's, for the same seeded run
+    page.fill("#sample", "4")
+    x, y = page.evaluate("window.glassnet.centre(0, 2)")   # layer 1, neuron 3
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('neuron').dataset.z !== undefined",
+                           timeout=10000)
+    expected = views.neuron(python, 0, 2, sample=4)
+    assert float(page.get_attribute("#neuron", "data-z")) == expected["z"]
+    assert expected["equation"] in page.inner_text("#neuron")
+    x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # W[3, 5] of layer 2
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('weight').textContent"
+                           ".includes('W[3, 5]')", timeout=10000)
+    expected = views.weight(python, 1, 3, 5)
+    assert f"value    {expected['value']!r}" in page.inner_text("#weight")
+    # the code, run in a fresh process, reproduces the page's weights
+    page.click(".tabs button[data-tab=takeaway]")
+    with page.expect_download() as download:
+        page.click("#download-code")
+    download.value.save_as(tmp_path / "explored.py")
+    with page.expect_download() as download:
+        page.click("#download-model")
+    download.value.save_as(tmp_path / "page.glassnet")
+    page.click(".tabs button[data-tab=inside]")
+    shot = page.screenshot(full_page=False)
+    assert errors == []                      # no console errors so far
+    # a bad CSV: its error in the page (and the browser logs the 400); a good one
+    page.set_input_files("#upload", files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                            "buffer": b"x1,x2,label\n1,2,0\n3,,1\n"}])
+    page.wait_for_function("!document.getElementById('error').hidden", timeout=10000)
+    assert "row 3, column 2 is empty" in page.inner_text("#error")
+    X, y = gn.datasets.make_blobs(150, centers=3, seed=2)
+    csv = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y)).encode()
+    page.set_input_files("#upload", files=[{"name": "mine.csv", "mimeType": "text/csv",
+                                            "buffer": csv}])
+    page.wait_for_function("window.glassnet.net.uploaded === 'mine.csv'",
+                           timeout=10000)
+    page.click("#step-epoch")
+    page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=10000)
+    accuracy = page.evaluate("window.glassnet.frame.history.test_accuracy")
+    assert accuracy > 0.8
+    page.close()
     assert len(errors) == 1 and "400" in errors[0]
     weights = _run_code((tmp_path / "explored.py").read_text(), tmp_path)
     from_page = gn.load_model(str(tmp_path / "page.glassnet")).get_weights()
@@ -441,105 +452,96 @@ def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(exp
 
 
 @pytest.mark.slow
-def test_every_control_works_live_without_console_errors(explorer):
-    from playwright.sync_api import sync_playwright
+def test_every_control_works_live_without_console_errors(explorer, chromium):
     url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1300, "height": 900})
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
-            net = "window.glassnet.net"
-            page.click("#step-epoch")
-            page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=20000)
-            page.fill("#lr", "0.01")                        # live: the weights are kept
-            page.dispatch_event("#lr", "change")
-            page.wait_for_function(f"{net}.settings.learning_rate === 0.01", timeout=20000)
-            assert page.evaluate("window.glassnet.frame.step") == 40
-            assert "changed live at step 40" in page.inner_text("#note")
-            page.fill("#lr", "-3")                          # refused: the field shows 0.01
-            page.dispatch_event("#lr", "change")
-            page.wait_for_function("!document.getElementById('error').hidden", timeout=20000)
-            assert page.input_value("#lr") == "0.01"
-            x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # hover, click
-            page.mouse.move(x, y)
-            page.wait_for_function("document.getElementById('tip').textContent"
-                                   ".includes('W[3, 5] of layer 2')", timeout=10000)
-            assert "dL/dW" in page.inner_text("#tip")
-            page.mouse.click(x, y)
-            page.wait_for_function("!document.getElementById('weight-edit').hidden",
-                                   timeout=10000)
-            boundary = page.evaluate("window.glassnet.frame.boundary.label.b64")
-            page.fill("#weight-value", "-4")                # set by hand: the boundary moves
-            page.click("#weight-set")
-            page.wait_for_function("window.glassnet.frame.weights[1].W[3][5] === -4",
-                                   timeout=10000)
-            assert page.evaluate("window.glassnet.frame.boundary.label.b64") != boundary
-            assert "set to -4 at step 40" in page.inner_text("#note")
-            page.click("#add-layer")                        # a new network, said so
-            page.wait_for_function(f"{net}.widths.length === 5", timeout=20000)
-            assert "a new network (layers changed)" in page.inner_text("#note")
-            page.fill("[data-layer='2'][data-key=units]", "16")
-            page.dispatch_event("[data-layer='2'][data-key=units]", "change")
-            page.wait_for_function(f"{net}.widths[3] === 16", timeout=20000)
-            page.select_option("[data-layer='0'][data-key=activation]", "relu")
-            page.wait_for_function(f"{net}.activations[0] === 'relu'", timeout=20000)
-            page.click("[data-remove='2']")
-            page.wait_for_function(f"{net}.widths.length === 4", timeout=20000)
-            page.check("[data-feature='x1^2']")
-            page.wait_for_function(f"{net}.widths[0] === 3", timeout=20000)
-            for name in ("moons", "spirals", "xor", "blobs", "digits", "plane", "waves",
-                         "circles"):
-                page.select_option("#data-name", name)
-                page.wait_for_function(f"{net}.settings.data.name === '{name}'",
-                                       timeout=30000)
-                page.click("#step-batch")
-                page.wait_for_function("window.glassnet.frame.step === 1", timeout=20000)
-                if name == "digits":
-                    assert page.is_visible("#boundary") and not page.is_visible("#predictions")
-                    page.fill("#conv", "3")                 # a convolution, maps per channel
-                    page.dispatch_event("#conv", "change")
-                    page.wait_for_function(f"{net}.settings.conv === 3 && "
-                                           "window.glassnet.frame.conv", timeout=20000)
-                    assert page.evaluate(f"{net}.widths[0]") == 6 * 6 * 3
-                    box = page.locator("#conv-maps canvas[data-channel='1']").bounding_box()
-                    page.mouse.click(box["x"] + box["width"] * 3.5 / 6, box["y"] + 4)  # (0, 3)
-                    page.wait_for_function("document.getElementById('conv-cell').dataset.z",
-                                           timeout=20000)
-                    text = page.inner_text("#conv-cell")
-                    assert "channel 2, cell (0, 3) of test digit 0" in text and "z = " in text
-                if name == "plane":
-                    assert not page.is_visible("#accuracy-curve")
-            page.click(".tabs button[data-tab=lessons]")
-            page.click("#backprop-next")
-            page.fill("#softmax-sliders [data-key=temperature]", "3")
-            page.dispatch_event("#softmax-sliders [data-key=temperature]", "input")
-            page.wait_for_function("document.getElementById('softmax-note').textContent",
+    errors = []
+    page = _open(chromium, url, errors, viewport={"width": 1300, "height": 900})
+    net = "window.glassnet.net"
+    page.click("#step-epoch")
+    page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=20000)
+    page.fill("#lr", "0.01")                        # live: the weights are kept
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function(f"{net}.settings.learning_rate === 0.01", timeout=20000)
+    assert page.evaluate("window.glassnet.frame.step") == 40
+    assert "changed live at step 40" in page.inner_text("#note")
+    page.fill("#lr", "-3")                          # refused: the field shows 0.01
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("!document.getElementById('error').hidden", timeout=20000)
+    assert page.input_value("#lr") == "0.01"
+    x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # hover, click
+    page.mouse.move(x, y)
+    page.wait_for_function("document.getElementById('tip').textContent"
+                           ".includes('W[3, 5] of layer 2')", timeout=10000)
+    assert "dL/dW" in page.inner_text("#tip")
+    page.mouse.click(x, y)
+    page.wait_for_function("!document.getElementById('weight-edit').hidden",
+                           timeout=10000)
+    boundary = page.evaluate("window.glassnet.frame.boundary.label.b64")
+    page.fill("#weight-value", "-4")                # set by hand: the boundary moves
+    page.click("#weight-set")
+    page.wait_for_function("window.glassnet.frame.weights[1].W[3][5] === -4",
+                           timeout=10000)
+    assert page.evaluate("window.glassnet.frame.boundary.label.b64") != boundary
+    assert "set to -4 at step 40" in page.inner_text("#note")
+    page.click("#add-layer")                        # a new network, said so
+    page.wait_for_function(f"{net}.widths.length === 5", timeout=20000)
+    assert "a new network (layers changed)" in page.inner_text("#note")
+    page.fill("[data-layer='2'][data-key=units]", "16")
+    page.dispatch_event("[data-layer='2'][data-key=units]", "change")
+    page.wait_for_function(f"{net}.widths[3] === 16", timeout=20000)
+    page.select_option("[data-layer='0'][data-key=activation]", "relu")
+    page.wait_for_function(f"{net}.activations[0] === 'relu'", timeout=20000)
+    page.click("[data-remove='2']")
+    page.wait_for_function(f"{net}.widths.length === 4", timeout=20000)
+    page.check("[data-feature='x1^2']")
+    page.wait_for_function(f"{net}.widths[0] === 3", timeout=20000)
+    for name in ("moons", "spirals", "xor", "blobs", "digits", "plane", "waves",
+                 "circles"):
+        page.select_option("#data-name", name)
+        page.wait_for_function(f"{net}.settings.data.name === '{name}'",
+                               timeout=30000)
+        page.click("#step-batch")
+        page.wait_for_function("window.glassnet.frame.step === 1", timeout=20000)
+        if name == "digits":
+            assert page.is_visible("#boundary") and not page.is_visible("#predictions")
+            page.fill("#conv", "3")                 # a convolution, maps per channel
+            page.dispatch_event("#conv", "change")
+            page.wait_for_function(f"{net}.settings.conv === 3 && "
+                                   "window.glassnet.frame.conv", timeout=20000)
+            assert page.evaluate(f"{net}.widths[0]") == 6 * 6 * 3
+            box = page.locator("#conv-maps canvas[data-channel='1']").bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 3.5 / 6, box["y"] + 4)  # (0, 3)
+            page.wait_for_function("document.getElementById('conv-cell').dataset.z",
                                    timeout=20000)
-            page.click("#share")                             # the settings as a link
-            link = page.evaluate("location.href")
-            assert "#settings=" in link
-            other = browser.new_page(viewport={"width": 390, "height": 844})
-            other.on("pageerror", lambda e: errors.append(str(e)))
-            other.goto(link)
-            other.wait_for_function("window.glassnet && window.glassnet.net && "
-                                    "window.glassnet.net.widths[0] === 3", timeout=30000)
-            assert other.evaluate(f"{net}.settings") == page.evaluate(f"{net}.settings")
-            X, y = gn.datasets.make_blobs(120, centers=3, seed=2)          # 4 features
-            rows = "\n".join(f"{a},{b},{a * b},{a - b},{c}" for (a, b), c in zip(X, y))
-            page.set_input_files("#upload", files=[{"name": "wide.csv", "mimeType": "text/csv",
-                                                    "buffer": rows.encode()}])
-            page.wait_for_function(f"{net}.uploaded === 'wide.csv'", timeout=20000)
-            assert page.is_visible("#predictions") and not page.is_visible("#boundary")
-            assert "Test rows" in page.inner_text("#output-title")
-            assert page.inner_text("#error") == ""
-        finally:
-            browser.close()
+            text = page.inner_text("#conv-cell")
+            assert "channel 2, cell (0, 3) of test digit 0" in text and "z = " in text
+        if name == "plane":
+            assert not page.is_visible("#accuracy-curve")
+    page.click(".tabs button[data-tab=lessons]")
+    page.click("#backprop-next")
+    page.fill("#softmax-sliders [data-key=temperature]", "3")
+    page.dispatch_event("#softmax-sliders [data-key=temperature]", "input")
+    page.wait_for_function("document.getElementById('softmax-note').textContent",
+                           timeout=20000)
+    page.click("#share")                             # the settings as a link
+    link = page.evaluate("location.href")
+    assert "#settings=" in link
+    other = chromium.new_page(viewport={"width": 390, "height": 844})
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    other.goto(link)
+    other.wait_for_function("window.glassnet && window.glassnet.net && "
+                            "window.glassnet.net.widths[0] === 3", timeout=30000)
+    assert other.evaluate(f"{net}.settings") == page.evaluate(f"{net}.settings")
+    X, y = gn.datasets.make_blobs(120, centers=3, seed=2)          # 4 features
+    rows = "\n".join(f"{a},{b},{a * b},{a - b},{c}" for (a, b), c in zip(X, y))
+    page.set_input_files("#upload", files=[{"name": "wide.csv", "mimeType": "text/csv",
+                                            "buffer": rows.encode()}])
+    page.wait_for_function(f"{net}.uploaded === 'wide.csv'", timeout=20000)
+    assert page.is_visible("#predictions") and not page.is_visible("#boundary")
+    assert "Test rows" in page.inner_text("#output-title")
+    assert page.inner_text("#error") == ""
+    page.close()
+    other.close()
     assert errors == []
 
 

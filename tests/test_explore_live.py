@@ -15,26 +15,13 @@ import nbformat
 import numpy as np
 import pytest
 from nbclient import NotebookClient
+from test_explore import _run_code as _run
+from test_explore import _settings
 from websockets.sync.client import connect
 
 import glassnet as gn
 from glassnet.explore import protocol, views
 from glassnet.explore.session import Session
-from glassnet.explore.settings import DEFAULTS
-
-
-def _settings(**changes):
-    settings = json.loads(json.dumps(DEFAULTS))
-    for key, value in changes.items():
-        (settings["data"] if key in settings["data"] else settings)[key] = value
-    return settings
-
-
-def _run(code, folder):
-    (folder / "explored.py").write_text(code)
-    subprocess.run([sys.executable, "explored.py"], cwd=folder, check=True, timeout=120,
-                   capture_output=True)
-    return gn.load_model(str(folder / "explored.glassnet")).get_weights()
 
 
 def test_live_changes_keep_the_weights_and_the_code_replays_them(tmp_path):
@@ -147,7 +134,7 @@ def test_a_page_at_the_largest_network_stays_bounded_and_is_freed():
             ws.send(json.dumps({"op": "configure", "settings": biggest}))
             ws.recv(timeout=60)
             assert json.loads(ws.recv(timeout=60))["widths"][1:3] == [128, 128]
-            for _ in range(60):                   # about 1.2 s of training, 60 frames
+            for _ in range(20):                   # about 0.4 s of training, 20 frames
                 ws.send(json.dumps({"op": "next"}))
                 ws.recv(timeout=60)
             busy = _rss(process.pid)
@@ -175,7 +162,8 @@ def test_the_widget_module_renders_and_talks_through_a_stub_model():
     module = base64.b64encode(Explorer._esm.encode()).decode()
     stub = """
       const sent = [];
-      const model = {handlers: [], on(event, f) { if (event === "msg:custom") this.handlers.push(f); },
+      const model = {handlers: [],
+                     on(event, f) { if (event === "msg:custom") this.handlers.push(f); },
                      send(msg) { window.kernel(msg).then((replies) => replies.forEach(
                        (r) => this.handlers.forEach((f) => f(r)))); }};
       import("data:text/javascript;base64,MODULE").then((m) => {

@@ -132,9 +132,10 @@ def plane_data(settings):
 
 
 def what_changed(old, new):
-    """('same', []) when nothing changed, ('live', keys) when only settings that keep the weights changed, ('data', keys)
-    when the data must be drawn again (noise, test share) but the weights are kept, or
-    ('new', keys) when the network must be built anew; keys name what changed."""
+    """('same', []) when nothing changed; ('live', keys) when only settings that keep the
+    weights changed; ('data', keys) when the data must be drawn again (noise, test share)
+    but the weights are kept; ('new', keys) when the network must be built anew. The keys
+    name what changed."""
     if old is None:
         return "new", ["everything"]
     keys = [k for k in new if k != "data" and new[k] != old[k]]
