@@ -54,3 +54,12 @@ __all__ = [
     "Rescaling", "Cropping1D",
 ]
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+
+
+def __getattr__(name):
+    """``gn.explore(X, y)``: the explorer in a notebook, imported only when first used
+    (the package ``glassnet.explore`` is itself callable)."""
+    if name == "explore":
+        import importlib
+        return importlib.import_module(".explore", __name__)
+    raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
