@@ -110,7 +110,8 @@ def save_model(model, path):
     check_destination(path, "save")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in WRITERS:
-        return WRITERS[suffix](model, path)
+        WRITERS[suffix](model, path)
+        return path
     if not model.built:
         model.build()
     tensors = _tensors_of(model)
@@ -135,6 +136,7 @@ def save_model(model, path):
     meta["sha256"] = checksum(tensors, meta)
     write_atomically(path, safetensors.numpy.save(tensors,
                                                   metadata={"glassnet": json.dumps(meta)}))
+    return path
 
 
 WRITERS = {}        # suffix -> function(model, path): formats a level above registers

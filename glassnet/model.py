@@ -626,8 +626,8 @@ class Network(Composite, Trainer):
         """Save architecture, weights, optimiser state and training position (one
         safetensors file; '.glassnet' is the usual suffix). '.keras' writes a Keras 3 file
         instead (``glassnet.interop``'s writer); another foreign suffix (.h5, .pt, .onnx,
-        ...) is refused."""
-        save_model(self, path)
+        ...) is refused. Returns the path."""
+        return save_model(self, path)
 
     # --- compile ------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,

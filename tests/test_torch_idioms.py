@@ -298,7 +298,7 @@ def test_torchvision_architectures(make, tmp_path):
     assert ("DepthwiseConv2D" in text) == (make is mobilenet_v2)
     assert str(model.trace(batch_size=1)) and str(model.explain())
     if make is mobilenet_v2:                           # and out again: ONNX Runtime, PyTorch
-        model.to_onnx(tmp_path / "m.onnx")
+        gn.to_onnx(model, tmp_path / "m.onnx")
         session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"),
                                                providers=["CPUExecutionProvider"])
         ours = model.predict(X, verbose=0)

@@ -20,7 +20,8 @@ import numpy as np
 from .. import datasets, optimizers
 from ..conv import Conv2D
 from ..layers import Dense, Dropout, Flatten
-from ..model import Sequential
+from ..base import is_chain
+from ..model import Network, Sequential
 from ..normalization import BatchNorm
 from .code import export_code
 from .settings import (
@@ -263,9 +264,10 @@ class Session:
         and its weights the start (Reset goes back to them). The page trains a network of
         its own with them (compiled with the page's optimiser and loss, with fresh dropout
         draws, so the exported code can repeat it); ``model`` itself is left as it was."""
-        if not isinstance(model, Sequential) or model.dtype != np.float32:
-            raise ValueError(f"explore: model must be a float32 glassnet Sequential, got "
-                             f"{model!r}.")
+        if not isinstance(model, Network) or not is_chain(model.nodes()) or \
+                model.dtype != np.float32:
+            raise ValueError(f"explore: model must be a float32 glassnet network whose "
+                             f"layers form a chain (a Sequential), got {model!r}.")
         layers, spec = list(model.layers), []
         Norm = BatchNorm
         while layers[:-1]:
