@@ -518,6 +518,14 @@ def test_every_control_works_live_without_console_errors(explorer, chromium):
         if name == "plane":
             assert not page.is_visible("#accuracy-curve")
     page.click(".tabs button[data-tab=lessons]")
+    for lesson_name, key, value in (("matrix", "w11", "2"), ("neuron", "b", "1.5")):
+        page.fill(f"#{lesson_name}-sliders [data-key={key}]", value)
+        page.dispatch_event(f"#{lesson_name}-sliders [data-key={key}]", "input")
+    page.wait_for_function("document.getElementById('matrix-note').textContent"
+                           ".startsWith('det W = 2.250')", timeout=20000)   # 2 * 1 + 0.25
+    page.wait_for_function("document.getElementById('neuron-note').textContent"
+                           ".includes('-1.500')", timeout=20000)            # -b / w
+    page.select_option("#matrix-activation", "tanh")
     page.click("#backprop-next")
     page.fill("#softmax-sliders [data-key=temperature]", "3")
     page.dispatch_event("#softmax-sliders [data-key=temperature]", "input")
@@ -539,6 +547,13 @@ def test_every_control_works_live_without_console_errors(explorer, chromium):
     page.wait_for_function(f"{net}.uploaded === 'wide.csv'", timeout=20000)
     assert page.is_visible("#predictions") and not page.is_visible("#boundary")
     assert "Test rows" in page.inner_text("#output-title")
+    buffer = io.BytesIO()                                  # a .npy of numbers: regression
+    np.save(buffer, np.c_[X, X[:, 0] * 0.3 - X[:, 1]])
+    page.set_input_files("#upload", files=[{"name": "plane.npy", "buffer": buffer.getvalue(),
+                                            "mimeType": "application/octet-stream"}])
+    page.wait_for_function(f"{net}.uploaded === 'plane.npy' && {net}.classes === 0",
+                           timeout=20000)
+    assert page.input_value("#problem") == "regression" and page.is_visible("#boundary")
     assert page.inner_text("#error") == ""
     page.close()
     other.close()
