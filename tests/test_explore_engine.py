@@ -19,9 +19,8 @@ def _model(dtype="float64", last="linear", loss="mse", dropout=0.0):
 
 def test_param_slice_finds_every_parameter_in_the_flat_buffer():
     model = _model()
-    with pytest.raises(ValueError, match=r"not built yet; call model.build\(\)"):
-        model.param_slice(model.layers[0], "W")
-    model.build()
+    assert model.param_slice(model.layers[0], "W") == slice(0, model.layers[0].params["W"].size)
+    assert model.built                             # asking builds it, as get_weights does
     for layer in model.layers:
         for name, value in layer.params.items():
             where = model.param_slice(layer, name)

@@ -188,7 +188,8 @@ def keras_files(model):
     taken = {node.name for node in found}
     rename = {node.name: ("input_layer" if node.name == "input" and "input_layer" not in taken
                           else node.name) for node in found if not node.inputs}
-    nodes = {node.name: node._replace(inputs=[rename.get(n, n) for n in node.inputs])
+    nodes = {node.name: type(node)(node.name, node.layer, [rename.get(n, n) for n in node.inputs],
+                                   node.in_shape, node.out_shape)
              for node in found if node.inputs}
     input_shapes = {rename[node.name]: node.out_shape for node in found if not node.inputs}
     parents = {name: list(node.inputs) for name, node in nodes.items()}
