@@ -1,8 +1,12 @@
-"""glassnet against PyTorch (eager, CPU) on a small CNN and an LSTM training step.
+"""glassnet against PyTorch (eager, CPU) and JAX (jit) on a small CNN and an LSTM
+training step.
 
 CNN: input (32, 28, 28, 1), Conv 8 3x3, ReLU, MaxPool 2, Conv 16 3x3, ReLU, MaxPool 2,
 Dense 10 (softmax cross-entropy, Adam). LSTM: (32, 20, 16) sequences, LSTM 64, Dense 10.
-Both libraries alternate round by round; medians; ratios below 1 mean glassnet is faster.
+glassnet runs with its compiled optimiser kernels when numba is installed ("glassnet")
+and with the NumPy reference update ("numpy", the default install); JAX compiles the
+whole step, optax's Adam included, with ``jax.jit``. The libraries alternate round by
+round; medians; ratios below 1 mean glassnet is faster.
 
     python benchmarks/bench_cnn_lstm.py [--rounds 11] [--only cnn|lstm]
 """
@@ -13,7 +17,8 @@ import numpy as np
 import torch
 
 import glassnet as gn
-from bench_mlp import timed, training_steps
+from bench_mlp import kernels_enabled, reference_step, timed, training_steps
+from jax_twins import cnn_step, lstm_step, versions
 
 
 def cnn_pair():
@@ -48,18 +53,20 @@ def lstm_pair():
     return model, Net(), X, torch.from_numpy(X), y
 
 
-def bench(make, rounds):
+def bench(make, jax_twin, rounds):
     model, net, X, X_t, y = make()
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     gn_step, torch_step = training_steps(model, net, opt, X, y, X_t)
-
+    fns = {"glassnet": gn_step, "numpy": reference_step(make, X, y), "torch": torch_step,
+           "jax": jax_twin(make()[0], X, y)}
     repeat = 20
-    timed(gn_step, repeat, settle=0), timed(torch_step, repeat, settle=0)
-    mine, theirs = [], []
-    for _ in range(rounds):
-        mine.append(timed(gn_step, repeat))
-        theirs.append(timed(torch_step, repeat))
-    return statistics.median(mine), statistics.median(theirs)
+    for fn in fns.values():
+        timed(fn, repeat, settle=0)                          # warm up
+    times = {name: [] for name in fns}
+    for _ in range(rounds):                                  # alternate, round by round
+        for name, fn in fns.items():
+            times[name].append(timed(fn, repeat))
+    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def main():
@@ -67,13 +74,17 @@ def main():
     parser.add_argument("--rounds", type=int, default=11)
     parser.add_argument("--only", choices=["cnn", "lstm"])
     args = parser.parse_args()
-    print(f"glassnet {gn.__version__}, torch {torch.__version__}, {args.rounds} rounds, medians")
-    for name, make in (("cnn", cnn_pair), ("lstm", lstm_pair)):
+    print(f"glassnet {gn.__version__} (compiled kernels: "
+          f"{'yes' if kernels_enabled() else 'no'}), torch {torch.__version__}, {versions()}, "
+          f"{args.rounds} rounds, medians")
+    for name, make, twin in (("cnn", cnn_pair, cnn_step), ("lstm", lstm_pair, lstm_step)):
         if args.only and args.only != name:
             continue
-        mine, theirs = bench(make, args.rounds)
-        print(f"{name:>5} step: glassnet {mine * 1e3:7.2f} ms   torch {theirs * 1e3:7.2f} ms   "
-              f"ratio {mine / theirs:.2f}", flush=True)
+        t = bench(make, twin, args.rounds)
+        print(f"{name:>5} step: " + "  ".join(f"{k} {v * 1e3:6.2f} ms" for k, v in t.items())
+              + f"   glassnet/torch {t['glassnet'] / t['torch']:.2f}  glassnet/jax "
+              f"{t['glassnet'] / t['jax']:.2f}  numpy/torch {t['numpy'] / t['torch']:.2f}",
+              flush=True)
 
 
 if __name__ == "__main__":

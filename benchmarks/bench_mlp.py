@@ -1,16 +1,20 @@
-"""glassnet against PyTorch (eager, CPU) on one training step of a 784-256-128-10 MLP.
+"""glassnet against PyTorch (eager, CPU) and JAX (jit) on one training step of a
+784-256-128-10 MLP.
 
-Measures, in one run with the two libraries alternating round by round, the median
+Measures, in one run with the libraries alternating round by round, the median
 time of
   - a training step: forward, softmax cross-entropy, backward, Adam update
-    (glassnet ``train_on_batch``; PyTorch zero_grad / forward / loss / backward / step);
+    (glassnet ``train_on_batch``, with its compiled optimiser kernels when numba is
+    installed -- "glassnet" -- and with the NumPy reference update, as the default
+    install runs it -- "numpy"; PyTorch zero_grad / forward / loss / backward / step;
+    JAX: the whole step, optax's Adam included, compiled by ``jax.jit``);
   - the forward pass alone (glassnet ``forward``; PyTorch under ``no_grad``);
   - the bare matrix products the forward pass consists of (X @ W1, H1 @ W2, H2 @ W3),
     and the same forward pass written by hand in NumPy (products, bias adds, ReLU,
     softmax), which shows what glassnet adds over plain NumPy;
 at batch sizes 1, 32, 128 and 1024, float32, and prints the ratios.
 
-    python benchmarks/bench_mlp.py [--rounds 15] [--batches 1,32,128,1024]
+    python benchmarks/bench_mlp.py [--rounds 15] [--batches 1,32,128,1024] [--steps-only]
 
 Ratios below 1 mean glassnet is faster. The machines this runs on are shared and
 noisy: compare ratios from one run, never absolute times from different runs.
@@ -24,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
+from jax_twins import mlp_step, versions
 
 SIZES = (784, 256, 128, 10)
 
@@ -76,7 +81,14 @@ def make_pair(seed=0):
     return model, net, torch.optim.Adam(net.parameters(), lr=1e-3)
 
 
-def bench(batch, rounds):
+def reference_step(make, X, y):
+    """glassnet's step with the NumPy reference update (what the default install runs)."""
+    model = make()[0]
+    model.optimizer.fast = False
+    return lambda: model.train_on_batch(X, y)
+
+
+def bench(batch, rounds, steps_only=False):
     rng = np.random.default_rng(batch)
     X = rng.standard_normal((batch, 784), dtype=np.float32)
     y = rng.integers(0, 10, size=batch)
@@ -85,6 +97,8 @@ def bench(batch, rounds):
     Ws = [layer.params["W"] for layer in model.layers]
     bs = [layer.params["b"] for layer in model.layers]
     gn_step, torch_step = training_steps(model, net, opt, X, y)
+    numpy_step = reference_step(make_pair, X, y)
+    jax_step = mlp_step(make_pair()[0], X, y)
 
     def gn_forward():
         model.forward(X)
@@ -106,17 +120,17 @@ def bench(batch, rounds):
             H = np.maximum(Z, 0) if i < 2 else gn.softmax(Z)
 
     repeat = max(3, int(500 / max(batch, 1) ** 0.7))
-    for fn in (gn_step, torch_step, gn_forward, torch_forward, bare_matmuls, numpy_forward):
+    fns = {"gn_step": gn_step, "numpy_step": numpy_step, "torch_step": torch_step,
+           "jax_step": jax_step}
+    if not steps_only:
+        fns.update(gn_forward=gn_forward, torch_forward=torch_forward, matmuls=bare_matmuls,
+                   numpy=numpy_forward)
+    for fn in fns.values():
         timed(fn, repeat, settle=0)                          # warm up
-    times = {name: [] for name in ("gn_step", "torch_step", "gn_forward", "torch_forward",
-                                   "matmuls", "numpy")}
+    times = {name: [] for name in fns}
     for _ in range(rounds):                                  # alternate, round by round
-        times["gn_step"].append(timed(gn_step, repeat))
-        times["torch_step"].append(timed(torch_step, repeat))
-        times["gn_forward"].append(timed(gn_forward, repeat))
-        times["torch_forward"].append(timed(torch_forward, repeat))
-        times["matmuls"].append(timed(bare_matmuls, repeat))
-        times["numpy"].append(timed(numpy_forward, repeat))
+        for name, fn in fns.items():
+            times[name].append(timed(fn, repeat))
     return {k: statistics.median(v) for k, v in times.items()}
 
 
@@ -124,22 +138,39 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--batches", default="1,32,128,1024")
+    parser.add_argument("--steps-only", action="store_true",
+                        help="time the training steps alone (not the forward passes)")
     args = parser.parse_args()
-    print(f"glassnet {gn.__version__}, numpy {np.__version__}, torch {torch.__version__}, "
-          f"torch threads {torch.get_num_threads()}, {args.rounds} rounds, medians\n")
-    header = (f"{'batch':>6} | {'glassnet step':>13} {'torch step':>11} {'ratio':>6} | "
-              f"{'glassnet fwd':>12} {'torch fwd':>10} {'ratio':>6} | {'matmuls':>8} "
-              f"{'fwd/matmuls':>11} | {'numpy fwd':>9} {'fwd/numpy':>9}")
+    fast = gn.optimizers.Adam().fast and kernels_enabled()
+    print(f"glassnet {gn.__version__} (compiled kernels: {'yes' if fast else 'no'}), "
+          f"torch {torch.__version__} ({torch.get_num_threads()} threads), {versions()}, "
+          f"{args.rounds} rounds, medians; ratios below 1: glassnet is faster\n")
+    us = lambda s: f"{s * 1e6:,.0f} us"  # noqa: E731
+    header = (f"{'batch':>6} | {'glassnet':>9} {'numpy':>9} {'torch':>9} {'jax':>9} | "
+              f"{'gn/jax':>6} {'gn/torch':>8} {'numpy/torch':>11}")
+    if not args.steps_only:
+        header += (f" | {'gn fwd':>8} {'torch fwd':>9} {'ratio':>6} | {'matmuls':>8} "
+                   f"{'fwd/matmuls':>11} | {'numpy fwd':>9} {'fwd/numpy':>9}")
     print(header)
     print("-" * len(header))
     for batch in map(int, args.batches.split(",")):
-        t = bench(batch, args.rounds)
-        us = lambda s: f"{s * 1e6:,.0f} us"  # noqa: E731
-        print(f"{batch:>6} | {us(t['gn_step']):>13} {us(t['torch_step']):>11} "
-              f"{t['gn_step'] / t['torch_step']:>6.2f} | {us(t['gn_forward']):>12} "
-              f"{us(t['torch_forward']):>10} {t['gn_forward'] / t['torch_forward']:>6.2f} | "
-              f"{us(t['matmuls']):>8} {t['gn_forward'] / t['matmuls']:>11.2f} | "
-              f"{us(t['numpy']):>9} {t['gn_forward'] / t['numpy']:>9.2f}", flush=True)
+        t = bench(batch, args.rounds, args.steps_only)
+        line = (f"{batch:>6} | {us(t['gn_step']):>9} {us(t['numpy_step']):>9} "
+                f"{us(t['torch_step']):>9} {us(t['jax_step']):>9} | "
+                f"{t['gn_step'] / t['jax_step']:>6.2f} {t['gn_step'] / t['torch_step']:>8.2f} "
+                f"{t['numpy_step'] / t['torch_step']:>11.2f}")
+        if not args.steps_only:
+            line += (f" | {us(t['gn_forward']):>8} {us(t['torch_forward']):>9} "
+                     f"{t['gn_forward'] / t['torch_forward']:>6.2f} | {us(t['matmuls']):>8} "
+                     f"{t['gn_forward'] / t['matmuls']:>11.2f} | {us(t['numpy']):>9} "
+                     f"{t['gn_forward'] / t['numpy']:>9.2f}")
+        print(line, flush=True)
+
+
+def kernels_enabled():
+    """Whether glassnet's compiled optimiser kernels run here (numba installed, not off)."""
+    from glassnet import kernels
+    return kernels.enabled()
 
 
 if __name__ == "__main__":

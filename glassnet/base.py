@@ -55,6 +55,28 @@ def leaf_layers(layers, trainable=True):
             yield layer, trainable and layer.trainable
 
 
+def is_chain(nodes):
+    """Whether a network's nodes (``network.nodes()``) form a chain: one input, and each
+    layer reading the value just before it -- how the views decide to show the graph
+    as a list."""
+    return sum(not node.inputs for node in nodes) == 1 and all(
+        node.inputs == [before.name] for before, node in zip(nodes, nodes[1:]))
+
+
+def value_counts(layer, in_shape, trainable=True):
+    """(trainable, non-trainable) values of one layer for an input of ``in_shape``: its
+    state, and the parameters of frozen layers (and of layers inside a frozen one), are
+    non-trainable."""
+    trainable = trainable and layer.trainable
+    inner = layer.sublayer_shapes(in_shape)
+    if inner:
+        counts = [value_counts(sub, shape, trainable) for sub, shape in inner]
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+    params = sum(int(np.prod(s)) for s in layer.param_shapes(in_shape).values())
+    state = sum(int(np.prod(s)) for s in layer.state_shapes(in_shape).values())
+    return (params, state) if trainable else (0, params + state)
+
+
 @dataclass(frozen=True)
 class InputSpec:
     """What a layer accepts: ``ndim`` the rank including the batch (None: any rank >= 2;
@@ -100,6 +122,7 @@ class Layer:
         self.rng = None                     # a numpy Generator, for layers that draw
         self.need_dX = True                 # False for a model's first layer
         self.position = None                # "2" or "3.1": set by the model, for messages
+        self.output = None                  # the tensor of its last symbolic call (Keras)
         self.built = False
 
     def input_high(self):
@@ -167,7 +190,6 @@ class Layer:
         """Keras's call: on ``gn.Input`` tensors, record the call for a functional
         ``Model`` (shapes checked, nothing computed); on arrays, the forward pass (the
         layer is built on first use, from seed 0)."""
-        from .functional import call_symbolic, is_symbolic
         if is_symbolic(inputs):
             return call_symbolic(self, inputs)
         X = [np.asarray(x) for x in inputs] if self.many_inputs else np.asarray(inputs)
@@ -203,7 +225,12 @@ class Layer:
                    text=f"{type(self).__name__}(X)")]
 
     def sublayers(self):
-        """Layers held inside this one (a Residual's branch), in order."""
+        """Layers held inside this one (a network used as a layer), in order."""
+        return []
+
+    def sublayer_shapes(self, in_shape):
+        """(layer, its input shape) for each layer inside this one, for an input of
+        ``in_shape`` (what counting walks)."""
         return []
 
     @classmethod
@@ -235,3 +262,93 @@ class Layer:
 
     def __repr__(self):
         return f"{type(self).__name__}()"
+
+
+class Composite(Layer):
+    """A layer made of other layers (a network, ``Bidirectional``): it lists them in
+    ``sublayers()``, and its ``params``, ``grads`` and ``state`` read through to theirs,
+    named 'i.name' (i: the inner layer's place) -- the arrays themselves, so writing into
+    one writes the weight. A model gathers the inner layers' parameters into its buffer
+    one by one."""
+
+    def _arrays(self, store):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.sublayers(), 1)
+                for k, v in getattr(layer, store).items()}
+
+    # Layer.__init__ sets them to empty dicts; the inner layers hold the arrays.
+    params = property(lambda self: self._arrays("params"), lambda self, value: None)
+    grads = property(lambda self: self._arrays("grads"), lambda self, value: None)
+    state = property(lambda self: self._arrays("state"), lambda self, value: None)
+
+
+class SymbolicTensor:
+    """A value in a graph before any data: its ``shape`` (``None`` for the batch), the
+    layer that produces it and the tensors that layer reads (``node``; ``None`` for an
+    ``Input``), and the ``layer`` it comes from. Calling a layer on one records the call
+    (``gn.Model`` collects the calls into a graph); nothing is computed."""
+
+    def __init__(self, shape, layer, inputs=None):
+        self.shape, self.layer = tuple(shape), layer
+        self.node = None if inputs is None else (layer, list(inputs))
+
+    @property
+    def name(self):
+        return self.layer.name
+
+    def __repr__(self):
+        return f"<SymbolicTensor {describe_shape(self.shape)} from {self.layer!r}>"
+
+
+def is_symbolic(inputs):
+    if isinstance(inputs, SymbolicTensor):
+        return True
+    return isinstance(inputs, (list, tuple)) and len(inputs) > 0 and \
+        all(isinstance(t, SymbolicTensor) for t in inputs)
+
+
+def call_symbolic(layer, inputs):
+    """``layer(inputs)`` on symbolic tensors: check the shapes, record the call."""
+    many = isinstance(inputs, (list, tuple))
+    if many and not layer.many_inputs:
+        raise TypeError(f"{layer!r} takes one input; it was called on a list of "
+                        f"{len(inputs)}. Combine them first, e.g. with gn.Concatenate().")
+    if layer.many_inputs and not many:
+        raise TypeError(f"{layer!r} combines several inputs: call it on a list, as in "
+                        f"{type(layer).__name__}()([a, b]).")
+    shapes = [t.shape for t in inputs] if many else inputs.shape
+    layer.check_input_shape(shapes)
+    out = layer.output_shape(shapes)
+    layer.output = SymbolicTensor(out, layer, inputs if many else [inputs])
+    return layer.output
+
+
+class InputLayer(Layer):
+    """Where data enters a network: Y = X, of a declared shape."""
+
+    def __init__(self, shape, **options):
+        super().__init__(input_shape=shape, **options)
+
+    def output_shape(self, in_shape):
+        return tuple(in_shape)
+
+    def forward(self, X, training=False):
+        return X
+
+    def backward(self, dY):
+        return dY
+
+    def get_config(self):
+        return {"type": "InputLayer", "shape": list(self.input_spec.shape),
+                **({"name": self.name} if self.name else {})}
+
+    def __repr__(self):
+        return f"InputLayer({', '.join(map(str, self.input_spec.shape))})"
+
+
+def Input(shape, name=None):
+    """A model's input: the shape of one sample, e.g. ``gn.Input((784,))`` (as Keras).
+
+    Returns a ``SymbolicTensor`` to call layers on; ``Sequential([gn.Input(s), ...])``
+    sets a Sequential's input shape."""
+    layer = InputLayer(shape, name=name)
+    return SymbolicTensor((None, *layer.input_spec.shape), layer)

@@ -89,9 +89,14 @@ def check_train(args):
         from .interop import requires
         from .interop.distributed import check_device
         check_device(requires("torch", "torch"), args.device)
-    elif args.device != "cpu" or args.nproc != 1:
-        raise ValueError("--device and --nproc choose where PyTorch trains: add --engine torch "
-                         "(glassnet's own engine runs on this CPU, in one process).")
+        whole_number(args.nnodes, "--nnodes", "glassnet train", maximum=4096)
+        whole_number(args.node_rank, "--node-rank", "glassnet train", minimum=0,
+                     maximum=args.nnodes - 1)
+        whole_number(args.master_port, "--master-port", "glassnet train", maximum=65535)
+    elif args.device != "cpu" or args.nproc != 1 or args.nnodes != 1:
+        raise ValueError("--device, --nproc and --nnodes choose where PyTorch trains: add "
+                         "--engine torch (glassnet's own engine runs on this CPU, in one "
+                         "process).")
     if args.out is not None:
         check_save_name(args.out, "--out")
         check_destination(args.out, "--out")
@@ -141,7 +146,10 @@ def cmd_train(args):
         from .interop import train_with_torch
         train_with_torch(model, X_train, y_train, epochs=args.epochs,
                          batch_size=args.batch_size, nproc=args.nproc, device=args.device,
-                         seed=args.seed, verbose=0 if args.quiet else 1)
+                         seed=args.seed, verbose=0 if args.quiet else 1,
+                         validation_split=args.validation_split, nnodes=args.nnodes,
+                         node_rank=args.node_rank, master_addr=args.master_addr,
+                         master_port=args.master_port, rdzv_endpoint=args.rdzv_endpoint)
     else:
         model.fit(X_train, y_train, epochs=args.epochs, batch_size=args.batch_size,
                   validation_split=args.validation_split, seed=args.seed,
@@ -239,7 +247,16 @@ def cmd_explore(args):
 
 
 def cmd_tour(args):
-    from .report import run_tour
+    if args.notebook:
+        from .course import write_notebook
+        os.makedirs(args.out, exist_ok=True)
+        path = write_notebook(os.path.join(args.out, "tour.ipynb"), lang=args.lang,
+                              quick=args.quick, seed=args.seed)
+        print(f"Notebook: {os.path.abspath(path)} (open it in Jupyter and run the cells "
+              f"from the top)" if args.lang == "en" else
+              f"노트북: {os.path.abspath(path)} (Jupyter에서 열어 위에서부터 셀을 실행하세요)")
+        return 0
+    from .course import run_tour
     run_tour(args.out, quick=args.quick, seed=args.seed, lang=args.lang)
     return 0
 
@@ -376,8 +393,20 @@ def build_parser():
                             "(needs glassnet[torch]); the trained weights come back")
     train.add_argument("--device", default="cpu", help="with --engine torch: cpu or cuda")
     train.add_argument("--nproc", type=int, default=1,
-                       help="with --engine torch: processes (torch.distributed; gloo on the "
-                            "CPU, NCCL on CUDA)")
+                       help="with --engine torch: processes per machine (torch.distributed; "
+                            "gloo on the CPU, NCCL on CUDA)")
+    train.add_argument("--nnodes", type=int, default=1,
+                       help="with --engine torch: machines; run the same command on each "
+                            "(docs/interop.md)")
+    train.add_argument("--node-rank", type=int, default=0,
+                       help="with --nnodes: this machine's number, 0 .. nnodes-1")
+    train.add_argument("--master-addr", default="127.0.0.1",
+                       help="with --nnodes: the address of machine 0")
+    train.add_argument("--master-port", type=int, default=29500,
+                       help="with --nnodes: a free port on machine 0")
+    train.add_argument("--rdzv-endpoint",
+                       help="with --nnodes: host:port of PyTorch's c10d rendezvous, instead "
+                            "of --node-rank/--master-addr")
     train.set_defaults(run=cmd_train)
     evaluate = commands.add_parser("evaluate", help="evaluate a saved model on held-out data")
     evaluate.add_argument("model_file")
@@ -414,6 +443,9 @@ def build_parser():
     tour.add_argument("--seed", type=int, default=0)
     tour.add_argument("--lang", default="en", choices=["en", "ko"],
                       help="the report's language: en (English) or ko (Korean, the lectures')")
+    tour.add_argument("--notebook", action="store_true",
+                      help="write the tour as a notebook (tour.ipynb in --out) to run and "
+                           "change cell by cell, instead of running it")
     tour.set_defaults(run=cmd_tour)
     explore = commands.add_parser("explore", help="the network in your browser, live, on the "
                                                   "real engine (127.0.0.1 only)")

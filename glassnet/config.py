@@ -8,7 +8,11 @@ import inspect
 def accepted_options(cls):
     """The option names ``cls(...)`` takes: its own parameters and, while each class
     passes ``**options`` on to the next, the keyword-only options of those (a layer's
-    ``name``, ``trainable`` and ``input_shape``; a recurrent layer's initialisers)."""
+    ``name``, ``trainable`` and ``input_shape``; a recurrent layer's initialisers). A
+    class whose config is not its constructor's arguments lists them in
+    ``config_options``."""
+    if "config_options" in vars(cls):
+        return tuple(cls.config_options)
     names = []
     for i, klass in enumerate(k for k in cls.__mro__ if "__init__" in vars(k) and
                               k is not object):

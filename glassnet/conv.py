@@ -181,6 +181,51 @@ class Window:
         return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
 
 
+def grouped_forward(layer, X, W, groups):
+    """Z (B, H', W', F) of a grouped convolution, one batched product over the groups:
+        P (B*H'*W', kh*kw, G, C/G) -> Pg (G, B*H'*W', kh*kw*C/G)
+        W (kh, kw, C/G, F)         -> Wg (G, kh*kw*C/G, F/G)
+        Zg = Pg @ Wg (G, B*H'*W', F/G) -> Z, output channel f in group f // (F/G).
+    Keeps Pg (as P) and the padded geometry in ``layer.cache``."""
+    kh, kw, cg, filters = W.shape
+    padded_shape, P, pads = layer.window.patches(X)
+    batch, oh, ow = P.shape[:3]
+    rows = batch * oh * ow
+    Pg = np.ascontiguousarray(P.reshape(rows, kh * kw, groups, cg).transpose(2, 0, 1, 3)
+                              ).reshape(groups, rows, kh * kw * cg)
+    Z = np.matmul(Pg, grouped_kernel(W, groups)).transpose(1, 0, 2)
+    layer.cache.update(P=Pg, padded_shape=padded_shape, pads=pads)
+    return Z.reshape(batch, oh, ow, filters)
+
+
+def grouped_kernel(W, groups):
+    """W (kh, kw, C/G, F) as Wg (G, kh*kw*C/G, F/G): group g's columns of its filters."""
+    kh, kw, cg, filters = W.shape
+    return W.reshape(kh * kw, cg, groups, filters // groups).transpose(2, 0, 1, 3) \
+        .reshape(groups, kh * kw * cg, filters // groups)
+
+
+def grouped_backward(layer, dZ, W, dW, groups):
+    """Fill dW (kh, kw, C/G, F) from dWg = Pg.T @ dZg, and return dX = fold(dZg @ Wg.T)
+    (None when the layer's dX is not needed)."""
+    kh, kw, cg, filters = W.shape
+    Pg, Wg = layer.cache["P"], grouped_kernel(W, groups)
+    padded_shape, pads = layer.cache["padded_shape"], layer.cache["pads"]
+    batch, oh, ow = dZ.shape[:3]
+    dZg = dZ.reshape(-1, groups, filters // groups).transpose(1, 0, 2)    # (G, rows, F/G)
+    dWg = np.matmul(Pg.transpose(0, 2, 1), dZg)                            # (G, k*k*C/G, F/G)
+    dW[...] = dWg.reshape(groups, kh * kw, cg, filters // groups).transpose(1, 2, 0, 3) \
+        .reshape(W.shape)
+    if not layer.need_dX:
+        return None
+    dP = np.matmul(dZg, Wg.transpose(0, 2, 1))                             # (G, rows, k*k*C/G)
+    dP = dP.reshape(groups, batch, oh, ow, kh, kw, cg).transpose(1, 2, 3, 4, 5, 0, 6) \
+        .reshape(batch, oh, ow, kh, kw, groups * cg)
+    dXp = fold(dP, padded_shape, layer.window.strides, layer.window.dilation)
+    (top, bottom), (left, right) = pads
+    return dXp[:, top:padded_shape[1] - bottom, left:padded_shape[2] - right, :]
+
+
 class _Convolution(Weighted):
     """A convolution over (batch, H, W, C) images; Conv1D sees its sequences as images of
     height 1 (``image`` and ``kernel`` give those views of the same memory)."""
@@ -305,15 +350,78 @@ class Conv2D(_Convolution):
     input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
 
     def __init__(self, filters, kernel_size, strides=1, padding="valid", *, dilation_rate=1,
-                 activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 groups=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", alpha=0.2, **options):
         super().__init__(filters, kernel_size, strides, padding, dilation_rate, activation,
                          use_bias, kernel_initializer, bias_initializer, alpha, **options)
+        self.groups = whole_number(groups, "groups", repr(self))
+        if self.filters % self.groups:
+            raise ValueError(f"{self!r}: filters ({self.filters}) must be a multiple of "
+                             f"groups ({self.groups}): each group makes filters / groups "
+                             f"channels.")
+
+    # Grouped convolution (groups > 1, as Keras's and PyTorch's ``groups``): the channels
+    # split into ``groups`` slices; slice g sees only its own C / groups input channels and
+    # makes its own filters / groups outputs. The kernel is (kh, kw, C / groups, filters).
+    def check_groups(self, in_shape):
+        if in_shape[-1] % self.groups:
+            raise ShapeError(f"{where(self)} splits its input into {self.groups} groups, but "
+                             f"the input has {in_shape[-1]} channels, not a multiple of "
+                             f"{self.groups}.")
+
+    def output_shape(self, in_shape):
+        out = super().output_shape(in_shape)
+        self.check_groups(in_shape)
+        return out
+
+    def param_shapes(self, in_shape):
+        shapes = super().param_shapes(in_shape)
+        shapes["W"] = (*self.window.kernel, in_shape[-1] // self.groups, self.filters)
+        return shapes
+
+    def ops(self, in_shape):
+        ops = super().ops(in_shape)
+        if self.groups > 1:
+            product, g = ops[1], self.groups
+            inner = product.b_shape[0] // g
+            ops[1] = MatMul(out="Z", a="P", b="W", a_shape=(*product.a_shape[:-1], inner),
+                            b_shape=(inner, self.filters), shape=product.shape, stored=1,
+                            note_text=f"{g} groups: each ({inner} patch values) @ "
+                                      f"({inner}, {self.filters // g})")
+        return ops
+
+    def forward(self, X, training=False):
+        if self.groups == 1:
+            return super().forward(X, training)
+        if X.ndim != 4 or X.shape[-1] != self.params["W"].shape[2] * self.groups:
+            self.check_input_shape(X.shape)
+            raise ShapeError(f"{where(self)} expects {self.params['W'].shape[2] * self.groups}"
+                             f" input channels but received {describe_shape(X.shape)}.")
+        Z = grouped_forward(self, X, self.params["W"], self.groups)
+        if self.use_bias:
+            Z += self.params["b"]
+        Y = self.activation.apply(Z)
+        self.cache.update(Z=Z, Y=Y)
+        return Y
+
+    def backward_from_logits(self, dZ):
+        if self.groups == 1:
+            return super().backward_from_logits(dZ)
+        if self.use_bias:
+            column_sum(dZ.reshape(-1, self.filters), out=self.grads["b"])
+        return grouped_backward(self, dZ, self.params["W"], self.grads["W"], self.groups)
+
+    def get_config(self):
+        config = super().get_config()
+        if self.groups != 1:
+            config["groups"] = self.groups
+        return config
 
     def __repr__(self):
         k = self.window.kernel
         act = "" if self.activation.name == "linear" else f", {self.activation.name}"
-        return f"Conv2D({self.filters}, {k[0]}x{k[1]}{act})"
+        groups = f", groups={self.groups}" if getattr(self, "groups", 1) != 1 else ""
+        return f"Conv2D({self.filters}, {k[0]}x{k[1]}{groups}{act})"
 
 
 class Conv1D(_Convolution):
@@ -453,21 +561,30 @@ class AvgPool2D(_Pool2D):
     mode = "avg"
 
 
-class _GlobalAverage(Layer):
-    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
-    Backward: dX = dY / n at every averaged position (n positions)."""
-    axes = ()
-    keeps = ("in_shape",)
+class _GlobalPool(Layer):
+    """What global pooling shares: the reduction over ``axes`` (time; or height and
+    width), (batch, ..., C) -> (batch, C), and its description."""
+    axes, mode, stored = (), "", 0
 
     def output_shape(self, in_shape):
         self.check_input_shape(in_shape)
         return tuple(d for i, d in enumerate(in_shape) if i not in self.axes)
 
     def ops(self, in_shape):
-        return [Pool(mode="global average", a_shape=tuple(in_shape),
+        return [Pool(mode=self.mode, a_shape=tuple(in_shape),
                      window=tuple(in_shape[a] for a in self.axes),
                      strides=(1,) * len(self.axes), shape=self.output_shape(in_shape),
-                     stored=0)]
+                     stored=self.stored)]
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _GlobalAverage(_GlobalPool):
+    """The mean over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
+    Backward: dX = dY / n at every averaged position (n positions)."""
+    mode = "global average"
+    keeps = ("in_shape",)
 
     def forward(self, X, training=False):
         if X.ndim != len(self.axes) + 2:
@@ -479,9 +596,6 @@ class _GlobalAverage(Layer):
         in_shape = self.cache["in_shape"]
         n = math.prod(in_shape[a] for a in self.axes)
         return np.broadcast_to(np.expand_dims(dY / n, self.axes), in_shape).copy()
-
-    def __repr__(self):
-        return f"{type(self).__name__}()"
 
 
 class GlobalAveragePooling2D(_GlobalAverage):
@@ -495,6 +609,147 @@ class GlobalAveragePooling2D(_GlobalAverage):
 class GlobalAveragePooling1D(_GlobalAverage):
     """The mean over time: (batch, time, features) -> (batch, features);
     backward: dX = dY / time at every step."""
+    axes = (1,)
+    input_ndim = 3
+    input_describe = "sequences of shape (batch, time, features)"
+
+
+class DepthwiseConv2D(Weighted):
+    """A depthwise convolution (as Keras): each input channel convolved with its own
+    ``depth_multiplier`` kernels, no mixing across channels (MobileNet's building block;
+    PyTorch's Conv2d with groups = in_channels).
+
+    Shapes:
+        X (batch, H, W, C) -> Y (batch, H', W', C * depth_multiplier); output channel
+        c * depth_multiplier + m is channel c's m-th kernel.
+        kernel W (kh, kw, C, depth_multiplier) as Keras; b (C * depth_multiplier,)
+    Computed as a grouped convolution with C groups: per channel c, the patches
+    P_c (B*H'*W', kh*kw) @ W_c (kh*kw, depth_multiplier).
+    Backward (dZ = dY * f'(Z)): dW_c = P_c.T @ dZ_c; db = dZ summed over positions;
+        dX = fold(dZ_c @ W_c.T), channel by channel.
+    """
+    keeps = ("P", "Z", "Y", "padded_shape", "pads")
+    rank = 2
+    input_ndim = 4
+    input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1, *,
+                 dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros", alpha=0.2,
+                 **options):
+        owner = "DepthwiseConv2D"
+        self.depth_multiplier = whole_number(depth_multiplier, "depth_multiplier", owner)
+        super().__init__(activation, use_bias, depthwise_initializer, bias_initializer, alpha,
+                         owner, **options)
+        self.window = Window(self, _pair(kernel_size, "kernel_size", owner),
+                             _pair(strides, "strides", owner),
+                             _pair(dilation_rate, "dilation_rate", owner),
+                             _check_padding(padding, owner))
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        return (in_shape[0], *self.window.out_hw(in_shape[1:3]),
+                in_shape[3] * self.depth_multiplier)
+
+    def param_shapes(self, in_shape):
+        shapes = {"W": (*self.window.kernel, in_shape[-1], self.depth_multiplier)}
+        if self.use_bias:
+            shapes["b"] = (in_shape[-1] * self.depth_multiplier,)
+        return shapes
+
+    def ops(self, in_shape):
+        out, w = self.output_shape(in_shape), self.window
+        positions, k = out[1] * out[2], math.prod(w.kernel)
+        patch = k * in_shape[-1]
+        return [Unfold(a_shape=tuple(in_shape), shape=(out[0], positions, patch),
+                       rows=(None if out[0] is None else out[0] * positions, patch),
+                       kernel=w.kernel, strides=w.strides, dilation=w.dilation,
+                       padding=w.padding, stored=1),
+                MatMul(out="Z", a="P", b="W", a_shape=(out[0], positions, k),
+                       b_shape=(k, out[-1]), shape=(out[0], positions, out[-1]), stored=1,
+                       note_text=f"{in_shape[-1]} channels, each ({k} patch values) @ "
+                                 f"({k}, {self.depth_multiplier})"),
+                Reshape(out="Z", a="Z", a_shape=(out[0], positions, out[-1]), shape=out),
+                *([BiasAdd(a_shape=out, b_shape=(out[-1],), shape=out)]
+                  if self.use_bias else []),
+                *self.activation.ops(out)]
+
+    def grouped_kernel(self, W):
+        """(kh, kw, C, M) as a grouped kernel (kh, kw, 1, C * M) (a view)."""
+        kh, kw, c, m = W.shape
+        return W.reshape(kh, kw, 1, c * m)
+
+    def forward(self, X, training=False):
+        W = self.params["W"]
+        if X.ndim != 4 or X.shape[-1] != W.shape[2]:
+            self.check_input_shape(X.shape)
+            raise ShapeError(f"{where(self)} expects {W.shape[2]} input channels but "
+                             f"received {describe_shape(X.shape)}.")
+        Z = grouped_forward(self, X, self.grouped_kernel(W), W.shape[2])
+        if self.use_bias:
+            Z += self.params["b"]
+        Y = self.activation.apply(Z)
+        self.cache.update(Z=Z, Y=Y)
+        return Y
+
+    def backward(self, dY):
+        return self.backward_from_logits(
+            self.activation.derivative(dY, self.cache["Z"], self.cache["Y"]))
+
+    def backward_from_logits(self, dZ):
+        W = self.params["W"]
+        if self.use_bias:
+            column_sum(dZ.reshape(-1, dZ.shape[-1]), out=self.grads["b"])
+        return grouped_backward(self, dZ, self.grouped_kernel(W),
+                                self.grouped_kernel(self.grads["W"]), W.shape[2])
+
+    def get_config(self):
+        w = self.window
+        config = {**super().get_config(), "kernel_size": list(w.kernel),
+                  "strides": list(w.strides), "padding": w.padding,
+                  "dilation_rate": list(w.dilation)}
+        if self.depth_multiplier != 1:
+            config["depth_multiplier"] = self.depth_multiplier
+        if "kernel_initializer" in config:
+            config["depthwise_initializer"] = config.pop("kernel_initializer")
+        return config
+
+    def __repr__(self):
+        k = self.window.kernel
+        act = "" if self.activation.name == "linear" else f", {self.activation.name}"
+        return f"DepthwiseConv2D({k[0]}x{k[1]}{act})"
+
+
+class _GlobalMax(_GlobalPool):
+    """The maximum over ``axes`` (time; or height and width): (batch, ..., C) -> (batch, C).
+    Backward: dY goes to the first position holding each maximum (as PyTorch's max)."""
+    mode, stored = "global max", 1
+    keeps = ("X", "index")
+
+    def forward(self, X, training=False):
+        if X.ndim != len(self.axes) + 2:
+            self.check_input_shape(X.shape)
+        flat = X.reshape(X.shape[0], -1, X.shape[-1])            # (batch, positions, C)
+        index = flat.argmax(axis=1)                               # (batch, C)
+        self.cache.update(X=X, index=index)
+        return np.take_along_axis(flat, index[:, None, :], axis=1)[:, 0, :]
+
+    def backward(self, dY):
+        X, index = self.cache["X"], self.cache["index"]
+        dX = np.zeros((X.shape[0], math.prod(X.shape[1:-1]), X.shape[-1]), dY.dtype)
+        np.put_along_axis(dX, index[:, None, :], dY[:, None, :], axis=1)
+        return dX.reshape(X.shape)
+
+
+class GlobalMaxPooling2D(_GlobalMax):
+    """The maximum over height and width: (batch, H, W, C) -> (batch, C)."""
+    axes = (1, 2)
+    input_ndim = 4
+    input_describe = "inputs of shape (batch, height, width, channels) (channels last)"
+
+
+class GlobalMaxPooling1D(_GlobalMax):
+    """The maximum over time: (batch, time, features) -> (batch, features)."""
     axes = (1,)
     input_ndim = 3
     input_describe = "sequences of shape (batch, time, features)"

@@ -3,7 +3,10 @@ FIFO or a device is refused, never read), no larger than a stated limit. The mod
 loader, the data readers and the spec reader all open files through here; the writers
 (model files, CSVLogger, save_idx) check and open their destinations through here too."""
 import os
+import re
 import stat
+
+import numpy as np
 
 
 def open_regular(path, what, max_bytes, fail=None):
@@ -86,3 +89,46 @@ def open_for_writing(path, what, append=False, binary=False):
     if binary:
         return os.fdopen(fd, "wb")
     return os.fdopen(fd, "w", newline="", encoding="utf-8")
+
+
+def json_nesting(data, limit, max_containers=None, chunk=1 << 18):
+    """Refuse JSON (``bytes``) nested deeper than ``limit`` or holding more than
+    ``max_containers`` objects and lists, counted without parsing and in slices of
+    ``chunk`` bytes, so a hostile document costs a few MiB whatever its size: escaped
+    characters are dropped, quotes toggle "inside a string", and a running sum of the
+    brackets outside strings is the depth. Raises ValueError saying which limit."""
+    depth, inside, containers, carry = 0, 0, 0, b""
+    for start in range(0, len(data), chunk):
+        piece = carry + data[start:start + chunk]
+        run = len(piece) - len(piece.rstrip(b"\\"))
+        carry, piece = (piece[-1:], piece[:-1]) if run % 2 else (b"", piece)
+        codes = np.frombuffer(re.sub(rb"\\.", b"", piece, flags=re.S), np.uint8)
+        quotes = np.cumsum(codes == 34, dtype=np.int32)
+        outside = (quotes + inside) % 2 == 0
+        inside = (inside + int(quotes[-1])) % 2 if quotes.size else inside
+        opening = outside & ((codes == 91) | (codes == 123))
+        steps = opening.astype(np.int8) - (outside & ((codes == 93) | (codes == 125)))
+        levels = np.cumsum(steps, dtype=np.int32) + depth
+        if levels.size and int(levels.max()) > limit:
+            raise ValueError(f"its JSON is nested more than {limit} levels deep "
+                             f"(Limits.max_json_depth)")
+        depth = int(levels[-1]) if levels.size else depth
+        containers += int(np.count_nonzero(opening))
+        if max_containers is not None and containers > max_containers:
+            raise ValueError(f"its JSON holds more than {max_containers:,} objects and lists")
+
+
+def inflate(archive, info, cap, out, fail):
+    """Copy the zip member ``info`` of ``archive`` into the binary file ``out``, inflated
+    a MiB at a time; more than ``cap`` bytes (whatever the member declares) calls
+    ``fail(problem)``, so a decompression bomb never fills memory or disk."""
+    total = 0
+    with archive.open(info) as member:
+        while True:
+            block = member.read(min(1 << 20, cap + 1 - total))
+            if not block:
+                return total
+            total += len(block)
+            if total > cap:
+                fail(f"its member {info.filename!r} inflates to more than {cap:,} bytes")
+            out.write(block)

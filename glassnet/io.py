@@ -39,8 +39,7 @@ from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
 from .files import check_writable, open_regular
-from .functional import Model
-from .model import Sequential
+from .registry import layer_from_config
 
 FORMAT, VERSION = "glassnet-model", 3
 OLD_VERSIONS = {2: "checksum"}       # version -> its checksum field (tensors only)
@@ -91,10 +90,10 @@ def check_tensors(tensors, problem):
 
 def _tensors_of(model):
     tensors = {}
-    for i, layer in enumerate(model.layers, 1):
+    for key, layer in _all_layers(model.layers):
         for store in (layer.params, layer.state):
             for k, v in store.items():
-                tensors[f"layers.{i}.{k}"] = np.ascontiguousarray(v)
+                tensors[f"layers.{key}.{k}"] = np.ascontiguousarray(v)
     if model.loss is not None:
         for k, v in model.optimizer.state.items():
             tensors[f"optimizer.{k}"] = np.ascontiguousarray(v)
@@ -109,6 +108,10 @@ def save_model(model, path):
     refused rather than written with glassnet's format inside."""
     path = check_save_name(path, "save")
     check_destination(path, "save")
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in WRITERS:
+        WRITERS[suffix](model, path)
+        return path
     if not model.built:
         model.build()
     tensors = _tensors_of(model)
@@ -133,15 +136,26 @@ def save_model(model, path):
     meta["sha256"] = checksum(tensors, meta)
     write_atomically(path, safetensors.numpy.save(tensors,
                                                   metadata={"glassnet": json.dumps(meta)}))
+    return path
+
+
+WRITERS = {}        # suffix -> function(model, path): formats a level above registers
+
+
+def register_writer(suffix, function):
+    """Let ``save`` write files ending in ``suffix`` with ``function(model, path)`` (the
+    Keras writer in ``glassnet.interop`` registers '.keras' this way)."""
+    WRITERS[suffix] = function
 
 
 def check_save_name(path, what):
     """The name a model is saved under: '.glassnet' is the usual suffix; one that promises
     another format (.keras, .h5, .pt, .onnx, ...) is refused rather than written with
-    glassnet's format inside. ``ModelCheckpoint`` checks its names with this too."""
+    glassnet's format inside, unless a writer for it is registered (.keras: a Keras 3
+    file). ``ModelCheckpoint`` checks its names with this too."""
     path = os.fspath(path)
     suffix = os.path.splitext(path)[1].lower()
-    if suffix in FOREIGN_SUFFIXES:
+    if suffix in FOREIGN_SUFFIXES and suffix not in WRITERS:
         raise ValueError(f"{what}: {path!r} ends in {suffix}, which promises a "
                          f"{FOREIGN_SUFFIXES[suffix]} file, but glassnet writes its own "
                          f"format (safetensors with the architecture). Save it as "
@@ -309,10 +323,12 @@ def _architecture(path, meta, limits):
     field checked, the architecture checked against the limits, nothing allocated."""
     try:
         config = _field(meta, "model", dict)
-        kind = config.get("class", "Sequential")
+        kind = config.get("type", config.get("class", "Sequential"))    # version 2: class
         if kind not in ("Sequential", "Model"):
             raise ValueError(f"unknown model class {str(kind)[:50]!r}")
-        model = (Sequential if kind == "Sequential" else Model).from_config(config, limits)
+        config = {**{k: v for k, v in config.items() if k != "class"}, "type": kind}
+        model = layer_from_config(config, "model", limits=limits)
+        model.limits = limits
         limits_module.check_network(model, limits)
         training = _field(meta, "training", dict)
         epoch, iterations = training.get("epoch"), training.get("iterations")
@@ -387,6 +403,10 @@ def load_model(path, limits=None):
     limits = limits or limits_module.DEFAULT
     f, size = _open(path, limits)
     with f:
+        if path.lower().endswith(".keras") or f.read(4) == b"PK\x03\x04":
+            _fail(path, "it is a zip archive (a Keras .keras file), not a glassnet model",
+                  "Read it with glassnet.load_keras(path).")
+        f.seek(0)
         header, meta, start = _read_header(path, f, size, limits)
         model, optimizer, loss, compiled, epoch, iterations = _architecture(path, meta, limits)
         expected = _expected_tensors(model, iterations, optimizer)
@@ -405,10 +425,10 @@ def load_model(path, limits=None):
                     "it was saved)", "Use a good copy of the file.")
     check_tensors(tensors, lambda name, text: _fail(path, text))
     model.build()
-    for i, layer in enumerate(model.layers, 1):
+    for key, layer in _all_layers(model.layers):
         for store in (layer.params, layer.state):
             for k in store:
-                store[k][...] = tensors[f"layers.{i}.{k}"]
+                store[k][...] = tensors[f"layers.{key}.{k}"]
     try:
         layers = dict(_all_layers(model.layers))
         for key, state in meta["rng"].items():

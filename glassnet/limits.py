@@ -8,11 +8,9 @@ before its gradients and optimiser state). Pass your own, e.g.
 ``gn.Sequential(layers, limits=gn.Limits(...))``.
 """
 import math
-import re
 from dataclasses import dataclass, fields
 
-import numpy as np
-
+from .files import json_nesting
 from .validate import whole_number
 
 
@@ -49,7 +47,8 @@ def check_network(model, limits):
     """Refuse a model whose layers, parameters or activations exceed ``limits``, from its
     shapes and typed operations alone (nothing is allocated)."""
     nodes = model.nodes()
-    check_count("the model's layers", sum(1 + _nested(node.layer) for node in nodes),
+    check_count("the model's layers", sum(1 + _nested(node.layer) for node in nodes
+                                          if node.inputs),
                 limits.max_layers, "max_layers")
     params = sum(math.prod(s) for node in nodes for shapes in
                  (node.layer.param_shapes(node.in_shape), node.layer.state_shapes(node.in_shape))
@@ -69,15 +68,7 @@ def _nested(layer):
 
 
 def json_depth(text, limit):
-    """Refuse JSON nested deeper than ``limit``, counted without parsing (strings blanked
-    out, then a running sum of brackets), so a hostile document cannot exhaust the
-    parser's recursion."""
-    blanked = re.sub(r'"(?:[^"\\]|\\.)*"', '""', text)
-    codes = np.frombuffer(blanked.encode("utf-8", "replace"), np.uint8)
-    steps = np.isin(codes, OPENING).astype(np.int64) - np.isin(codes, CLOSING)
-    if steps.size and int(np.cumsum(steps).max()) > limit:
-        raise ValueError(f"its JSON is nested more than {limit} levels deep "
-                         f"(Limits.max_json_depth)")
-
-
-OPENING, CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+    """Refuse JSON nested deeper than ``limit``, counted without parsing (see
+    ``glassnet.files.json_nesting``: a few MiB whatever the text's size), so a hostile
+    document cannot exhaust the parser's recursion."""
+    json_nesting(text.encode("utf-8", "replace") if isinstance(text, str) else text, limit)

@@ -34,14 +34,17 @@ def _check_finite(T, name):
                          f"{tuple(int(i) for i in bad)}). Remove or fill those samples.")
 
 
+def _one_per_sample(T, output_shape):
+    """Targets of shape (N,) for a model with one output unit, as (N, 1) -- what Keras
+    does (``Dense(1)`` with labels ``y`` of shape (N,)); never a broadcast of (N,)
+    against (N, 1), which would compare every target with every prediction."""
+    return T.reshape(-1, 1) if T.ndim == 1 and tuple(output_shape[1:]) == (1,) else T
+
+
 def _check_same_shape(T, output_shape, name):
     if tuple(T.shape[1:]) != tuple(output_shape[1:]):
         hint = ""
-        if T.ndim == 1 and tuple(output_shape[1:]) == (1,):
-            hint = (" glassnet does not broadcast (N,) against (N, 1): that would silently "
-                    "compare every target with every prediction. Reshape the targets with "
-                    "y.reshape(-1, 1).")
-        elif T.ndim == 1:
+        if T.ndim == 1:
             hint = (" These look like integer class labels: use "
                     "loss='sparse_categorical_crossentropy', or one-hot encode them with "
                     "glassnet.datasets.one_hot(y).")
@@ -97,7 +100,7 @@ class MeanSquaredError(Loss):
         self.D = self.w = None
 
     def prepare(self, T, output_shape, dtype=np.float64):
-        T = np.asarray(T, dtype=dtype)
+        T = _one_per_sample(np.asarray(T, dtype=dtype), output_shape)
         _check_same_shape(T, output_shape, type(self).__name__)
         _check_finite(T, type(self).__name__)
         return T
@@ -143,7 +146,7 @@ class BinaryCrossentropy(Loss):
         self.w = None
 
     def prepare(self, T, output_shape, dtype=np.float64):
-        T = np.asarray(T, dtype=dtype)
+        T = _one_per_sample(np.asarray(T, dtype=dtype), output_shape)
         _check_same_shape(T, output_shape, "BinaryCrossentropy")
         _check_finite(T, "BinaryCrossentropy")
         _check_probabilities(T, "BinaryCrossentropy", "targets")
@@ -194,7 +197,7 @@ class CategoricalCrossentropy(Loss):
         self.label_smoothing = _check_label_smoothing(label_smoothing, type(self).__name__)
 
     def prepare(self, T, output_shape, dtype=np.float64):
-        T = np.asarray(T, dtype=dtype)
+        T = _one_per_sample(np.asarray(T, dtype=dtype), output_shape)
         _check_same_shape(T, output_shape, type(self).__name__)
         _check_finite(T, type(self).__name__)
         return self._smooth(T)

@@ -1,15 +1,21 @@
-"""Models: ``Sequential``, a chain of layers, and (in ``glassnet.functional``) ``Model``,
-a graph of them. Both are containers on one base, ``Network``: they build their layers,
-run them forward and backward, and hold their parameters in one flat buffer. Training
-lives in ``glassnet.training``, metrics in ``glassnet.metrics``.
+"""Networks: one graph engine under every model.
+
+A ``Network`` is a graph of layer calls from its inputs to its output. ``gn.Model(inputs,
+outputs)`` collects one from ``gn.Input`` tensors (Keras's functional API); ``Sequential``
+lowers its chain of layers to the same graph as soon as its input shape is known (as Keras 3
+does); ``Residual`` is a branch plus an ``Add``. Building, forward, backward, configs,
+files and every view are written once, on the graph. A network is itself a layer, so a
+``Sequential`` or a ``Model`` can sit inside another, as in Keras and PyTorch. Training
+(``fit``, ``evaluate``, ``predict``, ...) is ``glassnet.training.Trainer``, which every
+network shares.
 
 One training step (``train_on_batch``), written out:
 
     Y = X
-    for layer in layers:            Y = layer.forward(Y, training=True)   # Y = f(X @ W + b)
+    for node in graph:              Y = node.layer.forward(Y, training=True)  # f(X @ W + b)
     loss = loss_fn.forward(Y, T)                                          # a number
     dY = loss_fn.backward()                                               # dL/dY
-    for layer in reversed(layers):  dY = layer.backward(dY)               # fills layer.grads
+    for node in reversed(graph):    dY = node.layer.backward(dY)          # fills grads
     optimizer.step(model.flat_params, model.flat_grads)                  # W -= lr * ...
 
 Every trainable parameter is a view into one flat buffer (``flat_params``), and its
@@ -17,7 +23,6 @@ gradient into another (``flat_grads``), so the optimiser updates the whole model
 few vectorised passes. Parameters of frozen layers (``trainable = False``) live apart
 and are never updated.
 """
-import math
 import re
 from collections import namedtuple
 
@@ -27,17 +32,22 @@ from . import limits as limits_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from . import training
-from .base import Layer, leaf_layers, where
-from .errors import ShapeError, describe_shape
+from . import registry
+from .inspect import explain, summary, trace
+from .io import save_model
+from .merging import Add
+from .base import Composite, InputLayer, Layer, SymbolicTensor, leaf_layers, value_counts, where
+from .errors import ShapeError, describe_features, describe_shape
 from .registry import layer_from_config
+from .training import Trainer, check_data, count, loss_of, require_compiled
 from .validate import number, sample_shape, whole_number
 from .weights import assign
 
 Node = namedtuple("Node", "name layer inputs in_shape out_shape")
-Node.__doc__ = """One layer of a model as the views see it: its name, the layer, the names
-of the values it reads, the shape it receives (a list of shapes for a layer that takes
-several) and the shape it returns."""
+Node.__doc__ = """One layer call of a network as the views see it: its name, the layer, the
+names of the values it reads (none for an input), the shape it receives (a list of shapes
+for a layer that takes several) and the shape it returns."""
+
 
 def as_shape(input_shape, owner="Sequential"):
     """(None, *sample shape) from a sample shape (784,), 784 or (None, 784)."""
@@ -55,16 +65,56 @@ def snake(name):
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Network:
-    """What Sequential and Model share: naming, the flat parameter buffer, weights,
-    counting, compile and training (``glassnet.training``), the views, and files.
+def graph_order(outputs):
+    """The tensors from the inputs to ``outputs``, each after the tensors it reads
+    (depth-first, without recursion: a graph may be deep)."""
+    order, seen, stack = [], set(), [(outputs, False)]
+    while stack:
+        tensor, expanded = stack.pop()
+        if expanded:
+            order.append(tensor)
+            continue
+        if id(tensor) in seen:
+            continue
+        seen.add(id(tensor))
+        stack.append((tensor, True))
+        if tensor.node is not None:
+            for parent in reversed(tensor.node[1]):
+                if id(parent) not in seen:
+                    stack.append((parent, False))
+    return order
 
-    A subclass provides ``layers``, ``build``, ``forward``, ``backward``,
-    ``backward_from_logits``, ``check_input``, ``nodes``, ``output_layer``,
-    ``output_shape``, ``input_error_context`` and ``get_config``."""
-    chain = True                      # layers one after another (Sequential)
 
-    def __init__(self, seed, dtype, owner, limits=None):
+class OutputShape(tuple):
+    """A network's output shape, ``(None, 10)``, that is also the layer contract's
+    ``output_shape(in_shape)`` when the network sits inside another."""
+
+    def __new__(cls, shape, network):
+        self = super().__new__(cls, shape)
+        self.network = network
+        return self
+
+    def __call__(self, in_shape):
+        return self.network.compute_output_shape(in_shape)
+
+
+class Network(Composite, Trainer):
+    """The graph engine that ``Sequential``, ``Model`` and ``Residual`` share: naming,
+    building, forward and backward over the graph, the flat parameter buffer, weights,
+    counting, compile, training (``Trainer``), the views and files. A network is a layer:
+    it can be called on ``gn.Input`` tensors or sit in a ``Sequential``.
+
+    A subclass says how it becomes a graph: ``lower(input_shape)`` sets
+    ``input_tensors``, ``tensors`` (every layer call, in an order where each comes after
+    what it reads) and ``output_tensor``."""
+
+    def __init__(self, seed=0, dtype="float32", owner=None, limits=None, *, name=None,
+                 trainable=True):
+        owner = owner or type(self).__name__
+        self.layers, self.built = [], False
+        self.input_tensors, self.tensors, self.output_tensor = [], [], None
+        self._need_dX = False
+        super().__init__(name=name, trainable=trainable)
         self.seed = whole_number(seed, "seed", owner, minimum=0)
         if limits is not None and not isinstance(limits, limits_module.Limits):
             raise TypeError(f"{owner}: limits must be a glassnet.Limits, got {limits!r}.")
@@ -73,7 +123,6 @@ class Network:
         if dtype not in ("float32", "float64", np.float32, np.float64):
             raise ValueError(f"{owner}: dtype must be 'float32' or 'float64', got {dtype!r}.")
         self.dtype = np.dtype(dtype)
-        self.layers, self.built = [], False
         self.optimizer = self.loss = None
         self.metrics, self.metric_functions, self.fused_loss = [], [], False
         self.loss_weight = 1.0
@@ -124,10 +173,272 @@ class Network:
         for layer in self.layers:
             layer.trainable = bool(value)
 
+    # --- the graph --------------------------------------------------------------------
+    def connect(self, inputs, outputs):
+        """Check and keep the graph from ``inputs`` (tensors of ``gn.Input``) to
+        ``outputs`` (one tensor)."""
+        owner = type(self).__name__
+        inputs = list(inputs) if isinstance(inputs, (list, tuple)) else [inputs]
+        if isinstance(outputs, (list, tuple)):
+            if len(outputs) != 1:
+                raise ValueError(f"{owner}: glassnet models have one output, got "
+                                 f"{len(outputs)}. Join them with gn.Concatenate(), or build "
+                                 f"one model per output.")
+            outputs = outputs[0]
+        for t in [*inputs, outputs]:
+            if not isinstance(t, SymbolicTensor):
+                raise TypeError(f"{owner}: inputs and outputs must be tensors from gn.Input "
+                                f"and layer calls, got {t!r}.")
+        for t in inputs:
+            if t.node is not None:
+                raise ValueError(f"{owner}: every input must come from gn.Input(shape); "
+                                 f"{t!r} is computed by a layer.")
+        order = graph_order(outputs)
+        limits_module.check_count(f"{owner}: the layers", sum(t.node is not None for t in order),
+                                  self.limits.max_layers, "max_layers")
+        given = {id(t) for t in inputs}
+        for t in order:
+            if t.node is None and id(t) not in given:
+                raise ValueError(f"{owner}: the output depends on an input that is not among "
+                                 f"inputs ({t!r}); pass it in inputs.")
+        reached = {id(t) for t in order}
+        for t in inputs:
+            if id(t) not in reached:
+                raise ValueError(f"{owner}: the input {t!r} is not used to compute the "
+                                 f"output.")
+        computed = [t for t in order if t.node is not None]
+        seen = set()
+        for t in computed:
+            if id(t.layer) in seen:
+                raise ValueError(f"{owner}: {t.layer!r} is called more than once. Shared "
+                                 f"layers are not supported (each call would overwrite what "
+                                 f"its forward keeps for backward); make one layer per call.")
+            seen.add(id(t.layer))
+        self.input_tensors, self.output_tensor, self.tensors = inputs, outputs, computed
+        return [t.layer for t in [*inputs, *computed]]
+
+    def lower(self, input_shape=None):
+        """Make (or check) the graph for inputs of ``input_shape``; a functional model's
+        graph is made when it is defined."""
+        if input_shape is not None and self.input_tensors:
+            given = input_shape if isinstance(input_shape, list) else [input_shape]
+            for t, shape in zip(self.input_tensors, given):
+                if as_shape(shape, type(self).__name__) != (None, *t.shape[1:]):
+                    raise ShapeError(f"{type(self).__name__}: it takes inputs of shape "
+                                     f"{describe_shape(t.shape)}, not "
+                                     f"{describe_shape(shape)}.")
+
+    def input_names(self):
+        return [t.name for t in self.input_tensors]
+
+    def nodes(self, batch=None):
+        """Every value of the graph, inputs first, with its layer, the names of what it
+        reads and its shapes (the batch dimension ``batch``, symbolic when None)."""
+        self.lower()
+        shapes = {t.name: (batch, *t.shape[1:]) for t in self.input_tensors}
+        found = [Node(t.name, t.layer, [], shapes[t.name], shapes[t.name])
+                 for t in self.input_tensors]
+        for t in self.tensors:
+            names = [p.name for p in t.node[1]]
+            in_shape = [shapes[n] for n in names] if t.layer.many_inputs else shapes[names[0]]
+            shapes[t.name] = tuple(t.layer.output_shape(in_shape))
+            found.append(Node(t.name, t.layer, names, in_shape, shapes[t.name]))
+        return found
+
+    @property
+    def input_shape(self):
+        self.lower()
+        shapes = [t.shape for t in self.input_tensors]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    def shape_known(self):
+        return True
+
+    @property
+    def output_shape(self):
+        """The output shape (``(None, 10)``); called on a shape, the shape this network
+        returns for it (the layer contract)."""
+        if not self.shape_known():
+            return OutputShape((), self)
+        self.lower()
+        return OutputShape(self.output_tensor.shape, self)
+
+    def lower_for(self, in_shape):
+        """Lower for a layer's input shape (batch first; a list for several inputs)."""
+        many = isinstance(in_shape, list)
+        shapes = [(None, *s[1:]) for s in (in_shape if many else [in_shape])]
+        self.lower(shapes if many else shapes[0])
+        return (in_shape[0] if many else in_shape)[0]
+
+    def compute_output_shape(self, in_shape):
+        batch = self.lower_for(in_shape)
+        return (batch, *self.output_tensor.shape[1:])
+
+    @property
+    def output_layer(self):
+        self.lower()
+        return self.output_tensor.layer
+
+    @property
+    def output_activation(self):
+        return self.output_layer.output_activation
+
+    def entry_layer(self):
+        """The layer named in messages about the input data."""
+        return self.input_tensors[0].layer
+
+    def input_error_context(self, received):
+        return ""
+
+    # --- a network as a layer: the contract ----------------------------------------------
+    @property
+    def many_inputs(self):
+        return len(self.input_tensors) > 1
+
+    def sublayers(self):
+        """The layers this network calls, in graph order (what nesting walks)."""
+        return [t.layer for t in self.tensors]
+
+    def sublayer_shapes(self, in_shape):
+        batch = self.lower_for(in_shape)
+        return [(node.layer, node.in_shape) for node in self.nodes(batch) if node.inputs]
+
+    def _nested(self, in_shape, method):
+        return {f"{i}.{k}": s for i, (layer, shape) in
+                enumerate(self.sublayer_shapes(in_shape), 1)
+                for k, s in getattr(layer, method)(shape).items()}
+
+    def param_shapes(self, in_shape):
+        """Every parameter of the layers inside, as 'i.name' (i: the layer's place)."""
+        return self._nested(in_shape, "param_shapes")
+
+
+
+    def state_shapes(self, in_shape):
+        return self._nested(in_shape, "state_shapes")
+
+    def ops(self, in_shape):
+        return [op for layer, shape in self.sublayer_shapes(in_shape)
+                for op in layer.ops(shape)]
+
+    def check_input_shape(self, in_shape):
+        if self.input_tensors or self.layers:
+            self.compute_output_shape(in_shape)
+
+    @property
+    def need_dX(self):
+        return self._need_dX
+
+    @need_dX.setter
+    def need_dX(self, value):
+        """Inside another network, whether this one's input gradient is needed."""
+        self._need_dX = bool(value)
+        if self.built:
+            self._mark_readers()
+
+    def _mark_readers(self):
+        for t in self.tensors:
+            t.layer.need_dX = self._need_dX or any(p.node is not None for p in t.node[1])
+
+    # --- building ------------------------------------------------------------------------
+    def build(self, input_shape=None, rng=None, dtype=None):
+        """Create every layer's parameters, then gather them into one flat buffer. Inside
+        another network (``rng`` given), the layers draw from ``rng`` and the outer
+        network gathers them."""
+        inside = rng is not None
+        self.lower(input_shape)
+        if dtype is not None:
+            self.dtype = np.dtype(dtype)
+        if not inside:
+            limits_module.check_network(self, self.limits)          # before allocating
+        index = {id(layer): i for i, layer in enumerate(self.layers, 1)}
+        for node in self.nodes():
+            if node.inputs and not keeps_weights(node.layer, node.in_shape, self.dtype):
+                node.layer.build(node.in_shape, rng if inside else np.random.default_rng(
+                    [self.seed, index.get(id(node.layer), 0)]), self.dtype)
+        self.built = True
+        if not inside:
+            self._need_dX = False               # a model's input is data
+        self._mark_readers()
+        if not inside:
+            self.pack()
+            return self
+        return self.output_shape
+
+    def ensure_built(self, X):
+        if not self.built:
+            self.build()
+
+    def check_input(self, X, what):
+        """The input arrays, checked: one array for one input; a list (or a dict by input
+        name) for several."""
+        self.ensure_built(X)
+        if not self.built:            # a Sequential that could not be built from X
+            X = np.asarray(X)
+            return self.check_array(X, (None, *X.shape[1:]), what, self.entry_layer())
+        names = self.input_names()
+        if isinstance(X, dict):
+            missing = [n for n in names if n not in X]
+            if missing or len(X) != len(names):
+                raise ValueError(f"{what}: the model's inputs are {names}; got a dict with "
+                                 f"{sorted(X)}.")
+            X = [X[n] for n in names]
+        if len(names) > 1:
+            if not isinstance(X, (list, tuple)) or len(X) != len(names):
+                raise ValueError(f"{what}: the model has {len(names)} inputs ({', '.join(names)}"
+                                 f"); pass a list of {len(names)} arrays in that order (or a "
+                                 f"dict by name).")
+        elif isinstance(X, (list, tuple)) and len(X) == 1 and not np.isscalar(X[0]) and \
+                np.ndim(X[0]) >= 2:
+            X = X[0]
+        if len(names) == 1:
+            return self.check_array(X, self.input_tensors[0].shape, what, self.entry_layer())
+        arrays = [self.check_array(x, t.shape, what, t.layer)
+                  for x, t in zip(X, self.input_tensors)]
+        count(arrays)
+        return arrays
+
+    def check_array(self, X, expected, what, first_layer):
+        """One input array checked against the shape ``expected`` (None, ...)."""
+        X = np.asarray(X)
+        if X.dtype.kind not in "fiub":
+            raise TypeError(f"{what}: X must be numbers, got an array of dtype {X.dtype}.")
+        if X.ndim < 2:
+            raise ShapeError(f"{what}: X must have shape (samples, features...), got "
+                             f"{describe_shape(X.shape)}. For one sample use X.reshape(1, -1); "
+                             f"for one feature per sample use X.reshape(-1, 1).")
+        if X.shape[0] == 0:
+            raise ValueError(f"{what}: the dataset is empty (0 samples). Pass at least one "
+                             f"sample.")
+        if X.shape[1:] != expected[1:]:
+            raise ShapeError(
+                f"{what}: {where(first_layer)} expects inputs of shape "
+                f"{describe_shape(expected)} but received {describe_shape(X.shape)}: "
+                f"your data has {describe_features(X.shape)} features per sample, the "
+                f"self was built for {describe_features(expected)}. Pass data "
+                f"with that many features, or rebuild the self with "
+                + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
+                + "." + self.input_error_context(X.shape))
+        if X.dtype.kind == "f" and not np.isfinite(X).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
+            raise ValueError(f"{what}: X contains NaN or Inf (first at index {bad}). Remove "
+                             f"or fill those values before training.")
+        with np.errstate(over="ignore"):
+            cast = np.asarray(X, dtype=self.dtype)
+        if cast.dtype != X.dtype and not np.isfinite(cast).all():
+            bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
+            raise ValueError(f"{what}: X holds values beyond the range of {self.dtype} (first at "
+                             f"index {bad}: {X[bad]!r}). Scale the data, or build the self with "
+                             f"dtype='float64'.")
+        return cast
+
     # --- the flat buffer ---------------------------------------------------------------
     def layout(self):
-        """Which layers are trainable now, leaf by leaf (what the packing follows)."""
-        return tuple(t for _, t in leaf_layers(self.layers))
+        """Which layers are trainable now, leaf by leaf, and whether this network's buffer
+        still holds them (another network built on the same layers may have taken them):
+        what the packing follows."""
+        return tuple((t, getattr(layer, "buffer", None) is self.flat_params)
+                     for layer, t in leaf_layers(self.layers))
 
     def pack(self):
         """Every trainable parameter (and gradient) as a view into one flat buffer, in
@@ -145,11 +456,129 @@ class Network:
             layer.grads[k] = self.flat_grads[offset:offset + size].reshape(shape)
             offset += size
         for layer, trainable in leaf_layers(self.layers):
+            layer.buffer = self.flat_params
             if not trainable:
                 for k in layer.params:
                     layer.params[k] = layer.params[k].copy()
                     layer.grads[k] = np.zeros_like(layer.params[k])
         self.packed_layout = self.layout()
+
+    # --- forward and backward -------------------------------------------------------------
+    def run(self, X, training=False):
+        """{name: value} for the inputs and every layer's output: each layer in graph
+        order, on the values it reads (X: checked arrays, one per input)."""
+        values = dict(zip(self.input_names(), X if isinstance(X, list) else [X]))
+        for t in self.tensors:
+            given = [values[p.name] for p in t.node[1]]
+            values[t.name] = t.layer.forward(given if t.layer.many_inputs else given[0],
+                                             training)
+        return values
+
+    def forward(self, X, training=False):
+        """The output: every layer in graph order, each keeping what its backward needs."""
+        return self.run(X, training)[self.output_tensor.name]
+
+    def backward(self, dY):
+        """Reverse order; a value read by several layers gets the sum of their gradients.
+        Returns dX (a list for several inputs) when this network's input needs it."""
+        return self._backward(dY, from_logits=False)
+
+    def backward_from_logits(self, dZ):
+        """The backward pass from the gradient of the output layer's logits (a fused
+        loss: the final softmax or sigmoid is skipped)."""
+        return self._backward(dZ, from_logits=True)
+
+    def logits(self):
+        return self.output_layer.logits()
+
+    def _backward(self, grad, from_logits, received=None):
+        """``received``: a dict to keep, per value, the gradient that reached it."""
+        grads, inputs = {self.output_tensor.name: grad}, self.input_names()
+        for t in reversed(self.tensors):
+            g = grads.pop(t.name)
+            if received is not None:
+                received[t.name] = np.array(g, copy=True)
+            dX = t.layer.backward_from_logits(g) if from_logits and t is self.output_tensor \
+                else t.layer.backward(g)
+            if dX is None:
+                continue
+            for parent, d in zip(t.node[1], dX if t.layer.many_inputs else [dX]):
+                if d is not None:
+                    grads[parent.name] = d if parent.name not in grads else \
+                        grads[parent.name] + d
+        dX = [grads.get(name) for name in inputs]           # where a layer computed it
+        return None if all(d is None for d in dX) else dX if len(dX) > 1 else dX[0]
+
+    def node_values(self, X, training=False):
+        """{name: value} for the inputs and every layer's output on the batch X: one
+        forward pass with every intermediate value kept (what explain and the pictures
+        read)."""
+        return self.run(self.check_input(X, "node_values"), training)
+
+    def values_and_gradients(self, x, y, training=False):
+        """One forward and backward pass over the batch (x, y) through the network's own
+        forward, loss and backward, without an update, as a dict of copies:
+
+        - ``loss``: the batch's mean loss;
+        - ``values``: {node name: output} (the inputs too), as ``node_values``;
+        - ``gradients``: {layer name: {param: dL/dparam}} for every layer with parameters;
+        - ``output_gradients``: {node name: dL/d(its output)}; with a fused loss (softmax
+          or sigmoid and cross-entropy) the output node's is dL/d(its logits), where the
+          engine itself starts.
+
+        ``training=False`` (the default) runs dropout and batch norm in inference mode and
+        draws no random numbers; the gradient buffer is left as it was, so looking never
+        changes what the next step does."""
+        require_compiled(self, "values_and_gradients")
+        X, T, W = check_data(self, x, y, "values_and_gradients")
+        saved = self.flat_grads.copy()
+        values = self.run(X, training)
+        loss = loss_of(self, values[self.output_tensor.name], T, W)
+        dY = self.loss.backward() * self.loss_weight
+        received = {}
+        try:
+            self._backward(dY, self.fused_loss, received)
+            gradients = {layer.name: {k: g.copy() for k, g in layer.grads.items()}
+                         for layer, _ in leaf_layers(self.layers) if layer.params}
+        finally:
+            np.copyto(self.flat_grads, saved)
+        return {"loss": float(loss), "values": {k: np.array(v, copy=True)
+                                                for k, v in values.items()},
+                "gradients": gradients, "output_gradients": received}
+
+    def param_slice(self, layer, name):
+        """Where parameter ``name`` of ``layer`` (a layer or its name) lives in
+        ``flat_params`` and ``flat_grads``: ``model.flat_params[model.param_slice(l, "W")]``
+        is W, flattened in C order. A frozen layer's parameters are not in the buffer."""
+        if not self.built:
+            self.build()
+        layer = layer if isinstance(layer, Layer) else self.get_layer(layer)
+        if name not in layer.params:
+            raise KeyError(f"param_slice: layer {layer.name!r} has no parameter {name!r}; "
+                           f"it has {sorted(layer.params) or 'none'}.")
+        offset = 0
+        for leaf, trainable in leaf_layers(self.layers):           # the order pack() uses
+            for k, value in (leaf.params.items() if trainable else ()):
+                if leaf is layer and k == name:
+                    return slice(offset, offset + value.size)
+                offset += value.size
+        raise ValueError(f"param_slice: layer {layer.name!r} is frozen (trainable=False) or "
+                         f"not part of this model, so its parameters are not in the flat "
+                         f"buffer; read layer.params[{name!r}] instead.")
+
+    def layer_outputs(self, X, training=False):
+        """[X, layer 1's output, layer 2's output, ...]: ``node_values`` in order."""
+        return list(self.node_values(X, training).values())
+
+    def __call__(self, inputs, training=False):
+        """On ``gn.Input`` tensors, this network as one layer of a bigger graph; on
+        arrays, its outputs (as Keras's ``model(x)``)."""
+        if isinstance(inputs, SymbolicTensor) or (
+                isinstance(inputs, (list, tuple)) and inputs and
+                all(isinstance(t, SymbolicTensor) for t in inputs)):
+            return super().__call__(inputs, training)
+        X = self.check_input(inputs, type(self).__name__)
+        return self.forward(X, training)
 
     # --- counting ---------------------------------------------------------------------
     def param_counts(self):
@@ -157,59 +586,50 @@ class Network:
         layers' parameters and every layer's state are non-trainable."""
         trainable = non_trainable = 0
         for node in self.nodes():
-            counted = layer_counts(node.layer, node.in_shape)
+            counted = value_counts(node.layer, node.in_shape)
             trainable += counted[0]
             non_trainable += counted[1]
         return trainable, non_trainable
 
-    def count_params(self):
+    def count_params(self, in_shape=None):
         """All parameters, trainable and not (BatchNorm's running statistics count)."""
         return sum(self.param_counts())
 
-    # --- the views ----------------------------------------------------------------------
+    # --- the views and files ---------------------------------------------------------------
     def summary(self, batch_size=None, print_fn=print):
         """Per layer: shapes, W and b, parameters, MACs and activation memory; totals and
-        the memory of inference against a training step. Prints the text (through
-        ``print_fn``; ``None`` prints nothing) and returns the ``Report``, which also
-        renders as Markdown, JSON and HTML (and shows itself in Jupyter)."""
-        from .inspect import summary
+        the memory of inference against a training step.
+
+        As Keras, it prints (through ``print_fn``) and returns None, so a notebook cell
+        ending in ``model.summary()`` shows it once. ``print_fn=None`` prints nothing and
+        returns the ``Report`` instead, which renders as text, Markdown, JSON and HTML
+        (and shows itself in Jupyter)."""
         report = summary(self, batch_size)
+        if print_fn is None:
+            return report
         if print_fn is print:
             report.print()
-        elif print_fn is not None:
+        else:
             print_fn(report.to_text())
-        return report
 
     def trace(self, batch_size=None, backward=False):
         """The operation-level story of one forward (and backward) pass: every matrix
         product, broadcast and activation with its operand shapes. Returns a ``Report``."""
-        from .inspect import trace
         return trace(self, batch_size, backward)
 
     def explain(self, x=None, cell=None):
         """The equations of each layer; given one input ``x``, the sums written out with
         the real numbers (one chosen output ``cell`` for large layers). Returns a ``Report``."""
-        from .inspect import explain
         return explain(self, x, cell)
 
-    def node_values(self, X, training=False):
-        """{name: value} for the inputs and every layer's output on the batch X: one
-        forward pass with every intermediate value kept (what explain and the pictures
-        read)."""
-        X = self.check_input(X, "node_values")
-        values = dict(zip(self.input_names(), X if isinstance(X, list) else [X]))
-        for node in self.nodes():
-            if node.inputs:
-                given = [values[name] for name in node.inputs]
-                values[node.name] = node.layer.forward(given if len(given) > 1 else given[0],
-                                                       training)
-        return values
+    def save(self, path):
+        """Save architecture, weights, optimiser state and training position (one
+        safetensors file; '.glassnet' is the usual suffix). '.keras' writes a Keras 3 file
+        instead (``glassnet.interop``'s writer); another foreign suffix (.h5, .pt, .onnx,
+        ...) is refused. Returns the path."""
+        return save_model(self, path)
 
-    def layer_outputs(self, X, training=False):
-        """[X, layer 1's output, layer 2's output, ...]: ``node_values`` in order."""
-        return list(self.node_values(X, training).values())
-
-    # --- compile and train ----------------------------------------------------------------
+    # --- compile ------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
                 weighted_metrics=None):
         """Choose the optimiser, the loss and the metrics to report -- Keras's arguments in
@@ -238,57 +658,18 @@ class Network:
         self.metrics = list(metrics or [])
         self.metric_functions = [] if self.loss is None else \
             metrics_module.resolve(self.metrics, self.loss)
-        last = self.output_layer if self.layers else None
-        ends_in = last.output_activation if last is not None else None
+        ends_in = self.output_activation if self.layers else None
         if self.loss is not None and self.loss.from_logits and ends_in in ("softmax",
                                                                          "sigmoid"):
             raise ValueError(f"compile: the model ends in {ends_in}, so it outputs "
                              f"probabilities, but the loss has from_logits=True and would "
                              f"apply a {ends_in} to them again. Use from_logits=False (the "
                              f"default), or end the model with a linear layer.")
-        self.fused_loss = (last is not None and self.loss is not None
+        self.fused_loss = (ends_in is not None and self.loss is not None
                            and not self.loss.from_logits
                            and self.loss.output_activation is not None
-                           and last.output_activation == self.loss.output_activation)
+                           and ends_in == self.loss.output_activation)
         return self
-
-    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
-        """Exactly one optimisation step on (x, y); returns the loss before the step, or
-        [loss, *metrics] when the model has metrics (as Keras)."""
-        return training.train_on_batch(self, x, y, sample_weight, class_weight, return_dict)
-
-    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
-        """The loss (and metrics) of one batch, without training."""
-        return training.test_on_batch(self, x, y, sample_weight, return_dict)
-
-    def predict_on_batch(self, x):
-        """The outputs for one batch (no batching, no printing)."""
-        return training.predict(self, x, batch_size=training.count(x if isinstance(x, list)
-                                                                   else np.asarray(x)),
-                                verbose=0)
-
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-            sample_weight=None, initial_epoch=0, *, seed=0, terminate_on_nan=True,
-            file=None):
-        """Train for ``epochs`` epochs of mini-batches (Keras's arguments in Keras's order;
-        glassnet's ``seed``, ``terminate_on_nan`` and ``file`` by keyword); returns a
-        ``History``. See ``glassnet.training.fit``."""
-        return training.fit(self, x, y, batch_size, epochs, verbose, callbacks,
-                            validation_split, validation_data, shuffle, class_weight,
-                            sample_weight, initial_epoch, seed=seed,
-                            terminate_on_nan=terminate_on_nan, file=file)
-
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-                 callbacks=None, return_dict=False, *, file=None):
-        """The loss alone (no metrics), or [loss, *metrics], or with ``return_dict=True``
-        {"loss": ..., "accuracy": ...} -- as Keras."""
-        return training.evaluate(self, x, y, batch_size, verbose, sample_weight, callbacks,
-                                 return_dict, file=file)
-
-    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, *, file=None):
-        """The model's outputs for x (probabilities after a softmax), in batches."""
-        return training.predict(self, x, batch_size, verbose, callbacks, file=file)
 
     # --- weights -----------------------------------------------------------------------
     def weight_slots(self):
@@ -298,6 +679,45 @@ class Network:
             for store in (layer.params, layer.state):
                 for k in store:
                     yield layer, store, k
+
+    @property
+    def weights(self):
+        """Every weight array itself (not a copy), in ``get_weights`` order, as Keras's
+        ``model.weights``: writing into one changes the model."""
+        if not self.built:
+            self.build()
+        return [store[k] for _, store, k in self.weight_slots()]
+
+    @property
+    def trainable_weights(self):
+        """The arrays the optimiser updates: parameters of layers that are not frozen."""
+        if not self.built:
+            self.build()
+        return [layer.params[k] for layer, trainable in leaf_layers(self.layers)
+                if trainable for k in layer.params]
+
+    @property
+    def non_trainable_weights(self):
+        """Frozen layers' parameters, then every layer's state (BatchNorm's running
+        statistics), as Keras lists them."""
+        if not self.built:
+            self.build()
+        frozen = [layer.params[k] for layer, trainable in leaf_layers(self.layers)
+                  if not trainable for k in layer.params]
+        return frozen + [layer.state[k] for layer, _ in leaf_layers(self.layers)
+                         for k in layer.state]
+
+    @property
+    def inputs(self):
+        """The graph's input tensors (``gn.Input``), as Keras's ``model.inputs``."""
+        self.lower()
+        return list(self.input_tensors)
+
+    @property
+    def outputs(self):
+        """The graph's output tensor, in a list, as Keras's ``model.outputs``."""
+        self.lower()
+        return [self.output_tensor]
 
     def get_weights(self):
         """Copies of every weight array, layer by layer: [W1, b1, W2, b2, ...]
@@ -315,18 +735,34 @@ class Network:
         assign("set_weights", [(where(layer), k, store) for layer, store, k in
                                self.weight_slots()], weights)
 
-    # --- files and other engines ---------------------------------------------------------
-    def to_onnx(self, path):
-        """Write the model as ONNX (opset 17, IR 8; ``glassnet[onnx]``). Returns path."""
-        from .interop import to_onnx
-        return to_onnx(self, path)
+    # --- configuration -------------------------------------------------------------------
+    def layer_options(self):
+        """The options every layer's config carries (name, trainable)."""
+        config = {}
+        if self.name is not None:
+            config["name"] = self.name
+        if not self.trainable and self.layers:
+            config["trainable"] = False
+        return config
 
-    def save(self, path):
-        """Save architecture, weights, optimiser state and training position (one
-        safetensors file; '.glassnet' is the usual suffix). A suffix that promises another
-        format (.keras, .h5, .pt, .onnx, ...) is refused."""
-        from .io import save_model
-        save_model(self, path)
+    @classmethod
+    def from_config(cls, config, build=None, *, limits=None):
+        """The network ``get_config`` describes (layers made, no weights yet), within
+        ``limits``. Inside another config, ``build`` (the registry's) makes nested
+        layers."""
+        if build is None:
+            if not isinstance(config, dict):
+                raise ValueError("model config: expected an object, as written by "
+                                 "model.get_config().")
+            config = {k: v for k, v in config.items() if k not in ("class", "type")}
+            limits = limits or limits_module.DEFAULT
+
+            def build(c, w):
+                return layer_from_config(c, w, 1, limits)
+        network = cls.from_options(dict(config), build, limits)
+        if limits is not None:
+            network.limits = limits
+        return network
 
 
 class Sequential(Network):
@@ -342,32 +778,37 @@ class Sequential(Network):
 
     Args:
         layers: the layers, first to last (a ``gn.Input(shape)`` first sets the input
-            shape, as in Keras).
+            shape, as in Keras); a layer may itself be a ``Sequential`` or a ``Model``.
         input_shape: the shape of one sample, e.g. ``(784,)`` -- optional when the
             first layer declares it (``input_dim=`` or ``input_shape=``), or when the first
             data seen sets it.
         seed: seed of every random choice inside the model (initial weights, dropout).
         dtype: ``"float32"`` (default, fast) or ``"float64"`` (for gradient checks).
         limits: the largest model it agrees to build (``glassnet.Limits``).
+
+    Once its input shape is known, a Sequential lowers itself to the same graph of
+    layer calls as a functional ``Model``: one input, each layer reading the one before.
     """
 
     def __init__(self, layers=None, input_shape=None, seed=0, dtype="float32", *,
-                 limits=None):
-        super().__init__(seed, dtype, "Sequential", limits)
-        self.input_shape = as_shape(input_shape)
-        self.shapes = []
+                 limits=None, name=None, trainable=True):
+        super().__init__(seed, dtype, "Sequential", limits, name=name)
+        self.declared_shape = as_shape(input_shape)
         self.members = set()
+        self.lowered_for = None
+        self.shapes = []
         for layer in layers or []:
             self.add(layer)
+        if not trainable:
+            self.trainable = False
 
     # --- building ---------------------------------------------------------------
     def add(self, layer):
         """Append a layer (a ``glassnet.Layer``); each layer object can be used once."""
-        from .functional import SymbolicTensor
         if isinstance(layer, SymbolicTensor) and layer.node is None:    # gn.Input(shape)
             if self.layers:
                 raise ValueError("Sequential.add: an Input can only come first.")
-            self.input_shape = layer.shape
+            self.declared_shape = layer.shape
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a glassnet layer (Dense, Dropout, ...; "
@@ -388,19 +829,20 @@ class Sequential(Network):
         self.name_layer(layer)
         self.members.add(id(layer))
         self.layers.append(layer)
-        self.built, self.shapes = False, []
+        self.built, self.shapes, self.lowered_for = False, [], None
 
     def declared_input_shape(self):
         """(None, *sample shape) as declared by the model or its first layer, or None."""
-        if self.input_shape is not None:
-            return self.input_shape
+        if self.declared_shape is not None:
+            return self.declared_shape
         declared = self.layers[0].input_spec.shape if self.layers else None
         return None if declared is None else (None, *declared)
 
     def trace_shapes(self, input_shape=None, batch=None):
         """The shape after each layer, computed without data: [input, layer 1, ...].
         The batch is symbolic (None) unless ``batch`` is given."""
-        shape = as_shape(input_shape) or self.declared_input_shape()
+        shape = as_shape(input_shape) or (self.input_tensors[0].shape if self.lowered_for
+                                          else self.declared_input_shape())
         if shape is None:
             raise ValueError("Sequential: the input shape is unknown. Give the first layer "
                              "input_dim (Dense(8, input_dim=4)) or input_shape, pass "
@@ -432,129 +874,164 @@ class Sequential(Network):
     def input_error_context(self, received):
         return "\n" + self.shape_chain(self.shapes[:1], received=received)
 
-    def build(self, input_shape=None):
-        """Create every layer's parameters, then gather them into one flat buffer."""
-        if not self.layers:
-            raise ValueError("Sequential: the model has no layers. Add some, e.g. "
-                             "Sequential([Dense(10, input_dim=4)]).")
-        declared = self.declared_input_shape()
-        if input_shape is not None and declared is not None \
-                and as_shape(input_shape) != declared:
-            raise ShapeError(f"Sequential.build: the model was declared for inputs of shape "
-                             f"{describe_shape(declared)} but is being built for "
-                             f"{describe_shape(as_shape(input_shape))}. Build it without an "
-                             f"input shape, or change the declared one.")
-        self.shapes = self.trace_shapes(input_shape)
-        self.input_shape = self.shapes[0]
-        limits_module.check_network(self, self.limits)          # before allocating
-        for i, layer in enumerate(self.layers, 1):
-            layer.build(self.shapes[i - 1], np.random.default_rng([self.seed, i]), self.dtype)
-            layer.need_dX = i > 1              # the first layer's input is data
-        self.pack()
-        self.built = True
-        return self
+    def entry_layer(self):
+        return self.layers[0]
 
-    def ensure_built(self, X):
-        """Build from the first data seen when no input shape was declared."""
-        if not self.built:
-            self.build(self.input_shape or self.declared_input_shape() or X.shape[1:])
-
-    def check_input(self, X, what):
-        """X as an array of the model's dtype, after checking it against the model's input
-        (building the model from it if its input shape was not declared)."""
-        X = np.asarray(X)
-        if X.ndim >= 2 and X.shape[0] > 0 and X.dtype.kind in "fiub":
-            self.ensure_built(X)
-        expected = self.input_shape if self.built else (None, *X.shape[1:])
-        return training.check_array(self, X, expected, what, self.layers[0])
-
-    def input_names(self):
-        return ["input"]
-
-    def nodes(self, batch=None):
-        """The chain as the views read it: one node per layer."""
-        shapes = self.shapes if self.shapes and batch is None else \
-            self.trace_shapes(batch=batch)
-        names = ["input"] + [layer.name for layer in self.layers]
-        return [Node(layer.name, layer, [names[i]], shapes[i], shapes[i + 1])
-                for i, layer in enumerate(self.layers)]
-
-    @property
-    def output_shape(self):
-        return (self.shapes if self.built else self.trace_shapes())[-1]
+    def shape_known(self):
+        return self.lowered_for is not None or self.declared_input_shape() is not None
 
     @property
     def output_layer(self):
+        """The last layer (known before the input shape is)."""
         return self.layers[-1]
 
-    # --- forward and backward -----------------------------------------------------
-    def forward(self, X, training=False):
-        """Y = layer_n(... layer_1(X)); each layer keeps what its backward needs."""
-        for layer in self.layers:
-            X = layer.forward(X, training)
-        return X
+    def sublayers(self):
+        return super().sublayers() if self.lowered_for else list(self.layers)
 
-    def backward(self, dY, start=None):
-        """Walk the layers in reverse from ``start`` (default: the last), filling grads.
-        The first layer's input is data, so its dX is not computed."""
-        start = len(self.layers) - 1 if start is None else start
-        for i in range(start, -1, -1):
-            dY = self.layers[i].backward(dY)
-        return dY
+    def lower(self, input_shape=None):
+        """The chain as a graph: an input of ``input_shape`` (default: the declared one),
+        then each layer reading the one before. Nothing is allocated."""
+        if not self.layers:
+            raise ValueError("Sequential: the model has no layers. Add some, e.g. "
+                             "Sequential([Dense(10, input_dim=4)]).")
+        wanted = as_shape(input_shape) if input_shape is not None else None
+        if wanted is None and self.lowered_for is not None:
+            return
+        declared = self.declared_input_shape()
+        if wanted is not None and declared is not None and wanted != declared:
+            raise ShapeError(f"Sequential.build: the model was declared for inputs of shape "
+                             f"{describe_shape(declared)} but is being built for "
+                             f"{describe_shape(wanted)}. Build it without an "
+                             f"input shape, or change the declared one.")
+        shape = wanted or declared
+        if shape == self.lowered_for and shape is not None:
+            return
+        self.shapes = self.trace_shapes(shape)
+        tensor = SymbolicTensor(self.shapes[0], InputLayer(self.shapes[0][1:], name="input"))
+        first = tensor
+        for layer, out in zip(self.layers, self.shapes[1:]):
+            tensor = layer.output = SymbolicTensor(out, layer, [tensor])
+        self.connect([first], tensor)
+        self.lowered_for = self.shapes[0]
 
-    def backward_from_logits(self, dZ):
-        """The backward pass from the gradient of the last layer's logits (a fused loss:
-        the final softmax or sigmoid is skipped)."""
-        dX = self.layers[-1].backward_from_logits(dZ)
-        if len(self.layers) > 1:
-            self.backward(dX, start=len(self.layers) - 2)
+    def nodes(self, batch=None):
+        if self.lowered_for is None and batch is not None:
+            self.trace_shapes(batch=batch)          # a refusal names the batch given
+        return super().nodes(batch)
+
+    def build(self, input_shape=None, rng=None, dtype=None):
+        """Create every layer's parameters, then gather them into one flat buffer."""
+        if input_shape is not None and self.built and self.lowered_for == as_shape(input_shape):
+            return self if rng is None else self.output_shape
+        return super().build(input_shape, rng, dtype)
+
+    def ensure_built(self, X):
+        """Build from the first data seen when no input shape was declared."""
+        X = np.asarray(X) if not isinstance(X, (list, dict)) else X
+        if not self.built and isinstance(X, np.ndarray) and X.ndim >= 2 and \
+                X.shape[0] > 0 and X.dtype.kind in "fiub":
+            self.build(self.declared_input_shape() or X.shape[1:])
+
+    @property
+    def input_shape(self):
+        return self.input_tensors[0].shape if self.lowered_for else \
+            self.declared_input_shape()
 
     # --- configuration -------------------------------------------------------------------
     def get_config(self):
-        shape = self.input_shape or self.declared_input_shape()
-        return {"class": "Sequential", "layers": [layer.get_config() for layer in self.layers],
+        shape = self.input_shape
+        return {"type": type(self).__name__,
+                "layers": [layer.get_config() for layer in self.layers],
                 "input_shape": None if shape is None else list(shape[1:]),
-                "seed": self.seed, "dtype": self.dtype.name}
+                "seed": self.seed, "dtype": self.dtype.name, **self.layer_options()}
 
     @classmethod
-    def from_config(cls, config, limits=None):
-        """The model ``get_config`` describes (layers built, no weights yet), within
-        ``limits``."""
-        limits = limits or limits_module.DEFAULT
-        if not isinstance(config, dict) or not isinstance(config.get("layers"), list):
+    def from_options(cls, options, build, limits):
+        layers = options.pop("layers", None)
+        if not isinstance(layers, list):
             raise ValueError("model config: expected an object with a 'layers' list, as "
                              "written by model.get_config().")
-        limits_module.check_count("model config: the layers", len(config["layers"]),
-                                  limits.max_layers, "max_layers")
-        layers = [layer_from_config(c, f"layer {i}", limits=limits)
-                  for i, c in enumerate(config["layers"], 1)]
-        return cls(layers, input_shape=config.get("input_shape"), seed=config.get("seed", 0),
-                   dtype=config.get("dtype", "float32"), limits=limits)
+        limits_module.check_count("model config: the layers", len(layers),
+                                  (limits or limits_module.DEFAULT).max_layers, "max_layers")
+        return cls([build(c, f"layer {i}") for i, c in enumerate(layers, 1)],
+                   limits=limits, **options)
 
     def __repr__(self):
-        return "Sequential([" + ", ".join(map(repr, self.layers)) + "])"
+        return f"{type(self).__name__}([" + ", ".join(map(repr, self.layers)) + "])"
 
 
-def layer_counts(layer, in_shape):
-    """(trainable, non-trainable) values of one layer: its state, and the parameters of
-    frozen layers (nested ones too), are non-trainable."""
-    params = layer.param_shapes(in_shape)
-    state = sum(math.prod(s) for s in layer.state_shapes(in_shape).values())
-    total = sum(math.prod(s) for s in params.values())
-    if not layer.trainable:
-        return 0, total + state
-    if not layer.sublayers():
-        return total, state
-    frozen = sum(math.prod(s) for key, s in params.items()
-                 if not nested_trainable(layer, key))
-    return total - frozen, state + frozen
+class Residual(Sequential):
+    """A skip connection around a chain of layers: Y = X + f(X), the branch f a
+    ``Sequential`` of the given layers and the sum an ``Add``.
+
+    f must keep the shape. Backward: dX = dY + (the branch's backward of dY), the
+    gradient flowing both around and through the branch. A pre-norm Transformer block is
+    Residual([LayerNorm(), MultiHeadAttention(4, 16)]) followed by
+    Residual([LayerNorm(), Dense(128, activation="relu"), Dense(64)]).
+    """
+
+    def __init__(self, layers, *, name=None, trainable=True, input_shape=None):
+        layers = list(layers)
+        if not layers:
+            raise ValueError("Residual: give it at least one layer, as in "
+                             "Residual([LayerNorm(), MultiHeadAttention(4, 16)]).")
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Residual: every part of the branch must be a glassnet "
+                                f"layer, got {layer!r}.")
+        super().__init__(layers, input_shape=input_shape, name=name, trainable=trainable)
+        self.add_layer = Add()
+
+    def lower(self, input_shape=None):
+        before = self.lowered_for
+        super().lower(input_shape)
+        if self.lowered_for == before and self.output_tensor.layer is self.add_layer:
+            return
+        x, h = self.input_tensors[0], self.output_tensor
+        if h.shape != x.shape:
+            raise ShapeError(f"{where(self)}: its branch turns {describe_shape(x.shape)} into "
+                             f"{describe_shape(h.shape)}, but X + f(X) needs the same shape. "
+                             f"Make the branch's last layer output {x.shape[-1]} features.")
+        self.connect([x], SymbolicTensor(x.shape, self.add_layer, [x, h]))
+
+    @property
+    def output_layer(self):
+        return self.add_layer
+
+    def sublayers(self):
+        return super().sublayers() if self.lowered_for else [*self.layers, self.add_layer]
+
+    def get_config(self):
+        config = {"type": "Residual", "layers": [layer.get_config() for layer in self.layers],
+                  **self.layer_options()}
+        if self.declared_shape is not None:
+            config["input_shape"] = list(self.declared_shape[1:])
+        return config
+
+    @classmethod
+    def from_options(cls, options, build, limits):
+        layers = options.pop("layers", None)
+        if not isinstance(layers, list):
+            raise ValueError(f"Residual: 'layers' must be a list of layer configs, got "
+                             f"{type(layers).__name__}.")
+        return cls([build(c, f"Residual layer {i}") for i, c in enumerate(layers, 1)],
+                   **options)
+
+    def __repr__(self):
+        return "Residual(" + ", ".join(map(repr, self.layers)) + ")"
 
 
-def nested_trainable(layer, key):
-    """Whether the parameter 'i.j.name' of a layer holding others is trainable."""
-    while layer.sublayers():
-        index, key = key.split(".", 1)
-        layer = layer.sublayers()[int(index) - 1]
-        if not layer.trainable:
-            return False
-    return True
+registry.BUILT_IN.update(Sequential=Sequential, Residual=Residual)
+registry.LAYER_TYPES.update(Sequential=Sequential, Residual=Residual)
+
+
+def keeps_weights(layer, in_shape, dtype):
+    """Whether an already built layer (one shared with another model, as a feature
+    extractor or a pretrained base) keeps its weights: built for this input and dtype."""
+    if not layer.built or layer.sublayers():
+        return layer.built and all(keeps_weights(sub, shape, dtype)
+                                   for sub, shape in layer.sublayer_shapes(in_shape))
+    expected = {**layer.param_shapes(in_shape), **layer.state_shapes(in_shape)}
+    held = {**layer.params, **layer.state}
+    return expected.keys() == held.keys() and all(
+        held[k].shape == tuple(s) and held[k].dtype == dtype for k, s in expected.items())

@@ -159,6 +159,8 @@ class Activate(Op):
         return f"{shape_text(self.shape)} -> {shape_text(self.shape)}"
 
     def note(self):
+        if self.fn == "log_softmax":
+            return "row-wise: each row becomes log-probabilities (log of a softmax)"
         return ("row-wise: each row becomes probabilities summing to 1" if self.fn == "softmax"
                 else "element-wise: shape unchanged")
 
@@ -167,6 +169,8 @@ class Activate(Op):
         if self.fn == "softmax":
             return [("dZ = Y * (dY - sum(dY * Y, row))", f"{s} -> {s}",
                      "fused with cross-entropy: dZ = (Y - T) / B")]
+        if self.fn == "log_softmax":
+            return [("dZ = dY - exp(Y) * sum(dY, row)", f"{s} -> {s}", "row-wise")]
         return [(f"dZ = dY * {self.fn}'(Z)", f"{s} * {s} -> {s}", "element-wise")]
 
 
@@ -308,7 +312,7 @@ class Pool(Op):
         return f"{self.mode} of each {'x'.join(map(str, self.window))} window, channel by channel"
 
     def backward(self, first=False):
-        route = ("dY goes to the maximum of each window" if self.mode == "max"
+        route = ("dY goes to the maximum of each window" if self.mode.endswith("max")
                  else "dY shared equally by every position of the window")
         return [("dX = unpool(dY)", f"{shape_text(self.shape)} -> {shape_text(self.a_shape)}",
                  route)]

@@ -11,13 +11,27 @@ vectorised passes). The formulas are PyTorch's, so one step matches it to roundi
     RMSprop:  s = rho s + (1 - rho) g^2;  p -= lr g / (sqrt(s) + eps)
     Adam:     m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2
               p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+              amsgrad=True: v_max = max(v_max, v), and v_max takes v's place in the step.
     AdamW:    p *= 1 - lr * weight_decay (decoupled), then the Adam step.
+    Adagrad:  a = a + g^2 (a starts at initial_accumulator_value);  p -= lr g / sqrt(a + eps)
+              (Keras's formula; weight_decay is L2 here too, as PyTorch's Adagrad)
 
-Gradient clipping by norm (``global_clipnorm``): if ||g|| > c, g *= c / (||g|| + 1e-6),
-over all parameters together (as ``torch.nn.utils.clip_grad_norm_``).
+Gradient clipping, at most one of (as Keras), before the weight decay:
+    clipnorm:        each tensor's gradient on its own: g *= c / ||g|| where ||g|| > c (Keras)
+    clipvalue:       each number: g = clip(g, -c, c) (Keras)
+    global_clipnorm: all gradients together: if ||g|| > c, g *= c / (||g|| + 1e-6)
+                     (``torch.nn.utils.clip_grad_norm_``; Keras divides by ||g|| alone)
 ``learning_rate`` may be a number or a schedule (``glassnet.schedules``).
+
+Each update is written twice: here as NumPy passes over the whole flat buffer (the
+reference, always available), and in ``glassnet.kernels`` as one fused loop compiled by
+numba that runs on every core -- used when numba is installed (``pip install
+glassnet[fast]``), the buffer holds at least ``kernels.MIN_SIZE`` numbers, and neither
+the environment variable ``GLASSNET_FAST=0`` nor ``optimizer.fast = False`` turns it off.
+Both give the same parameters to float32 rounding (tests/test_fast_paths.py).
 """
 import math
+import os
 
 import numpy as np
 
@@ -25,6 +39,7 @@ from . import config as config_module
 from . import schedules
 
 FLUSH_EVERY = 64          # steps between flushes of subnormal optimiser state (see below)
+MIN_FAST_SIZE = 16384     # smaller buffers take the NumPy passes (a parallel launch costs more)
 
 
 def _number(value, what, owner, low, high=None, low_open=False, high_open=True):
@@ -43,16 +58,28 @@ def _number(value, what, owner, low, high=None, low_open=False, high_open=True):
 
 
 KERAS_RENAMED = {"decay": "a schedule: learning_rate="
-                 "glassnet.schedules.ExponentialDecay(...)", "clipnorm": "global_clipnorm",
-                 "clipvalue": "global_clipnorm (glassnet clips the norm of all gradients "
-                 "together)", "lr": "learning_rate"}
+                 "glassnet.schedules.ExponentialDecay(...)", "lr": "learning_rate"}
+
+
+def tensor_sizes(sizes, total, owner):
+    """The sizes of the tensors in a flat buffer of ``total`` numbers (None: one tensor)."""
+    if sizes is None:
+        return (total,)
+    sizes = tuple(int(n) for n in sizes)
+    if sum(sizes) != total or any(n < 0 for n in sizes):
+        raise ValueError(f"{owner}.step: sizes {sizes} must be >= 0 and add up to the "
+                         f"{total} numbers of the flat buffer.")
+    return sizes
 
 
 class Optimizer:
     """What every optimiser shares: learning rate (or schedule), L2 decay, clipping."""
     decoupled_weight_decay = False
 
-    def __init__(self, learning_rate, weight_decay=0.0, global_clipnorm=None, **unknown):
+    fast = True                   # False: always the NumPy reference (see glassnet.kernels)
+
+    def __init__(self, learning_rate, weight_decay=0.0, global_clipnorm=None, *, clipnorm=None,
+                 clipvalue=None, **unknown):
         owner = type(self).__name__
         for name, value in unknown.items():
             if name == "lr":
@@ -71,8 +98,16 @@ class Optimizer:
                                  f"Typical values are 1e-3 for Adam and 1e-2 for SGD.")
             self.learning_rate = _number(learning_rate, "learning_rate", owner, 0, low_open=True)
         self.weight_decay = _number(weight_decay, "weight_decay", owner, 0)
-        self.global_clipnorm = None if global_clipnorm is None else \
-            _number(global_clipnorm, "global_clipnorm", owner, 0, low_open=True)
+        clips = {"clipnorm": clipnorm, "clipvalue": clipvalue,
+                 "global_clipnorm": global_clipnorm}
+        if sum(value is not None for value in clips.values()) > 1:
+            raise ValueError(f"{owner}: give at most one of clipnorm, clipvalue and "
+                             f"global_clipnorm (as Keras), got " + ", ".join(
+                                 f"{k}={v!r}" for k, v in clips.items() if v is not None)
+                             + ".")
+        for name, value in clips.items():
+            setattr(self, name, None if value is None else
+                    _number(value, name, owner, 0, low_open=True))
         self.iterations = 0
         self.state = {}
         self.before = {}          # each slot's values before the last step (see undo)
@@ -89,8 +124,12 @@ class Optimizer:
 
     def _slot(self, name, like):
         if name not in self.state:
-            self.state[name] = np.zeros_like(like)
+            self.state[name] = np.full_like(like, self.initial_value(name))
         return self.state[name]
+
+    def initial_value(self, name):
+        """What slot ``name`` holds before the first step."""
+        return 0
 
     def _next_slot(self, name, like):
         """(the slot's values now, the array to write its new values into). A slot has
@@ -125,25 +164,70 @@ class Optimizer:
         self.before.clear()
         self.undoable = False
 
-    def step(self, params, grads):
-        """One update of the flat ``params`` from the flat ``grads`` (both 1-D)."""
+    def step(self, params, grads, sizes=None):
+        """One update of the flat ``params`` from the flat ``grads`` (both 1-D).
+        ``sizes``: the sizes of the tensors the buffers hold, in order (``clipnorm``
+        clips each one's norm); None counts the whole buffer as one tensor."""
         if self._scratch is None or self._scratch.shape != params.shape \
                 or self._scratch.dtype != params.dtype:
             self._scratch = np.empty_like(params)
             self._grad = np.empty_like(params)
-        g = grads
-        if self.global_clipnorm is not None:
-            norm = math.sqrt(float(np.dot(g, g)))
-            if norm > self.global_clipnorm:
-                g = np.multiply(g, self.global_clipnorm / (norm + 1e-6), out=self._grad)
-        if self.weight_decay and not self.decoupled_weight_decay:
-            g = np.add(g, self.weight_decay * params, out=self._grad)
+        g, scale = self._clip(grads, sizes)
+        decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
         lr = self.current_learning_rate()
         self.iterations += 1
-        self._update(params, g, lr, self._scratch)
+        kernels = self._kernels(params)
+        if kernels is not None:                        # one fused pass (glassnet.kernels)
+            self._fused(kernels, params, g, scale, decay, lr)
+        else:                                          # the NumPy reference
+            if scale != 1:
+                g = np.multiply(g, scale, out=self._grad)
+            if decay:
+                g = np.add(g, decay * params, out=self._grad)   # g = g + wd p
+            self._update(params, g, lr, self._scratch)
         self.undoable = True
         if self.iterations % FLUSH_EVERY == 0:
             self._flush_subnormals()
+
+    def _clip(self, grads, sizes):
+        """(gradient, scale): clipnorm and clipvalue write a clipped copy; global_clipnorm
+        returns the factor to multiply by (fused into the update)."""
+        if self.clipvalue is not None:
+            return np.clip(grads, -self.clipvalue, self.clipvalue, out=self._grad), 1.0
+        if self.clipnorm is not None:
+            g = self._grad
+            np.copyto(g, grads)
+            start = 0
+            for size in tensor_sizes(sizes, g.size, type(self).__name__):
+                piece = g[start:start + size]
+                start += size
+                norm = math.sqrt(float(np.dot(piece, piece)))
+                if norm > self.clipnorm:
+                    piece *= self.clipnorm / norm               # g *= c / ||g||
+            return g, 1.0
+        if self.global_clipnorm is not None:
+            norm = math.sqrt(float(np.dot(grads, grads)))
+            if norm > self.global_clipnorm:
+                return grads, self.global_clipnorm / (norm + 1e-6)
+        return grads, 1.0
+
+    def _fused(self, kernels, p, g, scale, decay, lr):
+        """The update as one compiled loop (glassnet.kernels); the same formulas as
+        ``_update``, which stays the reference."""
+        raise NotImplementedError
+
+    def _optional_slot(self, name, p, used):
+        """(before, now) of a slot the update may not use (an empty pair when unused)."""
+        return self._next_slot(name, p) if used else (p[:0], p[:0])
+
+    def _kernels(self, params):
+        """glassnet.kernels when the fused pass applies to this buffer, else None."""
+        if not self.fast or params.size < MIN_FAST_SIZE or params.dtype.kind != "f" \
+                or os.environ.get("GLASSNET_FAST") == "0":
+            return None
+        # numba loads on the first such step, never on import glassnet
+        from . import kernels
+        return kernels if kernels.numba is not None else None
 
     def _flush_subnormals(self):
         """Set state values too small to be normal floats (|x| < 1.2e-38 in float32) to 0.
@@ -160,8 +244,9 @@ class Optimizer:
         config = {"type": type(self).__name__,
                   "learning_rate": lr.get_config() if callable(lr) else lr,
                   "weight_decay": self.weight_decay}
-        if self.global_clipnorm is not None:
-            config["global_clipnorm"] = self.global_clipnorm
+        for name in ("clipnorm", "clipvalue", "global_clipnorm"):
+            if getattr(self, name) is not None:
+                config[name] = getattr(self, name)
         return config
 
 
@@ -191,6 +276,11 @@ class SGD(Optimizer):
                 g = buf
         np.multiply(g, lr, out=scratch)
         p -= scratch                                            # p -= lr d
+
+    def _fused(self, kernels, p, g, scale, decay, lr):
+        x = p.dtype.type
+        kernels.sgd(p, g, x(scale), x(decay), x(lr), x(self.momentum), self.nesterov,
+                    *self._optional_slot("momentum", p, self.momentum))
 
     def get_config(self):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
@@ -227,27 +317,42 @@ class RMSprop(Optimizer):
             scratch *= lr
         p -= scratch
 
+    def _fused(self, kernels, p, g, scale, decay, lr):
+        x = p.dtype.type
+        kernels.rmsprop(p, g, x(scale), x(decay), x(lr), x(self.rho), x(1 - self.rho),
+                        x(self.epsilon), *self._next_slot("square_avg", p), x(self.momentum),
+                        *self._optional_slot("momentum", p, self.momentum))
+
     def get_config(self):
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum,
                 "epsilon": self.epsilon}
 
 
 class Adam(Optimizer):
-    """Adaptive moments: a running mean (m) and uncentred variance (v) of the gradient."""
+    """Adaptive moments: a running mean (m) and uncentred variance (v) of the gradient.
+    ``amsgrad=True`` divides by the largest v so far instead (Reddi et al., 2018)."""
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
-                 weight_decay=0.0, global_clipnorm=None, **unknown):
+                 weight_decay=0.0, global_clipnorm=None, amsgrad=False, **unknown):
         super().__init__(learning_rate, weight_decay, global_clipnorm, **unknown)
         owner = type(self).__name__
         self.beta_1 = _number(beta_1, "beta_1", owner, 0, 1)
         self.beta_2 = _number(beta_2, "beta_2", owner, 0, 1)
         self.epsilon = _number(epsilon, "epsilon", owner, 0, low_open=True)
+        if not isinstance(amsgrad, (bool, np.bool_)):
+            raise TypeError(f"{owner}: amsgrad must be True or False, got {amsgrad!r}.")
+        self.amsgrad = bool(amsgrad)
 
     def slots(self):
-        return ["m", "v"]
+        return ["m", "v"] + (["v_max"] if self.amsgrad else [])
+
+    def _factors(self, lr):
+        """(eps c, lr c / (1 - b1^t)) with c = sqrt(1 - b2^t): see _update."""
+        c = math.sqrt(1 - self.beta_2 ** self.iterations)
+        return self.epsilon * c, lr * c / (1 - self.beta_1 ** self.iterations)
 
     def _update(self, p, g, lr, scratch):
-        b1, b2, t = self.beta_1, self.beta_2, self.iterations
+        b1, b2 = self.beta_1, self.beta_2
         if self.decoupled_weight_decay and self.weight_decay:
             p *= 1 - lr * self.weight_decay                     # AdamW: p *= 1 - lr wd
         (m_before, m), (v_before, v) = self._next_slot("m", p), self._next_slot("v", p)
@@ -260,18 +365,29 @@ class Adam(Optimizer):
         scratch *= 1 - b2
         np.multiply(v_before, b2, out=v)
         v += scratch                                            # v = b2 v + (1 - b2) g^2
+        if self.amsgrad:
+            v_max_before, v_max = self._next_slot("v_max", p)
+            v = np.maximum(v_max_before, v, out=v_max)          # v_max = max(v_max, v)
         # m_hat / (sqrt(v_hat) + eps) = c m_hat / (sqrt(v) + eps c), c = sqrt(1 - b2^t):
         # the bias correction of v moves into the step size (one pass fewer).
-        c = math.sqrt(1 - b2 ** t)
+        eps_c, step = self._factors(lr)
         np.sqrt(v, out=scratch)
-        scratch += self.epsilon * c
+        scratch += eps_c
         np.divide(m, scratch, out=scratch)
-        scratch *= lr * c / (1 - b1 ** t)                       # lr m_hat / (sqrt(v_hat) + eps)
+        scratch *= step                                         # lr m_hat / (sqrt(v_hat) + eps)
         p -= scratch
+
+    def _fused(self, kernels, p, g, scale, decay, lr):
+        x, b1, b2 = p.dtype.type, self.beta_1, self.beta_2
+        shrink = 1 - lr * self.weight_decay if self.decoupled_weight_decay else 1
+        eps_c, step = self._factors(lr)
+        kernels.adam(p, g, x(scale), x(decay), x(shrink), x(b1), x(1 - b1), x(b2), x(1 - b2),
+                     x(eps_c), x(step), *self._next_slot("m", p), *self._next_slot("v", p),
+                     self.amsgrad, *self._optional_slot("v_max", p, self.amsgrad))
 
     def get_config(self):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -279,13 +395,51 @@ class AdamW(Adam):
     decoupled_weight_decay = True
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999,
-                 epsilon=1e-7, global_clipnorm=None, **unknown):
+                 epsilon=1e-7, global_clipnorm=None, amsgrad=False, **unknown):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay, global_clipnorm,
-                         **unknown)
+                         amsgrad, **unknown)
 
 
-OPTIMIZER_TYPES = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW)}
-OPTIMIZER_NAMES = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+class Adagrad(Optimizer):
+    """Divides each step by the root of all squared gradients so far (Keras's Adagrad)."""
+
+    def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
+                 weight_decay=0.0, global_clipnorm=None, **unknown):
+        super().__init__(learning_rate, weight_decay, global_clipnorm, **unknown)
+        self.initial_accumulator_value = _number(
+            initial_accumulator_value, "initial_accumulator_value", "Adagrad", 0)
+        self.epsilon = _number(epsilon, "epsilon", "Adagrad", 0, low_open=True)
+
+    def slots(self):
+        return ["accumulator"]
+
+    def initial_value(self, name):
+        return self.initial_accumulator_value
+
+    def _update(self, p, g, lr, scratch):
+        before, a = self._next_slot("accumulator", p)
+        np.square(g, out=scratch)
+        np.add(before, scratch, out=a)                          # a = a + g^2
+        np.add(a, self.epsilon, out=scratch)
+        np.sqrt(scratch, out=scratch)
+        np.divide(g, scratch, out=scratch)
+        scratch *= lr
+        p -= scratch                                            # p -= lr g / sqrt(a + eps)
+
+    def _fused(self, kernels, p, g, scale, decay, lr):
+        x = p.dtype.type
+        kernels.adagrad(p, g, x(scale), x(decay), x(lr), x(self.epsilon),
+                        *self._next_slot("accumulator", p))
+
+    def get_config(self):
+        return {**super().get_config(),
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+OPTIMIZER_TYPES = {cls.__name__: cls for cls in (SGD, RMSprop, Adam, AdamW, Adagrad)}
+OPTIMIZER_NAMES = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+                   "adagrad": Adagrad}
 
 
 def get(optimizer):

@@ -20,9 +20,9 @@ import numpy as np
 
 from . import initializers
 from .activations import column_sum
-from .base import Layer, where
+from .base import Composite, Layer, where
 from .errors import ShapeError, describe_shape
-from .ops import MatMul, Recurrence
+from .ops import MatMul, Op, Recurrence
 from .validate import flag, whole_number
 
 
@@ -340,3 +340,129 @@ class GRU(_Recurrent):
         if not self.reset_after:
             config["reset_after"] = False
         return config
+
+
+MERGE_MODES = ("concat", "sum", "ave", "mul")
+
+
+class Bidirectional(Composite):
+    """A recurrent layer run both ways, as Keras's Bidirectional: one copy reads the
+    sequence forwards, a second copy (its own weights, the same options) reads it
+    backwards, and their outputs are merged.
+
+    Shapes: (batch, time, features) -> (batch, [time,] 2 units) for merge_mode='concat'
+    (the forward layer's units first), (batch, [time,] units) for 'sum', 'ave', 'mul'.
+    With return_sequences, step t of the backward output is the backward layer's state
+    after reading steps T-1 .. t (reversed back into time order); without, it is its
+    final state (after reading back to step 0) -- PyTorch's h_n[-1] of a bidirectional
+    layer. Backward: each copy's backward on its part of dY (reversed in time for the
+    backward copy); dX = dX_forward + dX_backward reversed.
+
+    Its params are the two copies', named '1.W' (forward), '2.W' (backward), ...
+
+    Example:
+        >>> Bidirectional(LSTM(8, return_sequences=True)).output_shape((None, 5, 3))
+        (None, 5, 16)
+    """
+    keeps = ("Y_forward", "Y_backward")
+    input_ndim, input_describe = 3, "sequences of shape (batch, time, features)"
+
+    def __init__(self, layer, merge_mode="concat", backward_layer=None, **options):
+        super().__init__(**options)
+        if not isinstance(layer, _Recurrent):
+            raise TypeError(f"Bidirectional: expected a SimpleRNN, LSTM or GRU layer, got "
+                            f"{layer!r}.")
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(f"Bidirectional: merge_mode must be one of "
+                             f"{', '.join(MERGE_MODES)}, got {merge_mode!r}.")
+        if backward_layer is None:
+            config = {k: v for k, v in layer.get_config().items() if k not in ("type", "name")}
+            backward_layer = type(layer)(**config)
+        if type(backward_layer) is not type(layer) or \
+                backward_layer.return_sequences != layer.return_sequences or \
+                backward_layer.units != layer.units:
+            raise ValueError(f"Bidirectional: backward_layer {backward_layer!r} must be the "
+                             f"same kind of layer as {layer!r}, with the same units and "
+                             f"return_sequences.")
+        self.forward_layer, self.backward_layer = layer, backward_layer
+        self.merge_mode = merge_mode
+        self.layers = [layer, backward_layer]
+
+    @classmethod
+    def from_config(cls, options, build):
+        layer = build(options.pop("layer"), "Bidirectional layer")
+        backward = options.pop("backward_layer", None)
+        if backward is not None:
+            backward = build(backward, "Bidirectional backward_layer")
+        return cls(layer, backward_layer=backward, **options)
+
+    def sublayers(self):
+        return list(self.layers)
+
+    def output_shape(self, in_shape):
+        self.check_input_shape(in_shape)
+        for i, layer in enumerate(self.layers, 1):
+            layer.position = f"{self.position}.{i}" if self.position else None
+        out = self.forward_layer.output_shape(in_shape)
+        return (*out[:-1], 2 * out[-1]) if self.merge_mode == "concat" else out
+
+    def param_shapes(self, in_shape):
+        return {f"{i}.{k}": s for i, layer in enumerate(self.layers, 1)
+                for k, s in layer.param_shapes(in_shape).items()}
+
+    def ops(self, in_shape):
+        ops = [op for layer in self.layers for op in layer.ops(in_shape)]
+        shape = self.output_shape(in_shape)
+        part = self.forward_layer.output_shape(in_shape)
+        return ops + [Op(a_shape=part, in_shapes=(part, part), shape=shape,
+                         text=f"{self.merge_mode}(H_forward, H_backward)",
+                         backward_text="dH_forward, dH_backward = split(dY)", stored=0,
+                         note_text="the backward layer reads the sequence reversed")]
+
+    def build(self, in_shape, rng=None, dtype=np.float32):
+        for layer in self.layers:
+            layer.build(in_shape, rng, dtype)
+        self.built = True
+        return self.output_shape(in_shape)
+
+    def forward(self, X, training=False):
+        Y_f = self.forward_layer.forward(X, training)
+        Y_b = self.backward_layer.forward(X[:, ::-1], training)
+        if self.forward_layer.return_sequences:
+            Y_b = Y_b[:, ::-1]
+        self.cache.update(Y_forward=Y_f, Y_backward=Y_b)
+        if self.merge_mode == "concat":
+            return np.concatenate([Y_f, Y_b], axis=-1)
+        if self.merge_mode == "sum":
+            return Y_f + Y_b
+        if self.merge_mode == "ave":
+            return (Y_f + Y_b) * 0.5
+        return Y_f * Y_b
+
+    def backward(self, dY):
+        Y_f, Y_b = self.cache["Y_forward"], self.cache["Y_backward"]
+        if self.merge_mode == "concat":
+            u = Y_f.shape[-1]
+            dY_f, dY_b = dY[..., :u], dY[..., u:]
+        elif self.merge_mode == "sum":
+            dY_f = dY_b = dY
+        elif self.merge_mode == "ave":
+            dY_f = dY_b = dY * 0.5
+        else:
+            dY_f, dY_b = dY * Y_b, dY * Y_f
+        sequences = self.forward_layer.return_sequences
+        for layer in self.layers:
+            layer.need_dX = self.need_dX
+        dX_f = self.forward_layer.backward(np.ascontiguousarray(dY_f))
+        dX_b = self.backward_layer.backward(np.ascontiguousarray(dY_b[:, ::-1] if sequences
+                                                                 else dY_b))
+        return None if dX_f is None else dX_f + dX_b[:, ::-1]
+
+    def get_config(self):
+        config = {**super().get_config(), "layer": self.forward_layer.get_config()}
+        if self.merge_mode != "concat":
+            config["merge_mode"] = self.merge_mode
+        return config
+
+    def __repr__(self):
+        return f"Bidirectional({self.forward_layer!r})"

@@ -11,17 +11,21 @@ from .config import check_config
 from .limits import DEFAULT
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
+from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from .recurrent import Bidirectional
+from .reshaping import Cropping1D, Rescaling, Reshape
 from .layers import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN
-from .residual import Residual
 
 BUILT_IN = {cls.__name__: cls for cls in (
     Dense, Dropout, BatchNorm, Flatten, Activation,
     Conv2D, Conv1D, MaxPool2D, AvgPool2D, GlobalAveragePooling2D,
     SimpleRNN, LSTM, GRU, Embedding, LayerNorm, GlobalAveragePooling1D,
-    MultiHeadAttention, Residual, Add, Subtract, Multiply, Average, Concatenate, Permute)}
+    MultiHeadAttention, Add, Subtract, Multiply, Average, Concatenate, Permute,
+    DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D, Bidirectional, Reshape, Rescaling,
+    Cropping1D)}
 LAYER_TYPES = dict(BUILT_IN)
 
 
@@ -51,7 +55,7 @@ def layer_from_config(config, where="layer", depth=0, limits=DEFAULT):
     nested no deeper than ``limits.max_nesting``."""
     if depth > limits.max_nesting:
         raise ValueError(f"{where}: layers are nested more than {limits.max_nesting} deep "
-                         f"(Residual blocks inside Residual blocks), more than glassnet's "
+                         f"(networks inside networks), more than glassnet's "
                          f"limit (Limits.max_nesting).")
     kind = config.get("type") if isinstance(config, dict) else None
     if isinstance(kind, str) and kind not in LAYER_TYPES:

@@ -30,6 +30,7 @@ from .limits import DEFAULT, check_count, json_depth
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
 from .layers import Dense, Dropout, Embedding, Flatten
+from .functional import Model
 from .model import Sequential
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN
@@ -164,8 +165,9 @@ def load_spec(text, seed=0, dtype="float32", limits=None):
             raise ValueError(f"model config {text!r}: expected a JSON object with a 'layers' "
                              f"list, as written by model.get_config().")
         config = {**config, "seed": seed, "dtype": dtype}
-        if config.get("class") == "Model":
-            from .functional import Model
-            return Model.from_config(config, limits)
-        return Sequential.from_config(config, limits)
+        kind = config.get("type", config.get("class", "Sequential"))
+        if kind not in ("Sequential", "Model"):
+            raise ValueError(f"model config {text!r}: expected a Sequential or a Model, "
+                             f"got {str(kind)[:50]!r}.")
+        return (Model if kind == "Model" else Sequential).from_config(config, limits=limits)
     return parse_spec(text, seed, dtype, limits)

@@ -19,8 +19,8 @@ import numpy as np
 
 from . import callbacks as callbacks_module
 from .metrics import Totals
-from .base import leaf_layers, where
-from .errors import ShapeError, describe_features, describe_shape
+from .base import leaf_layers
+from .errors import ShapeError, describe_shape
 from .validate import flag, number, whole_number
 
 
@@ -29,41 +29,6 @@ class NonFiniteLossWarning(RuntimeWarning):
 
 
 # --- data in -------------------------------------------------------------------------
-def check_array(model, X, expected, what, first_layer):
-    """One input array checked against the shape ``expected`` (None, ...)."""
-    X = np.asarray(X)
-    if X.dtype.kind not in "fiub":
-        raise TypeError(f"{what}: X must be numbers, got an array of dtype {X.dtype}.")
-    if X.ndim < 2:
-        raise ShapeError(f"{what}: X must have shape (samples, features...), got "
-                         f"{describe_shape(X.shape)}. For one sample use X.reshape(1, -1); "
-                         f"for one feature per sample use X.reshape(-1, 1).")
-    if X.shape[0] == 0:
-        raise ValueError(f"{what}: the dataset is empty (0 samples). Pass at least one "
-                         f"sample.")
-    if X.shape[1:] != expected[1:]:
-        raise ShapeError(
-            f"{what}: {where(first_layer)} expects inputs of shape "
-            f"{describe_shape(expected)} but received {describe_shape(X.shape)}: "
-            f"your data has {describe_features(X.shape)} features per sample, the "
-            f"model was built for {describe_features(expected)}. Pass data "
-            f"with that many features, or rebuild the model with "
-            + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
-            + "." + model.input_error_context(X.shape))
-    if X.dtype.kind == "f" and not np.isfinite(X).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(X))[0])
-        raise ValueError(f"{what}: X contains NaN or Inf (first at index {bad}). Remove "
-                         f"or fill those values before training.")
-    with np.errstate(over="ignore"):
-        cast = np.asarray(X, dtype=model.dtype)
-    if cast.dtype != X.dtype and not np.isfinite(cast).all():
-        bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
-        raise ValueError(f"{what}: X holds values beyond the range of {model.dtype} (first at "
-                         f"index {bad}: {X[bad]!r}). Scale the data, or build the model with "
-                         f"dtype='float64'.")
-    return cast
-
-
 def count(X):
     """Samples in one input array or a list of them (which must agree)."""
     if isinstance(X, list):
@@ -213,7 +178,11 @@ def step(model, X, T, W=None, keep=None):
     backpropagate(model)
     if keep is not None:
         np.copyto(keep, model.flat_params)
-    model.optimizer.step(model.flat_params, model.flat_grads)
+    sizes = None
+    if model.optimizer.clipnorm is not None:          # clipnorm clips each tensor's norm
+        sizes = [layer.params[k].size for layer, trainable in leaf_layers(model.layers)
+                 if trainable for k in layer.params]
+    model.optimizer.step(model.flat_params, model.flat_grads, sizes)
     return loss, Y
 
 
@@ -259,133 +228,7 @@ def results(model, logs, return_dict):
     return [logs["loss"], *(logs[m.name] for m in model.metric_functions)]
 
 
-def train_on_batch(model, x, y, sample_weight=None, class_weight=None, return_dict=False):
-    """Exactly one optimisation step on (x, y); returns the loss before the step (and the
-    batch's metrics, as Keras)."""
-    require_compiled(model, "train_on_batch")
-    X, T, W = check_data(model, x, y, "train_on_batch", sample_weight, class_weight)
-    loss, Y = step(model, X, T, W)
-    return results(model, {"loss": loss, **batch_metrics(model, Y, T)}, return_dict)
-
-
-def test_on_batch(model, x, y, sample_weight=None, return_dict=False):
-    """The loss (and metrics) of one batch, without training."""
-    require_compiled(model, "test_on_batch")
-    X, T, W = check_data(model, x, y, "test_on_batch", sample_weight)
-    return results(model, _evaluate(model, X, T, W, count(X)), return_dict)
-
-
 # --- fit ---------------------------------------------------------------------------------
-def fit(model, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-        validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
-        sample_weight=None, initial_epoch=0, *, seed=0, terminate_on_nan=True, file=None):
-    """Train for ``epochs`` epochs of mini-batches; returns a ``History``.
-
-    The arguments are Keras's, in Keras's order (``fit(x, y, 32, 10)`` is batch size 32
-    for 10 epochs); glassnet's own come by keyword. Shuffling is drawn from ``seed`` and
-    the epoch number, so the same seed gives the same batches, and
-    ``fit(..., initial_epoch=k)`` on a model saved after k epochs continues exactly where
-    it stopped. ``validation_split`` keeps the last fraction of the data aside (as
-    Keras). ``class_weight`` or ``sample_weight`` weigh each sample's loss (as Keras:
-    the weighted losses are averaged over the batch size). With ``terminate_on_nan``
-    (the default) a NaN or infinite loss stops training, names the epoch and batch, and
-    leaves the weights that produced the last finite loss.
-    """
-    require_compiled(model, "fit")
-    epochs = whole_number(epochs, "epochs", "fit")
-    batch_size = check_batch_size(batch_size, "fit")
-    verbose = check_verbose(verbose, "fit")
-    initial_epoch = whole_number(initial_epoch, "initial_epoch", "fit", minimum=0)
-    shuffle = flag(shuffle, "shuffle", "fit")
-    seed = whole_number(seed, "seed", "fit", minimum=0)
-    validation_split = number(validation_split, "validation_split", "fit", 0, 1,
-                              high_open=True)
-    if x is None or y is None:
-        raise ValueError("fit: give the training data, fit(x, y, ...).")
-    X, T, W = check_data(model, x, y, "fit", sample_weight, class_weight)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, "
-                             "sample_weight_val).")
-        X_val, T_val, W_val = check_data(model, *validation_data[:2], "fit (validation_data)",
-                                         *validation_data[2:])
-    elif validation_split:
-        n = count(X)
-        n_val = int(round(n * validation_split))
-        if n_val == 0 or n_val == n:
-            raise ValueError(f"fit: validation_split={validation_split} leaves "
-                             f"{n - n_val} training and {n_val} validation samples "
-                             f"out of {n}; each needs at least one.")
-        train, held = slice(None, n - n_val), slice(n - n_val, None)
-        X, X_val, T, T_val = take(X, train), take(X, held), T[train], T[held]
-        W, W_val = (None, None) if W is None else (W[train], W[held])
-    else:
-        X_val = T_val = W_val = None
-
-    n = count(X)
-    steps = math.ceil(n / batch_size)
-    logged = ["loss", *(m.name for m in model.metric_functions)]
-    if X_val is not None:
-        logged += [f"val_{k}" for k in logged]
-    history = callbacks_module.History()                # last: it sees every callback's logs
-    progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
-    cbs = progress + callbacks_module.as_list(callbacks, "fit") + [history]
-    cbs = callbacks_module.prepare(cbs, model, {"epochs": epochs, "steps": steps,
-                                                "verbose": verbose, "samples": n,
-                                                "batch_size": batch_size, "logged": logged})
-    for cb in cbs:
-        cb.on_train_begin({})
-    model.stop_training = False
-    follow_freezing(model)
-    last_good = LastGood(model) if terminate_on_nan else None
-
-    for epoch in range(initial_epoch, epochs):
-        for cb in cbs:
-            cb.on_epoch_begin(epoch, {})
-        order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
-        total_loss, seen = 0.0, 0
-        totals = Totals(model.metric_functions)
-        for batch in range(steps):
-            for cb in cbs:
-                cb.on_train_batch_begin(batch, {})
-            rows = slice(batch * batch_size, (batch + 1) * batch_size)
-            index = rows if order is None else order[rows]
-            Xb, Tb = take(X, index), T[index]
-            if last_good is not None:
-                last_good.before_step()
-            loss, Y = step(model, Xb, Tb, None if W is None else W[index],
-                           keep=None if last_good is None else last_good.params)
-            if not math.isfinite(loss):
-                if terminate_on_nan:
-                    last_good.restore()
-                    _stop_on_nan(model, loss, epoch, batch, steps, history)
-                    break
-                total_loss = math.nan
-            size = count(Xb)
-            total_loss += loss * size
-            seen += size
-            totals.add(Y, Tb)
-            logs = {"loss": total_loss / seen, **totals.values()}
-            for cb in cbs:
-                cb.on_train_batch_end(batch, logs)
-            if model.stop_training:
-                break
-        if history.stopped_reason:
-            break
-        logs = {"loss": total_loss / seen, **totals.values()}
-        if X_val is not None:
-            val = _evaluate(model, X_val, T_val, W_val, batch_size, cbs)
-            logs.update({f"val_{k}": v for k, v in val.items()})
-        model.epoch = epoch + 1
-        for cb in cbs:
-            cb.on_epoch_end(epoch, logs)
-        if model.stop_training:
-            break
-    for cb in cbs:
-        cb.on_train_end({})
-    return history
-
-
 def _stop_on_nan(model, loss, epoch, batch, steps, history):
     message = (f"fit: the loss became {loss} at epoch {epoch + 1}, batch {batch + 1} of "
                f"{steps}; training stopped and the model was put back as it was at the last "
@@ -394,7 +237,7 @@ def _stop_on_nan(model, loss, epoch, batch, steps, history):
                f"(global_clipnorm=1.0).")
     history.stopped_reason = message
     model.stop_training = True
-    warnings.warn(message, NonFiniteLossWarning, stacklevel=4)
+    warnings.warn(message, NonFiniteLossWarning, stacklevel=3)
 
 
 # --- evaluate and predict ------------------------------------------------------------------
@@ -430,45 +273,177 @@ def _report(verbose, file, steps, start, logs=None):
               file=file or sys.stdout)
 
 
-def evaluate(model, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
-             callbacks=None, return_dict=False, *, file=None):
-    """The mean loss and metrics on (x, y), as Keras returns them: the loss alone when
-    the model has no metrics, else ``[loss, *metrics]`` in compile order; the dict
-    ``{"loss": ..., "accuracy": ...}`` with ``return_dict=True``."""
-    require_compiled(model, "evaluate")
-    batch_size = check_batch_size(batch_size, "evaluate")
-    verbose = check_verbose(verbose, "evaluate")
-    X, T, W = check_data(model, x, y, "evaluate", sample_weight)
-    steps = math.ceil(count(X) / batch_size)
-    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose},
-                                   "evaluate")
-    start = time.perf_counter()
-    logs = _evaluate(model, X, T, W, batch_size, cbs)
-    _report(verbose, file, steps, start, logs)
-    return results(model, logs, return_dict)
+class Trainer:
+    """Training, declared once for every network (as Keras's ``Trainer``): ``fit``,
+    ``evaluate``, ``predict`` and the one-batch forms, with Keras's arguments in Keras's
+    order and Keras's return values, working on the network itself."""
 
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, return_dict=False):
+        """Exactly one optimisation step on (x, y); returns the loss before the step (and the
+        batch's metrics, as Keras)."""
+        require_compiled(self, "train_on_batch")
+        X, T, W = check_data(self, x, y, "train_on_batch", sample_weight, class_weight)
+        loss, Y = step(self, X, T, W)
+        return results(self, {"loss": loss, **batch_metrics(self, Y, T)}, return_dict)
 
-def predict(model, x, batch_size=None, verbose="auto", callbacks=None, *, file=None):
-    """The model's outputs for x (probabilities after a softmax), batch by batch."""
-    batch_size = check_batch_size(batch_size, "predict")
-    verbose = check_verbose(verbose, "predict")
-    X = model.check_input(x, "predict")
-    n = count(X)
-    steps = math.ceil(n / batch_size)
-    cbs = callbacks_module.prepare(callbacks, model, {"steps": steps, "verbose": verbose},
-                                   "predict")
-    start = time.perf_counter()
-    for cb in cbs:
-        cb.on_predict_begin({})
-    outputs = []
-    for batch, first in enumerate(range(0, n, batch_size)):
+    def test_on_batch(self, x, y, sample_weight=None, return_dict=False):
+        """The loss (and metrics) of one batch, without training."""
+        require_compiled(self, "test_on_batch")
+        X, T, W = check_data(self, x, y, "test_on_batch", sample_weight)
+        return results(self, _evaluate(self, X, T, W, count(X)), return_dict)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, *, seed=0, terminate_on_nan=True, file=None):
+        """Train for ``epochs`` epochs of mini-batches; returns a ``History``.
+
+        The arguments are Keras's, in Keras's order (``fit(x, y, 32, 10)`` is batch size 32
+        for 10 epochs); glassnet's own come by keyword. Shuffling is drawn from ``seed`` and
+        the epoch number, so the same seed gives the same batches, and
+        ``fit(..., initial_epoch=k)`` on a self saved after k epochs continues exactly where
+        it stopped. ``validation_split`` keeps the last fraction of the data aside (as
+        Keras). ``class_weight`` or ``sample_weight`` weigh each sample's loss (as Keras:
+        the weighted losses are averaged over the batch size). With ``terminate_on_nan``
+        (the default) a NaN or infinite loss stops training, names the epoch and batch, and
+        leaves the weights that produced the last finite loss.
+        """
+        require_compiled(self, "fit")
+        epochs = whole_number(epochs, "epochs", "fit")
+        batch_size = check_batch_size(batch_size, "fit")
+        verbose = check_verbose(verbose, "fit")
+        initial_epoch = whole_number(initial_epoch, "initial_epoch", "fit", minimum=0)
+        shuffle = flag(shuffle, "shuffle", "fit")
+        seed = whole_number(seed, "seed", "fit", minimum=0)
+        validation_split = number(validation_split, "validation_split", "fit", 0, 1,
+                                  high_open=True)
+        if x is None or y is None:
+            raise ValueError("fit: give the training data, fit(x, y, ...).")
+        X, T, W = check_data(self, x, y, "fit", sample_weight, class_weight)
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("fit: validation_data must be (x_val, y_val) or (x_val, y_val, "
+                                 "sample_weight_val).")
+            X_val, T_val, W_val = check_data(self, *validation_data[:2], "fit (validation_data)",
+                                             *validation_data[2:])
+        elif validation_split:
+            n = count(X)
+            n_val = int(round(n * validation_split))
+            if n_val == 0 or n_val == n:
+                raise ValueError(f"fit: validation_split={validation_split} leaves "
+                                 f"{n - n_val} training and {n_val} validation samples "
+                                 f"out of {n}; each needs at least one.")
+            train, held = slice(None, n - n_val), slice(n - n_val, None)
+            X, X_val, T, T_val = take(X, train), take(X, held), T[train], T[held]
+            W, W_val = (None, None) if W is None else (W[train], W[held])
+        else:
+            X_val = T_val = W_val = None
+
+        n = count(X)
+        steps = math.ceil(n / batch_size)
+        logged = ["loss", *(m.name for m in self.metric_functions)]
+        if X_val is not None:
+            logged += [f"val_{k}" for k in logged]
+        history = callbacks_module.History()                # last: it sees every callback's logs
+        progress = [callbacks_module.ProgressBar(epochs, steps, verbose, file)] if verbose else []
+        cbs = progress + callbacks_module.as_list(callbacks, "fit") + [history]
+        cbs = callbacks_module.prepare(cbs, self, {"epochs": epochs, "steps": steps,
+                                                    "verbose": verbose, "samples": n,
+                                                    "batch_size": batch_size, "logged": logged})
         for cb in cbs:
-            cb.on_predict_batch_begin(batch, {})
-        outputs.append(model.forward(take(X, slice(first, first + batch_size)),
-                                     training=False))
+            cb.on_train_begin({})
+        self.stop_training = False
+        follow_freezing(self)
+        last_good = LastGood(self) if terminate_on_nan else None
+
+        for epoch in range(initial_epoch, epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch, {})
+            order = np.random.default_rng([seed, epoch]).permutation(n) if shuffle else None
+            total_loss, seen = 0.0, 0
+            totals = Totals(self.metric_functions)
+            for batch in range(steps):
+                for cb in cbs:
+                    cb.on_train_batch_begin(batch, {})
+                rows = slice(batch * batch_size, (batch + 1) * batch_size)
+                index = rows if order is None else order[rows]
+                Xb, Tb = take(X, index), T[index]
+                if last_good is not None:
+                    last_good.before_step()
+                loss, Y = step(self, Xb, Tb, None if W is None else W[index],
+                               keep=None if last_good is None else last_good.params)
+                if not math.isfinite(loss):
+                    if terminate_on_nan:
+                        last_good.restore()
+                        _stop_on_nan(self, loss, epoch, batch, steps, history)
+                        break
+                    total_loss = math.nan
+                size = count(Xb)
+                total_loss += loss * size
+                seen += size
+                totals.add(Y, Tb)
+                logs = {"loss": total_loss / seen, **totals.values()}
+                for cb in cbs:
+                    cb.on_train_batch_end(batch, logs)
+                if self.stop_training:
+                    break
+            if history.stopped_reason:
+                break
+            logs = {"loss": total_loss / seen, **totals.values()}
+            if X_val is not None:
+                val = _evaluate(self, X_val, T_val, W_val, batch_size, cbs)
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            self.epoch = epoch + 1
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
         for cb in cbs:
-            cb.on_predict_batch_end(batch, {"outputs": outputs[-1]})
-    for cb in cbs:
-        cb.on_predict_end({})
-    _report(verbose, file, steps, start)
-    return outputs[0].copy() if len(outputs) == 1 else np.concatenate(outputs)
+            cb.on_train_end({})
+        return history
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 callbacks=None, return_dict=False, *, file=None):
+        """The mean loss and metrics on (x, y), as Keras returns them: the loss alone when
+        the self has no metrics, else ``[loss, *metrics]`` in compile order; the dict
+        ``{"loss": ..., "accuracy": ...}`` with ``return_dict=True``."""
+        require_compiled(self, "evaluate")
+        batch_size = check_batch_size(batch_size, "evaluate")
+        verbose = check_verbose(verbose, "evaluate")
+        X, T, W = check_data(self, x, y, "evaluate", sample_weight)
+        steps = math.ceil(count(X) / batch_size)
+        cbs = callbacks_module.prepare(callbacks, self, {"steps": steps, "verbose": verbose},
+                                       "evaluate")
+        start = time.perf_counter()
+        logs = _evaluate(self, X, T, W, batch_size, cbs)
+        _report(verbose, file, steps, start, logs)
+        return results(self, logs, return_dict)
+
+    def predict(self, x, batch_size=None, verbose="auto", callbacks=None, *, file=None):
+        """The self's outputs for x (probabilities after a softmax), batch by batch."""
+        batch_size = check_batch_size(batch_size, "predict")
+        verbose = check_verbose(verbose, "predict")
+        X = self.check_input(x, "predict")
+        n = count(X)
+        steps = math.ceil(n / batch_size)
+        cbs = callbacks_module.prepare(callbacks, self, {"steps": steps, "verbose": verbose},
+                                       "predict")
+        start = time.perf_counter()
+        for cb in cbs:
+            cb.on_predict_begin({})
+        outputs = []
+        for batch, first in enumerate(range(0, n, batch_size)):
+            for cb in cbs:
+                cb.on_predict_batch_begin(batch, {})
+            outputs.append(self.forward(take(X, slice(first, first + batch_size)),
+                                         training=False))
+            for cb in cbs:
+                cb.on_predict_batch_end(batch, {"outputs": outputs[-1]})
+        for cb in cbs:
+            cb.on_predict_end({})
+        _report(verbose, file, steps, start)
+        return outputs[0].copy() if len(outputs) == 1 else np.concatenate(outputs)
+
+    def predict_on_batch(self, x):
+        """The outputs for one batch (no batching, no printing)."""
+        X = self.check_input(x, "predict_on_batch")
+        return self.predict(X, batch_size=count(X), verbose=0)

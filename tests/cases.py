@@ -85,3 +85,30 @@ def sample_input(name, in_shape, rng):
 def away_from_kinks(X):
     """Move inputs away from 0, where relu / leaky_relu have no derivative."""
     return np.where(np.abs(X) < 0.1, X + 0.3 * np.sign(X + 1e-12), X)
+
+# Activations, layers and options added for PyTorch's and Keras's idioms (issue 21).
+NEW_ACTIVATIONS = ["elu", "selu", "swish", "relu6", "log_softmax"]
+NEW_LAYER_CASES = {
+    **{f"activation_{a}": (lambda a=a: gn.Activation(a), (3, 4), True)
+       for a in NEW_ACTIVATIONS},
+    "activation_elu_alpha": (lambda: gn.ELU(alpha=0.7), (3, 4), True),
+    "activation_gelu_tanh": (lambda: gn.GELU(approximate=True), (3, 4), True),
+    "dense_silu": (lambda: gn.Dense(5, activation="silu"), (3, 4), True),
+    "conv2d_groups": (lambda: gn.Conv2D(6, 3, padding=1, groups=2, activation="relu6"),
+                      (2, 5, 4, 4), True),
+    "depthwise": (lambda: gn.DepthwiseConv2D(3, strides=2, padding=1), (2, 5, 6, 3), True),
+    "depthwise_multiplier": (lambda: gn.DepthwiseConv2D((2, 3), depth_multiplier=2,
+                                                        use_bias=False), (2, 4, 5, 2), True),
+    "maxpool_padded": (lambda: gn.MaxPool2D(3, strides=2, padding=1), (2, 6, 5, 2), True),
+    "global_maxpool": (lambda: gn.GlobalMaxPooling2D(), (2, 3, 4, 5), True),
+    "global_maxpool_1d": (lambda: gn.GlobalMaxPooling1D(), (2, 5, 3), True),
+    "reshape": (lambda: gn.Reshape((2, -1)), (3, 3, 4), True),
+    "rescaling": (lambda: gn.Rescaling(0.5, offset=-1.0), (3, 4), True),
+    "cropping1d": (lambda: gn.Cropping1D((1, 2)), (2, 6, 3), True),
+    "bidirectional_lstm": (lambda: gn.Bidirectional(gn.LSTM(3, return_sequences=True)),
+                           (2, 4, 3), True),
+    "bidirectional_gru": (lambda: gn.Bidirectional(gn.GRU(4)), (3, 5, 2), True),
+    "bidirectional_rnn_sum": (lambda: gn.Bidirectional(gn.SimpleRNN(3), merge_mode="sum"),
+                              (2, 4, 3), True),
+}
+LAYER_CASES.update(NEW_LAYER_CASES)

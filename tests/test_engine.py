@@ -41,7 +41,8 @@ def test_training_with_pytorch_brings_back_a_model_as_good_as_glassnets():
     model = _mlp()
     before = model.get_weights()
     result = gn.train_with_torch(model, X_train, y_train, epochs=12, batch_size=32, verbose=0)
-    assert len(result["loss"]) == 12 and result["loss"][-1] < result["loss"][0]
+    losses = result.history["loss"]
+    assert len(losses) == 12 and losses[-1] < losses[0]
     assert not np.array_equal(model.get_weights()[0], before[0])
     accuracy = model.evaluate(X_test, y_test, verbose=0)[1]
     assert accuracy >= 0.93 and abs(accuracy - own_accuracy) <= MARGIN
@@ -57,7 +58,7 @@ def test_two_gloo_processes_agree_and_match_glassnet():
     model = _mlp()
     result = gn.train_with_torch(model, X_train, y_train, epochs=12, batch_size=32, nproc=2,
                                  verbose=0, timeout=300)
-    first, second = result["rank_weights"]
+    first, second = result.rank_weights
     assert set(first) == set(second) and all(np.array_equal(first[k], second[k])
                                              for k in first)
     accuracy = model.evaluate(X_test, y_test, verbose=0)[1]

@@ -2,6 +2,7 @@
 (token, Host, Origin, static files, uploads), Ctrl-C, and the page itself in Debian's
 Chromium: it trains, resets to the same weights, shows the engine's numbers, takes a
 CSV, shows a bad one's error, and hands back code that reproduces its weights."""
+import contextlib
 import http.client
 import io
 import json
@@ -20,8 +21,11 @@ from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 import glassnet as gn
+from glassnet.explore import views
 from glassnet.explore.server import listening_socket, server
-from glassnet.explore.session import DEFAULTS, Session, SettingsError, check_settings, lesson
+from glassnet.explore.session import Session
+from glassnet.explore.settings import DEFAULTS, SettingsError, check_settings
+from glassnet.explore.views import lesson
 
 
 def _settings(**changes):
@@ -127,7 +131,7 @@ def test_bad_uploads_are_refused_with_what_to_fix():
 def test_the_neuron_panel_holds_the_engines_forward_and_backward_numbers():
     session = Session()
     session.step("epoch")
-    out = session.neuron(1, 2, sample=5)
+    out = views.neuron(session, 1, 2, sample=5)
     dense = session.model.layers[1]
     h = session.model.layer_outputs(session.X_test[5:6])[1][0]          # layer 2's input
     z = float(h @ dense.params["W"][:, 2] + dense.params["b"][2])
@@ -139,7 +143,7 @@ def test_the_neuron_panel_holds_the_engines_forward_and_backward_numbers():
     np.testing.assert_allclose(X.T @ np.array(back["dz"]), back["dW"], rtol=1e-4, atol=1e-7)
     assert back["db"] == pytest.approx(sum(back["dz"]), rel=1e-4, abs=1e-7)
     before = session.model.flat_grads.copy()
-    session.neuron(0, 0)                                                # looking changes
+    views.neuron(session, 0, 0)                                                # looking changes
     assert np.array_equal(before, session.model.flat_grads)             # nothing
 
 
@@ -148,26 +152,30 @@ def test_the_weight_panel_has_value_gradient_update_and_history():
     first = session.model.layers[0].params["W"][1, 3]
     for _ in range(5):
         session.step("batch")
-    out = session.weight(0, 1, 3)
+    out = views.weight(session, 0, 1, 3)
     W = session.model.layers[0].params["W"]
     assert out["value"] == float(W[1, 3]) and len(out["history"]) == 6
     assert out["history"][0] == float(first) and out["history"][-1] == out["value"]
     assert out["update"] == pytest.approx(out["history"][-1] - out["history"][-2])
     assert out["gradient"] == float(session.model.layers[0].grads["W"][1, 3])
     with pytest.raises(SettingsError, match="row must be 0 to 1"):
-        session.weight(0, 7, 0)
+        views.weight(session, 0, 7, 0)
+    flat = session.model.flat_params                                    # where it lives
+    assert out["value"] == float(flat[session.model.param_slice(session.model.layers[0],
+                                                                "W")][1 * 8 + 3])
 
 
 def test_frames_warps_heatmaps_and_lessons_are_the_engines():
     session = Session()
     frame = session.step("batch")
-    assert len(frame["maps"]) == 2 + 8 + 8 and frame["grid"] == 40
+    assert [len(m) for m in frame["maps"]] == [2, 8, 8] and frame["grid"] == 40
     assert frame["weights"][0]["W"] == session.model.layers[0].params["W"].tolist()
-    warp = session.warp(0)
+    warp = views.warp(session, 0)
     assert [s["name"] for s in warp["steps"]] == ["input", "layer 1: x W", "layer 1: + b",
                                                   "layer 1: tanh"] and warp["projected"]
-    maps = session.heatmaps()["layers"][0]
-    np.testing.assert_allclose(np.array(maps["X"]) @ np.array(maps["W"]), maps["XW"])
+    maps = views.heatmaps(session)["layers"][0]
+    np.testing.assert_allclose(np.array(maps["X"]) @ np.array(maps["W"]), maps["XW"], rtol=1e-5,
+                               atol=1e-7)
     out = lesson("matrix", {"w11": 1, "w12": 0.5, "w21": -0.5, "w22": 1, "b1": 0.3,
                             "b2": -0.2, "activation": "tanh"})
     xW = np.array(out["points"]["xW"])
@@ -253,20 +261,26 @@ def test_the_websocket_checks_its_origin_and_token(explorer):
         hello = json.loads(ws.recv(timeout=20))
         assert hello["type"] == "hello" and hello["network"]["widths"] == [2, 8, 8, 2]
         ws.send(json.dumps({"op": "step", "what": "batch"}))
+        assert json.loads(ws.recv(timeout=20)) == {"type": "state", "playing": False}
         frame = json.loads(ws.recv(timeout=20))
         assert frame["type"] == "frame" and frame["step"] == 1
         ws.send(json.dumps({"op": "neuron", "layer": 9, "unit": 0, "sample": 0}))
         assert "layer must be 0 to 2" in json.loads(ws.recv(timeout=20))["message"]
         ws.send("{not json")
         assert json.loads(ws.recv(timeout=20))["type"] == "error"
-        ws.send(json.dumps({"op": "play"}))
-        seen = [json.loads(ws.recv(timeout=20)) for _ in range(5)]  # state, then frames
-        ws.send(json.dumps({"op": "pause"}))
-        for _ in range(100):                                        # bounded: until paused
-            message = json.loads(ws.recv(timeout=20))
-            if message["type"] == "state" and not message["playing"]:
-                break
-        assert any(m["type"] == "frame" and m["step"] > 1 for m in seen)
+        ws.send(json.dumps({"op": "play"}))            # pulled: one frame per request
+        seen = [json.loads(ws.recv(timeout=20)) for _ in range(2)]
+        assert [m["type"] for m in seen] == ["state", "frame"] and seen[0]["playing"]
+        for _ in range(3):
+            ws.send(json.dumps({"op": "next"}))
+            seen.append(json.loads(ws.recv(timeout=20)))
+        ws.send(json.dumps({"op": "pause"}))           # the frame of the step it stops on
+        last, state = json.loads(ws.recv(timeout=20)), json.loads(ws.recv(timeout=20))
+        assert state == {"type": "state", "playing": False, "step": last["step"]}
+        steps = [m["step"] for m in seen if m["type"] == "frame"]
+        assert steps == sorted(steps) and steps[0] > 1 and last["step"] == steps[-1]
+        with pytest.raises(TimeoutError):               # nothing more comes unasked
+            ws.recv(timeout=0.5)
         upload = f"/api/upload?token={token}&session={hello['session']}&name=big.csv"
         status, _, body = _get(explorer, upload, method="POST", body=b"",
                                headers={"Content-Length": str(6 << 20)})
@@ -324,98 +338,110 @@ def test_explore_without_its_extra_names_the_extra(monkeypatch):
 
 
 # --- the page, in Chromium -----------------------------------------------------------------
-@pytest.mark.slow
-def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(explorer,
-                                                                             tmp_path):
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, driven by Playwright (never a downloaded browser)."""
     from playwright.sync_api import sync_playwright
-    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
             "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000},
-                                    accept_downloads=True)
-            errors = []
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(url)
-            page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
-            weights = "JSON.stringify(window.glassnet.frame.weights)"
-            start = page.evaluate(weights)
-            # Play on circles: the test loss falls under 0.1 within 60 s
-            page.click("#play")
-            page.wait_for_function("(() => { const h = window.glassnet.history; "
-                                   "return h.length > 2 && h[h.length - 1].test_loss < 0.1 })()",
-                                   timeout=60000)
-            page.click("#play")
-            page.wait_for_function("!window.glassnet.playing", timeout=10000)
-            played, steps = page.evaluate(weights), page.evaluate("window.glassnet.frame.step")
-            replay = Session()                   # Play, however long it ran: the same
-            for _ in range(steps):               # weights as the same steps in Python
-                replay.step("batch")
-            for drawn, W in zip(json.loads(played), replay.model.get_weights()[::2]):
-                assert np.array_equal(np.array(drawn["W"], np.float32), W)
-            # Reset: the same starting weights; the same steps: the same weights
-            trained = []
-            for _ in range(2):
-                page.click("#reset")
-                page.wait_for_function("window.glassnet.frame.step === 0", timeout=10000)
-                assert page.evaluate(weights) == start
-                for k in (1, 2):
-                    page.click("#step-epoch")
-                    page.wait_for_function(f"window.glassnet.frame.epoch === {k}",
-                                           timeout=10000)
-                trained.append(page.evaluate(weights))
-            assert trained[0] == trained[1]
-            python = Session()
-            python.step("epoch")
-            python.step("epoch")
-            page_weights = json.loads(trained[0])
-            for drawn, layer in zip(page_weights, [python.model.layers[i] for i in (0, 1, 2)]):
-                assert np.array_equal(np.array(drawn["W"], np.float32), layer.params["W"])
-            # the neuron panel's numbers are the engine's, for the same seeded run
-            page.fill("#sample", "4")
-            x, y = page.evaluate("window.glassnet.centre(0, 2)")   # layer 1, neuron 3
-            page.mouse.click(x, y)
-            page.wait_for_function("document.getElementById('neuron').dataset.z !== undefined",
-                                   timeout=10000)
-            expected = python.neuron(0, 2, sample=4)
-            assert float(page.get_attribute("#neuron", "data-z")) == expected["z"]
-            assert expected["equation"] in page.inner_text("#neuron")
-            x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # W[3, 5] of layer 2
-            page.mouse.click(x, y)
-            page.wait_for_function("document.getElementById('weight').textContent"
-                                   ".includes('W[3, 5]')", timeout=10000)
-            expected = python.weight(1, 3, 5)
-            assert f"value    {expected['value']!r}" in page.inner_text("#weight")
-            # the code, run in a fresh process, reproduces the page's weights
-            page.click(".tabs button[data-tab=takeaway]")
-            with page.expect_download() as download:
-                page.click("#download-code")
-            download.value.save_as(tmp_path / "explored.py")
-            with page.expect_download() as download:
-                page.click("#download-model")
-            download.value.save_as(tmp_path / "page.glassnet")
-            page.click(".tabs button[data-tab=inside]")
-            shot = page.screenshot(full_page=False)
-            assert errors == []                      # no console errors so far
-            # a bad CSV: its error in the page (and the browser logs the 400); a good one
-            page.set_input_files("#upload", files=[{"name": "bad.csv", "mimeType": "text/csv",
-                                                    "buffer": b"x1,x2,label\n1,2,0\n3,,1\n"}])
-            page.wait_for_function("!document.getElementById('error').hidden", timeout=10000)
-            assert "row 3, column 2 is empty" in page.inner_text("#error")
-            X, y = gn.datasets.make_blobs(150, centers=3, seed=2)
-            csv = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y)).encode()
-            page.set_input_files("#upload", files=[{"name": "mine.csv", "mimeType": "text/csv",
-                                                    "buffer": csv}])
-            page.wait_for_function("window.glassnet.net.uploaded === 'mine.csv'",
-                                   timeout=10000)
+        yield browser
+        browser.close()
+
+
+def _open(browser, url, errors, **options):
+    """A page of the explorer whose console errors land in ``errors``, shown and drawn."""
+    page = browser.new_page(**options)
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    page.wait_for_function("window.glassnet && window.glassnet.frame", timeout=30000)
+    return page
+
+
+@pytest.mark.slow
+def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(explorer, chromium,
+                                                                             tmp_path):
+    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
+    errors = []
+    page = _open(chromium, url, errors, viewport={"width": 1400, "height": 1000},
+                 accept_downloads=True)
+    weights = "JSON.stringify(window.glassnet.frame.weights)"
+    start = page.evaluate(weights)
+    # Play on circles: the test loss falls under 0.1 within 60 s
+    page.click("#play")
+    page.wait_for_function("(() => { const h = window.glassnet.history; "
+                           "return h.length > 2 && h[h.length - 1].test_loss < 0.1 })()",
+                           timeout=60000)
+    page.click("#play")                  # Pause: the page shows the step it stops on
+    page.wait_for_function("window.glassnet.stoppedAt === window.glassnet.frame.step "
+                           "&& !window.glassnet.pending", timeout=10000)
+    played, steps = page.evaluate(weights), page.evaluate("window.glassnet.frame.step")
+    replay = Session()                   # Play, however long it ran: the same
+    for _ in range(steps):               # weights as the same steps in Python
+        replay.step("batch")
+    for drawn, W in zip(json.loads(played), replay.model.get_weights()[::2]):
+        assert np.array_equal(np.array(drawn["W"], np.float32), W)
+    # Reset: the same starting weights; the same steps: the same weights
+    trained = []
+    for _ in range(2):
+        page.click("#reset")
+        page.wait_for_function("window.glassnet.frame.step === 0", timeout=10000)
+        assert page.evaluate(weights) == start
+        for k in (1, 2):
             page.click("#step-epoch")
-            page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=10000)
-            accuracy = page.evaluate("window.glassnet.frame.history.test_accuracy")
-            assert accuracy > 0.8
-        finally:
-            browser.close()
+            page.wait_for_function(f"window.glassnet.frame.epoch === {k}",
+                                   timeout=10000)
+        trained.append(page.evaluate(weights))
+    assert trained[0] == trained[1]
+    python = Session()
+    python.step("epoch")
+    python.step("epoch")
+    page_weights = json.loads(trained[0])
+    for drawn, layer in zip(page_weights, [python.model.layers[i] for i in (0, 1, 2)]):
+        assert np.array_equal(np.array(drawn["W"], np.float32), layer.params["W"])
+    # the neuron panel's numbers are the engine's, for the same seeded run
+    page.fill("#sample", "4")
+    x, y = page.evaluate("window.glassnet.centre(0, 2)")   # layer 1, neuron 3
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('neuron').dataset.z !== undefined",
+                           timeout=10000)
+    expected = views.neuron(python, 0, 2, sample=4)
+    assert float(page.get_attribute("#neuron", "data-z")) == expected["z"]
+    assert expected["equation"] in page.inner_text("#neuron")
+    x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # W[3, 5] of layer 2
+    page.mouse.click(x, y)
+    page.wait_for_function("document.getElementById('weight').textContent"
+                           ".includes('W[3, 5]')", timeout=10000)
+    expected = views.weight(python, 1, 3, 5)
+    assert f"value    {expected['value']!r}" in page.inner_text("#weight")
+    # the code, run in a fresh process, reproduces the page's weights
+    page.click(".tabs button[data-tab=takeaway]")
+    with page.expect_download() as download:
+        page.click("#download-code")
+    download.value.save_as(tmp_path / "explored.py")
+    with page.expect_download() as download:
+        page.click("#download-model")
+    download.value.save_as(tmp_path / "page.glassnet")
+    page.click(".tabs button[data-tab=inside]")
+    shot = page.screenshot(full_page=False)
+    assert errors == []                      # no console errors so far
+    # a bad CSV: its error in the page (and the browser logs the 400); a good one
+    page.set_input_files("#upload", files=[{"name": "bad.csv", "mimeType": "text/csv",
+                                            "buffer": b"x1,x2,label\n1,2,0\n3,,1\n"}])
+    page.wait_for_function("!document.getElementById('error').hidden", timeout=10000)
+    assert "row 3, column 2 is empty" in page.inner_text("#error")
+    X, y = gn.datasets.make_blobs(150, centers=3, seed=2)
+    csv = "\n".join(f"{a},{b},{c}" for (a, b), c in zip(X, y)).encode()
+    page.set_input_files("#upload", files=[{"name": "mine.csv", "mimeType": "text/csv",
+                                            "buffer": csv}])
+    page.wait_for_function("window.glassnet.net.uploaded === 'mine.csv'",
+                           timeout=10000)
+    page.click("#step-epoch")
+    page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=10000)
+    accuracy = page.evaluate("window.glassnet.frame.history.test_accuracy")
+    assert accuracy > 0.8
+    page.close()
     assert len(errors) == 1 and "400" in errors[0]
     weights = _run_code((tmp_path / "explored.py").read_text(), tmp_path)
     from_page = gn.load_model(str(tmp_path / "page.glassnet")).get_weights()
@@ -423,3 +449,134 @@ def test_the_page_trains_resets_explains_takes_a_csv_and_hands_back_its_code(exp
     pixels = np.asarray(Image.open(io.BytesIO(shot)).convert("RGB"))
     assert pixels.std() > 5.0
     assert os.path.getsize(tmp_path / "page.glassnet") > 0
+
+
+@pytest.mark.slow
+def test_every_control_works_live_without_console_errors(explorer, chromium):
+    url = f"http://127.0.0.1:{explorer['port']}/?token={explorer['token']}"
+    errors = []
+    page = _open(chromium, url, errors, viewport={"width": 1300, "height": 900})
+    net = "window.glassnet.net"
+    page.click("#step-epoch")
+    page.wait_for_function("window.glassnet.frame.epoch === 1", timeout=20000)
+    page.fill("#lr", "0.01")                        # live: the weights are kept
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function(f"{net}.settings.learning_rate === 0.01", timeout=20000)
+    assert page.evaluate("window.glassnet.frame.step") == 40
+    assert "changed live at step 40" in page.inner_text("#note")
+    page.fill("#lr", "-3")                          # refused: the field shows 0.01
+    page.dispatch_event("#lr", "change")
+    page.wait_for_function("!document.getElementById('error').hidden", timeout=20000)
+    assert page.input_value("#lr") == "0.01"
+    x, y = page.evaluate("window.glassnet.pointOn(1, 3, 5, 0.25)")   # hover, click
+    page.mouse.move(x, y)
+    page.wait_for_function("document.getElementById('tip').textContent"
+                           ".includes('W[3, 5] of layer 2')", timeout=10000)
+    assert "dL/dW" in page.inner_text("#tip")
+    page.mouse.click(x, y)
+    page.wait_for_function("!document.getElementById('weight-edit').hidden",
+                           timeout=10000)
+    boundary = page.evaluate("window.glassnet.frame.boundary.label.b64")
+    page.fill("#weight-value", "-4")                # set by hand: the boundary moves
+    page.click("#weight-set")
+    page.wait_for_function("window.glassnet.frame.weights[1].W[3][5] === -4",
+                           timeout=10000)
+    assert page.evaluate("window.glassnet.frame.boundary.label.b64") != boundary
+    assert "set to -4 at step 40" in page.inner_text("#note")
+    page.click("#add-layer")                        # a new network, said so
+    page.wait_for_function(f"{net}.widths.length === 5", timeout=20000)
+    assert "a new network (layers changed)" in page.inner_text("#note")
+    page.fill("[data-layer='2'][data-key=units]", "16")
+    page.dispatch_event("[data-layer='2'][data-key=units]", "change")
+    page.wait_for_function(f"{net}.widths[3] === 16", timeout=20000)
+    page.select_option("[data-layer='0'][data-key=activation]", "relu")
+    page.wait_for_function(f"{net}.activations[0] === 'relu'", timeout=20000)
+    page.click("[data-remove='2']")
+    page.wait_for_function(f"{net}.widths.length === 4", timeout=20000)
+    page.check("[data-feature='x1^2']")
+    page.wait_for_function(f"{net}.widths[0] === 3", timeout=20000)
+    for name in ("moons", "spirals", "xor", "blobs", "digits", "plane", "waves",
+                 "circles"):
+        page.select_option("#data-name", name)
+        page.wait_for_function(f"{net}.settings.data.name === '{name}'",
+                               timeout=30000)
+        page.click("#step-batch")
+        page.wait_for_function("window.glassnet.frame.step === 1", timeout=20000)
+        if name == "digits":
+            assert page.is_visible("#boundary") and not page.is_visible("#predictions")
+            page.fill("#conv", "3")                 # a convolution, maps per channel
+            page.dispatch_event("#conv", "change")
+            page.wait_for_function(f"{net}.settings.conv === 3 && "
+                                   "window.glassnet.frame.conv", timeout=20000)
+            assert page.evaluate(f"{net}.widths[0]") == 6 * 6 * 3
+            box = page.locator("#conv-maps canvas[data-channel='1']").bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 3.5 / 6, box["y"] + 4)  # (0, 3)
+            page.wait_for_function("document.getElementById('conv-cell').dataset.z",
+                                   timeout=20000)
+            text = page.inner_text("#conv-cell")
+            assert "channel 2, cell (0, 3) of test digit 0" in text and "z = " in text
+        if name == "plane":
+            assert not page.is_visible("#accuracy-curve")
+    page.click(".tabs button[data-tab=lessons]")
+    for lesson_name, key, value in (("matrix", "w11", "2"), ("neuron", "b", "1.5")):
+        page.fill(f"#{lesson_name}-sliders [data-key={key}]", value)
+        page.dispatch_event(f"#{lesson_name}-sliders [data-key={key}]", "input")
+    page.wait_for_function("document.getElementById('matrix-note').textContent"
+                           ".startsWith('det W = 2.250')", timeout=20000)   # 2 * 1 + 0.25
+    page.wait_for_function("document.getElementById('neuron-note').textContent"
+                           ".includes('-1.500')", timeout=20000)            # -b / w
+    page.select_option("#matrix-activation", "tanh")
+    page.click("#backprop-next")
+    page.fill("#softmax-sliders [data-key=temperature]", "3")
+    page.dispatch_event("#softmax-sliders [data-key=temperature]", "input")
+    page.wait_for_function("document.getElementById('softmax-note').textContent",
+                           timeout=20000)
+    page.click("#share")                             # the settings as a link
+    link = page.evaluate("location.href")
+    assert "#settings=" in link
+    other = chromium.new_page(viewport={"width": 390, "height": 844})
+    other.on("pageerror", lambda e: errors.append(str(e)))
+    other.goto(link)
+    other.wait_for_function("window.glassnet && window.glassnet.net && "
+                            "window.glassnet.net.widths[0] === 3", timeout=30000)
+    assert other.evaluate(f"{net}.settings") == page.evaluate(f"{net}.settings")
+    X, y = gn.datasets.make_blobs(120, centers=3, seed=2)          # 4 features
+    rows = "\n".join(f"{a},{b},{a * b},{a - b},{c}" for (a, b), c in zip(X, y))
+    page.set_input_files("#upload", files=[{"name": "wide.csv", "mimeType": "text/csv",
+                                            "buffer": rows.encode()}])
+    page.wait_for_function(f"{net}.uploaded === 'wide.csv'", timeout=20000)
+    assert page.is_visible("#predictions") and not page.is_visible("#boundary")
+    assert "Test rows" in page.inner_text("#output-title")
+    buffer = io.BytesIO()                                  # a .npy of numbers: regression
+    np.save(buffer, np.c_[X, X[:, 0] * 0.3 - X[:, 1]])
+    page.set_input_files("#upload", files=[{"name": "plane.npy", "buffer": buffer.getvalue(),
+                                            "mimeType": "application/octet-stream"}])
+    page.wait_for_function(f"{net}.uploaded === 'plane.npy' && {net}.classes === 0",
+                           timeout=20000)
+    assert page.input_value("#problem") == "regression" and page.is_visible("#boundary")
+    assert page.inner_text("#error") == ""
+    page.close()
+    other.close()
+    assert errors == []
+
+
+def test_the_server_serves_a_bounded_number_of_pages(explorer):
+    from glassnet.explore.server import MAX_PAGES
+    port, token = explorer["port"], explorer["token"]
+    url, origin = f"ws://127.0.0.1:{port}/ws?token={token}", f"http://127.0.0.1:{port}"
+    with contextlib.ExitStack() as stack:
+        pages = [stack.enter_context(connect(url, origin=origin, open_timeout=20))
+                 for _ in range(MAX_PAGES)]
+        for ws in pages:
+            assert json.loads(ws.recv(timeout=30))["type"] == "hello"
+        with connect(url, origin=origin, open_timeout=20) as extra:
+            refusal = json.loads(extra.recv(timeout=20))
+            assert refusal["type"] == "error" and f"already serves {MAX_PAGES} pages" in \
+                refusal["message"]
+    deadline = time.monotonic() + 20                 # closed pages free their places
+    while True:
+        with connect(url, origin=origin, open_timeout=20) as again:
+            if json.loads(again.recv(timeout=30))["type"] == "hello":
+                break
+        assert time.monotonic() < deadline
+        time.sleep(0.2)

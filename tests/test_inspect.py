@@ -273,8 +273,11 @@ def test_json_html_and_colour_renderings():
 
 def test_model_methods_return_reports(capsys):
     model = seed_001_model()
-    printed = model.summary()
-    assert capsys.readouterr().out.strip() == str(printed)
+    assert model.summary() is None                   # as Keras: printed once, not returned
+    assert capsys.readouterr().out.strip() == str(model.summary(print_fn=None))
+    lines = []
+    assert model.summary(print_fn=lines.append) is None and lines == [
+        model.summary(print_fn=None).to_text()]
     assert "Backward" in str(model.trace(backward=True))
     assert "X(1 x 4)" in str(model.explain())
 

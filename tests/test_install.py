@@ -42,6 +42,7 @@ def test_the_wheel_holds_every_module_and_the_data(wheel):
     assert "glassnet/data/digits.csv.gz" in names
     assert {f"glassnet/explore/static/{f}" for f in ("index.html", "app.js", "style.css")} \
         <= names                                    # the explorer's page ships too
+    assert {f"glassnet/course/text/{f}.toml" for f in ("en", "ko", "glossary")} <= names
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """glassnet to and from PyTorch, and to ONNX: the same outputs and gradients, the same
 weights back, code that runs on its own, and files ONNX Runtime runs."""
+import ast
 import os
 import subprocess
 import sys
@@ -53,7 +54,7 @@ def test_to_torch_gives_the_same_outputs_and_gradients(name):
         np.testing.assert_allclose(X_t.grad.numpy(), dX, rtol=1e-10, atol=1e-12)
     grads = {k: (v.grad if v.grad is not None else torch.zeros_like(v))
              for k, v in net.named_parameters()}
-    for k in [k for k in grads if k.endswith("bias_hh_l0") and "gru" not in k]:
+    for k in [k for k in grads if "bias_hh_l0" in k and "gru" not in name]:
         grads[k] = torch.zeros_like(grads[k])          # one bias in glassnet: counted once
     twin, _, _ = _model(name)
     gn.interop.torch_code.weights_from_torch(twin, {**net.state_dict(), **grads})
@@ -180,8 +181,8 @@ def test_from_torch_of_hand_written_pytorch_models(name):
 
 def test_from_torch_names_the_unsupported_module_and_lists_the_supported():
     net = NN.Sequential(NN.Linear(4, 4), NN.Sequential(NN.ReLU(), NN.PReLU()))
-    with pytest.raises(TypeError, match=r"from_torch: 1.1 \(PReLU\) has no glassnet form. "
-                                        r"Supported: nn.Linear"):
+    with pytest.raises(TypeError, match=r"from_torch: 1.1 \(nn.PReLU\) has no glassnet form. "
+                                        r"Supported: modules nn.Linear"):
         gn.from_torch(net, (4,))
     with pytest.raises(TypeError, match=r"expected a torch.nn.Module"):
         gn.from_torch(object(), (4,))
@@ -203,7 +204,7 @@ def test_every_layer_runs_in_onnx_runtime(name, tmp_path):
     model, in_shape, _ = _model(name, dtype="float32")
     X = sample_input(name, in_shape, np.random.default_rng(5))
     X = X.astype(np.int64) if name in INTEGER_INPUTS else X.astype(np.float32)
-    model.to_onnx(tmp_path / "m.onnx")
+    gn.to_onnx(model, tmp_path / "m.onnx")
     np.testing.assert_allclose(_run_onnx(tmp_path / "m.onnx", model, X),
                                model.predict(X, verbose=0), rtol=1e-5, atol=1e-5)
 
@@ -232,7 +233,7 @@ def test_whole_models_run_in_onnx_runtime(kind, tmp_path):
     model.compile("adam", "sparse_categorical_crossentropy")
     T = rng.integers(0, 2, 6)
     model.fit(X, T, epochs=2, verbose=0)                  # trained weights, BN statistics
-    model.to_onnx(tmp_path / "m.onnx")
+    gn.to_onnx(model, tmp_path / "m.onnx")
     np.testing.assert_allclose(_run_onnx(tmp_path / "m.onnx", model, X),
                                model.predict(X, verbose=0), rtol=1e-5, atol=1e-5)
 
@@ -241,3 +242,84 @@ def test_optional_engines_name_their_extra():
     with pytest.raises(ImportError, match=r"this needs no_such_engine, which is not installed: "
                                           r"pip install 'glassnet\[torch\]'"):
         gn.interop.requires("no_such_engine", "torch")
+
+
+# --- user strings never become code (issue 18, section 1) --------------------------------------
+HOSTILE = ['a\nopen("X", "w").write("ran")\n#', 'b\r\nimport os\r', 'c\u2028d\u2029e',
+           'q"""\'\'\'"', 'back\\slash\\', 'nul\x00x', 'L' * 5000, '\ufb01', 'a\u00b2',
+           'class', '1x', 'x', 'self', 'a-b', 'a_b', 'a b']
+
+
+def _named_models(names):
+    """A Sequential and a functional Model (with a Residual) whose layers carry ``names``.
+    Layers refuse names with line breaks or control characters when made
+    (test_messages); these are given afterwards, as code that sets ``layer.name`` could,
+    so the code generator is tested on its own."""
+    placeholders = [f"p{i}" for i in range(len(names))]
+    chain = gn.Sequential([gn.Dense(3, name=n, activation="tanh") for n in placeholders],
+                          input_shape=(3,), dtype="float64").build()
+    x = gn.Input((3,), name=placeholders[0])
+    h = gn.Dense(3, name=placeholders[1])(x)
+    for n in placeholders[2:-1]:
+        h = gn.Add(name=n + "+")([h, gn.Dense(3, name=n)(h)])
+    y = gn.Residual([gn.LayerNorm(), gn.Dense(3)], name=placeholders[-1])(h)
+    graph = gn.Model(x, y, dtype="float64").build()
+    given = dict(zip(placeholders, names))
+    given.update({p + "+": n + "+" for p, n in given.items()})
+    for model in (chain, graph):
+        for layer in model.layers:
+            layer.name = given.get(layer.name, layer.name)
+    return chain, graph
+
+
+def _shape_of_code(code):
+    """The code's syntax tree with every name and comment-free literal made neutral."""
+    return [type(node).__name__ for node in ast.walk(ast.parse(code))]
+
+
+@pytest.mark.parametrize("which", [0, 1], ids=["sequential", "functional"])
+def test_hostile_names_reach_torch_code_only_as_safe_identifiers(which, tmp_path,
+                                                                 monkeypatch):
+    hostile = _named_models(HOSTILE)[which]
+    plain = _named_models([f"n{i}" for i in range(len(HOSTILE))])[which]
+    plain.set_weights(hostile.get_weights())
+    weights = tmp_path / 'w\n"x\'.safetensors'
+    code = gn.torch_code(hostile, weights_path=weights)
+    tree = ast.parse(code)
+    expected = gn.torch_code(plain, weights_path=tmp_path / "plain.safetensors")
+    assert _shape_of_code(code) == _shape_of_code(expected)
+    assert [type(s).__name__ for s in tree.body] == \
+        ["Expr", "Import", "Import", "Import", "Import", "ClassDef", "ImportFrom", "Assign",
+         "Expr", "Expr"]
+    variables = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+    attributes = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    assert all(name.isascii() and name.isidentifier() and len(name) <= 45
+               for name in variables | attributes)
+    assert not variables & {"open", "exec", "eval", "os", "compile", "__import__"}
+    assert not attributes & {"write", "system", "remove"}
+    attributes = [s.targets[0].attr for s in tree.body[5].body[0].body[1:]]
+    assert len(attributes) == len(set(attributes))               # a-b, a_b, a b stay apart
+    for text in HOSTILE[:6]:
+        assert text not in code
+    before = sorted(tmp_path.iterdir())
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(code, "net.py", "exec"), namespace)             # what the user would run
+    assert sorted(tmp_path.iterdir()) == before                   # it created no file
+    X = np.random.default_rng(0).normal(size=(2, 3))
+    np.testing.assert_allclose(namespace["net"](torch.from_numpy(X)).detach().numpy(),
+                               hostile.predict(X, verbose=0), rtol=1e-12)
+    with pytest.raises(ValueError,
+                       match=r"must be one line of at most 200 printable characters"):
+        gn.from_torch(gn.to_torch(hostile), None, dtype="float64")   # names refused on the way in
+    back = gn.from_torch(gn.to_torch(plain), None, dtype="float64")
+    assert back.get_config() == plain.get_config()
+
+
+@pytest.mark.parametrize("class_name", ["Net\nimport os", "class", "Net'", "x", "N\u00e9t",
+                                        "N" * 100, 7])
+def test_torch_code_refuses_a_class_name_that_is_not_a_plain_python_name(class_name):
+    model = gn.Sequential([gn.Dense(2, input_shape=(3,))])
+    with pytest.raises(ValueError, match=r"torch_code: class_name must be a Python name of "
+                                         r"ASCII letters, digits and _"):
+        gn.torch_code(model, class_name=class_name)

@@ -233,3 +233,71 @@ def test_reduce_lr_on_plateau_follows_keras():
         gn.ReduceLROnPlateau(**make)]).history["learning_rate"]
     np.testing.assert_allclose(got, expected, rtol=1e-6)
     assert got[-1] < got[0]
+
+
+# --- glassnet -> .keras -> Keras 3 ---------------------------------------------------------
+def _random_gn_weights(model, rng):
+    model.set_weights([rng.uniform(0.5, 1.5, w.shape) if k == "running_var" else
+                       0.5 * rng.normal(size=w.shape) for w, (_, _, k) in
+                       zip(model.get_weights(), model.weight_slots())])
+
+
+def _keras_reads(model, X, tmp_path, rng):
+    """Save ``model`` as .keras, load it with Keras 3: the same outputs, parameters and
+    names; and load_keras reads it back (checked against Keras) to the same weights."""
+    _random_gn_weights(model, rng)
+    path = model.save(tmp_path / "m.keras")
+    read = keras.saving.load_model(path)
+    assert read.count_params() == model.count_params()
+    np.testing.assert_allclose(np.asarray(read.predict(X, verbose=0)),
+                               model.predict(X, verbose=0), rtol=1e-5, atol=1e-5)
+    back = gn.load_keras(path)                                   # verified against Keras
+    for a, b in zip(back.get_weights(), model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    return read
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_shared_layer_saves_to_a_file_keras_loads(name, tmp_path):
+    _, make_gn, shape, high = CASES[name]
+    rng = np.random.default_rng(7)
+    model = gn.Sequential([make_gn()], input_shape=shape)
+    _keras_reads(model, _inputs(shape, high, rng), tmp_path, rng)
+
+
+def test_graphs_attention_and_the_compile_configuration_reach_keras(tmp_path):
+    """Parallel layers of the same shape (Keras's own layer order decides which weights
+    are whose), causal self-attention, merges, a frozen layer and the compile settings."""
+    x, side = gn.Input((5, 4), name="tokens"), gn.Input((3,), name="side")
+    h = gn.LayerNorm()(gn.Add()([x, gn.MultiHeadAttention(2, 3, causal=True)(x)]))
+    pooled = gn.GlobalAveragePooling1D()(h)
+    a, b = gn.Dense(3, activation="relu")(pooled), gn.Dense(3, name="frozen")(side)
+    out = gn.Dense(2, activation="softmax")(gn.Concatenate()([gn.Subtract()([a, b]), b]))
+    model = gn.Model([x, side], out)
+    model.get_layer("frozen").trainable = False
+    model.compile(gn.optimizers.SGD(0.05, momentum=0.9, nesterov=True),
+                  "sparse_categorical_crossentropy", metrics=["accuracy"])
+    rng = np.random.default_rng(8)
+    X = [rng.normal(size=(4, 5, 4)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")]
+    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+        read = _keras_reads(model, X, tmp_path, rng)
+    assert read.get_layer("frozen").trainable is False
+    assert type(read.optimizer).__name__ == "SGD" and read.optimizer.nesterov
+    assert float(read.optimizer.learning_rate) == pytest.approx(0.05)
+    y = rng.integers(0, 2, 4)
+    np.testing.assert_allclose(read.evaluate(X, y, verbose=0), model.evaluate(X, y, verbose=0),
+                               rtol=1e-5)
+
+
+def test_what_keras_cannot_hold_is_refused_by_name(tmp_path):
+    block = gn.Sequential([gn.Residual([gn.Dense(4)])], input_shape=(4,))
+    with pytest.raises(TypeError, match=r"save \(.keras\): Residual.* has no Keras 3 form"):
+        block.save(tmp_path / "r.keras")
+    leaky = gn.Sequential([gn.Dense(3, activation="leaky_relu", alpha=0.3)], input_shape=(2,))
+    with pytest.raises(ValueError, match=r"layer 'dense' uses leaky_relu with alpha=0.3"):
+        leaky.save(tmp_path / "l.keras")
+    decayed = gn.Sequential([gn.Dense(3)], input_shape=(2,))
+    decayed.compile(gn.optimizers.Adam(weight_decay=0.01), "mse")
+    with pytest.raises(ValueError, match=r"Adam\(weight_decay=0.01\) adds an L2 term"):
+        decayed.save(tmp_path / "d.keras")
+    assert not list(tmp_path.iterdir())                      # nothing half-written

@@ -112,10 +112,20 @@ def test_sparse_labels_are_checked(labels, message):
         L.SparseCategoricalCrossentropy().prepare(np.array(labels), (3, 3))
 
 
-def test_target_n_against_output_n_1_is_refused():
+@pytest.mark.parametrize("loss", [L.MeanSquaredError(), L.MeanAbsoluteError(),
+                                  L.BinaryCrossentropy()])
+def test_targets_n_for_one_output_unit_are_one_per_sample_as_keras(loss):
+    """Dense(1) with labels of shape (N,): each target is compared with its own
+    prediction (Keras expands them to (N, 1)), never broadcast against all of them."""
+    T = loss.prepare(np.array([0.0, 1.0, 1.0, 0.0, 1.0]), (None, 1))
+    assert T.shape == (5, 1)
+    Y = np.array([[0.2], [0.7], [0.9], [0.1], [0.6]])
+    assert loss.forward(Y, T) == pytest.approx(loss.forward(Y, T.reshape(-1, 1)))
+    assert loss.forward(Y, T) == pytest.approx(
+        float(np.mean([loss.forward(Y[i:i + 1], T[i:i + 1]) for i in range(5)])))
     with pytest.raises(gn.ShapeError, match=r"targets have shape \(5,\) but the model outputs "
-                                            r"\(5, 1\).*does not broadcast.*y.reshape\(-1, 1\)"):
-        L.MeanSquaredError().prepare(np.zeros(5), (None, 1))
+                                            r"\(5, 2\)"):
+        loss.prepare(np.zeros(5), (None, 2))
 
 
 def test_bce_refuses_values_outside_0_1():

@@ -336,12 +336,19 @@ def test_bad_data_is_refused(X, y, error, message):
         _mnist_model().fit(X, y, verbose=0)
 
 
-def test_target_shape_n_against_output_n_1():
-    model = gn.Sequential([gn.Dense(1, input_dim=3)])
-    model.compile("sgd", "mse")
-    with pytest.raises(gn.ShapeError, match=r"targets have shape \(4,\) but the model outputs "
-                                            r"\(4, 1\).*y.reshape\(-1, 1\)"):
-        model.fit(np.zeros((4, 3)), np.zeros(4), verbose=0)
+@pytest.mark.parametrize("loss", ["mse", "binary_crossentropy"])
+def test_dense_1_with_targets_of_shape_n_trains_as_keras(loss):
+    """Keras's IMDB and regression tutorials: Dense(1) and y of shape (N,). Each target
+    meets its own prediction -- the same training as with y.reshape(-1, 1)."""
+    X = np.random.default_rng(0).normal(size=(16, 3))
+    y = (X[:, 0] > 0).astype(float)
+    runs = []
+    for targets in (y, y.reshape(-1, 1)):
+        model = gn.Sequential([gn.Dense(1, input_dim=3, activation="sigmoid")], seed=0)
+        model.compile("sgd", loss)
+        runs.append(model.fit(X, targets, epochs=3, batch_size=4, verbose=0).history["loss"])
+        runs.append(model.evaluate(X, targets, verbose=0))
+    assert runs[0] == runs[2] and runs[1] == runs[3]
 
 
 @pytest.mark.parametrize("make, message", [

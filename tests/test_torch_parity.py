@@ -16,14 +16,119 @@ RTOL = 1e-6
 # Dropout masks come from different random generators; its formula is checked by hand
 # in test_layers.py. Every other registered layer case has a twin here.
 NO_TWIN = {"dropout"}
+NEW_TWINS = {"activation_elu", "activation_selu", "activation_swish", "activation_relu6",
+             "activation_log_softmax", "activation_elu_alpha", "activation_gelu_tanh",
+             "dense_silu", "conv2d_groups", "depthwise", "depthwise_multiplier",
+             "maxpool_padded", "global_maxpool", "global_maxpool_1d", "reshape", "rescaling",
+             "cropping1d", "bidirectional_lstm", "bidirectional_gru", "bidirectional_rnn_sum"}
 
 
 def test_torch_version_is_the_pinned_one():
     assert torch.__version__.startswith("2.13.0")
 
 
+NEW_ACTIVATIONS = {"elu": F.elu, "selu": F.selu, "swish": F.silu, "silu": F.silu,
+                   "relu6": F.relu6, "log_softmax": lambda z: F.log_softmax(z, dim=-1)}
+
+
+def _activation_twin(function):
+    if function.name == "elu":
+        return lambda z: F.elu(z, alpha=function.elu_alpha)
+    if function.approximate:
+        return lambda z: F.gelu(z, approximate="tanh")
+    return NEW_ACTIVATIONS.get(function.name) or ACTIVATIONS[function.name]
+
+
+def _new_twin(name, layer):
+    """Twins of the layers added for PyTorch's and Keras's idioms (issue 21)."""
+    if name.startswith("activation"):
+        return _activation_twin(layer.activation), {}, None
+    if name == "dense_silu":
+        linear = torch_linear(layer.params["W"], layer.params["b"])
+        return (lambda X: F.silu(linear(X))), {"W": lambda: linear.weight.grad.numpy().T,
+                                                "b": lambda: linear.bias.grad.numpy()}, None
+    if name == "conv2d_groups" or name.startswith("depthwise"):
+        W = layer.params["W"]
+        groups = W.shape[2] if name.startswith("depthwise") else layer.groups
+        grouped = W.reshape(*W.shape[:2], 1, -1) if name.startswith("depthwise") else W
+        weight = torch_conv_weight(grouped)
+        b = tensor(layer.params["b"], grad=True) if "b" in layer.params else None
+        act, w = _activation_twin(layer.activation), layer.window
+
+        def conv(X):
+            Xp = F.pad(nchw(X), torch_pads(w, X.shape[1:3]))
+            return act(nhwc(F.conv2d(Xp, weight, b, stride=w.strides, dilation=w.dilation,
+                                     groups=groups)))
+        grads = {"W": lambda: kernel_from_pytorch(weight.grad.numpy()).reshape(W.shape)}
+        if b is not None:
+            grads["b"] = lambda: b.grad.numpy()
+        return conv, grads, None
+    if name == "maxpool_padded":                 # PyTorch's own padding=1, not F.pad
+        w = layer.window
+        return (lambda X: nhwc(F.max_pool2d(nchw(X), w.kernel, w.strides, padding=1))), {}, None
+    if name == "global_maxpool":
+        return (lambda X: X.amax(dim=(1, 2))), {}, None
+    if name == "global_maxpool_1d":
+        return (lambda X: X.amax(dim=1)), {}, None
+    if name == "reshape":
+        return (lambda X: X.reshape(X.shape[0], 2, -1)), {}, None
+    if name == "cropping1d":
+        return (lambda X: X[:, 1:-2]), {}, None
+    if name == "rescaling":
+        return (lambda X: X * 0.5 - 1.0), {}, None
+    if name.startswith("bidirectional"):
+        return _bidirectional_twin(layer)
+    raise KeyError(name)
+
+
+def _bidirectional_twin(layer):
+    """torch's bidirectional RNN/LSTM/GRU: weight_ih_l0 (forward) and weight_ih_l0_reverse
+    hold the two glassnet copies' weights."""
+    inner = layer.forward_layer
+    u, kind = inner.units, type(inner).__name__
+    cls = {"SimpleRNN": torch.nn.RNN, "LSTM": torch.nn.LSTM, "GRU": torch.nn.GRU}[kind]
+    net = cls(inner.params["W"].shape[0], u, batch_first=True, bidirectional=True,
+              dtype=torch.float64)
+    order = np.r_[u:2 * u, 0:u, 2 * u:3 * u] if kind == "GRU" else np.arange(inner.gates * u)
+    back = np.argsort(order)
+    grads = {}
+    for i, suffix in ((1, ""), (2, "_reverse")):
+        copy = layer.layers[i - 1]
+        b = copy.params["b"]
+        b_ih, b_hh = (b[0], b[1]) if kind == "GRU" else (b, np.zeros_like(b))
+        with torch.no_grad():
+            getattr(net, f"weight_ih_l0{suffix}").copy_(tensor(copy.params["W"].T[order]))
+            getattr(net, f"weight_hh_l0{suffix}").copy_(tensor(copy.params["U"].T[order]))
+            getattr(net, f"bias_ih_l0{suffix}").copy_(tensor(b_ih[order]))
+            getattr(net, f"bias_hh_l0{suffix}").copy_(tensor(b_hh[order]))
+
+        def grad(what, s=suffix):
+            return getattr(net, f"{what}_l0{s}").grad.numpy()[back]
+
+        def bias_grad(s=suffix):
+            g_ih, g_hh = grad("bias_ih", s), grad("bias_hh", s)
+            return np.stack([g_ih, g_hh]) if kind == "GRU" else g_ih
+        grads.update({f"{i}.W": lambda s=suffix: grad("weight_ih", s).T,
+                      f"{i}.U": lambda s=suffix: grad("weight_hh", s).T,
+                      f"{i}.b": bias_grad})
+
+    def run(X):
+        out, hidden = net(X)
+        if inner.return_sequences:
+            halves = out[..., :u], out[..., u:]
+        else:
+            h = hidden[0] if kind == "LSTM" else hidden
+            halves = h[0], h[1]                   # h_n: forward, then backward direction
+        if layer.merge_mode == "sum":
+            return halves[0] + halves[1]
+        return torch.cat(halves, dim=-1)
+    return run, grads, None
+
+
 def _twin(name, layer):
     """(torch function of X, {glassnet param name: torch tensor or (tensor, transpose)})."""
+    if name in NEW_TWINS:
+        return _new_twin(name, layer)
     if name.startswith("dense"):
         linear = torch_linear(layer.params["W"], layer.params.get("b"))
         act = ACTIVATIONS[layer.activation.name]
@@ -305,6 +410,9 @@ OPTIMIZERS = {
                                            weight_decay=0.05), None),
     "adamw": (lambda: gn.optimizers.AdamW(0.01, weight_decay=0.1),
               lambda p: torch.optim.AdamW(p, lr=0.01, eps=1e-7, weight_decay=0.1), None),
+    "adam_amsgrad": (lambda: gn.optimizers.Adam(0.01, beta_2=0.9, amsgrad=True),
+                     lambda p: torch.optim.Adam(p, lr=0.01, betas=(0.9, 0.9), eps=1e-7,
+                                                amsgrad=True), None),
     "adam_clipnorm": (lambda: gn.optimizers.Adam(0.01, global_clipnorm=0.05),
                       lambda p: torch.optim.Adam(p, lr=0.01, eps=1e-7), 0.05),
     "sgd_clipnorm": (lambda: gn.optimizers.SGD(0.5, global_clipnorm=0.05),

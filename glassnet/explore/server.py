@@ -6,8 +6,11 @@ receives with it); the Host header must name this server on 127.0.0.1 or localho
 (a DNS-rebinding page cannot), and a WebSocket's Origin must be the page's own; static
 files come from a fixed list inside the package (no paths from the request); uploads
 are refused by their declared size before anything is read, and cut off when the body
-grows past it; one training job runs per page, and stops when paused or closed."""
+grows past it. Bounded: at most MAX_PAGES pages at once (each page's state is freed when
+it closes), and a page trains only when it asks for its next frame (``protocol``), so
+nothing runs for a page that is gone or paused."""
 import asyncio
+import gc
 import hmac
 import json
 import os
@@ -15,15 +18,18 @@ import secrets
 import socket
 import sys
 import webbrowser
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from importlib import resources
 from urllib.parse import parse_qs
 
-from .session import UPLOAD, Session, SettingsError, lesson
+from . import protocol
+from .session import Session
+from .settings import UPLOAD, SettingsError
 
 STATIC = {"app.js": "text/javascript", "style.css": "text/css"}   # nothing else is served
 COOKIE = "glassnet_token"
 MAX_MESSAGE = 1 << 20                      # a WebSocket message from the page: 1 MiB
+MAX_PAGES = 4                              # pages open at once (each up to ~300 MB)
 
 
 def _static(name):
@@ -52,7 +58,7 @@ class Explorer:
             cookie = SimpleCookie()
             try:
                 cookie.load(headers["cookie"])
-            except Exception:
+            except CookieError:
                 cookie = {}
             given = cookie[COOKIE].value if COOKIE in cookie else ""
         if not hmac.compare_digest(given.encode(), self.token.encode()):
@@ -105,18 +111,11 @@ class Explorer:
             if session is None:
                 return await _respond(send, 404, {"error": "no such page session"})
             what = path[len("/api/download/"):]
-            try:
-                picture = query.get("name", "")
-                make, kind, name = {
-                    "model": (session.model_bytes, "application/octet-stream",
-                              "explored.glassnet"),
-                    "code": (lambda: session.code().encode(), "text/x-python", "explored.py"),
-                    "picture": (lambda: session.picture(picture), "image/png",
-                                f"{picture}.png")}.get(what, (None, None, None))
-                if make is None:
-                    return await _respond(send, 404, {"error": "no such download"})
-                body = await asyncio.to_thread(make)      # off the event loop: it waits
-                                                          # for a playing page's lock
+            if what not in ("model", "code", "picture"):
+                return await _respond(send, 404, {"error": "no such download"})
+            try:                                   # off the event loop: it waits for the
+                name, kind, body = await asyncio.to_thread(   # page's lock
+                    protocol.download, session, what, query.get("name", ""))
             except SettingsError as error:
                 return await _respond(send, 400, {"error": str(error)})
             return await _respond(send, 200, body, kind, [(
@@ -156,39 +155,23 @@ class Explorer:
         if message["type"] != "websocket.connect":
             return
         await send({"type": "websocket.accept"})
-        session_id = secrets.token_urlsafe(12)
-        session = Session()
-        self.sessions[session_id] = session
-        playing = None
 
         async def say(data):
-            await send({"type": "websocket.send", "text": json.dumps(data)})
+            await send({"type": "websocket.send", "text": protocol.encode(data)})
 
-        async def play():
-            nonlocal playing
-            try:
-                while True:
-                    frame = await asyncio.to_thread(session.play_chunk, 1 / 40)
-                    await say(frame)
-                    if frame["diverged"]:
-                        await say({"type": "state", "playing": False,
-                                   "message": "the loss became NaN or infinite; the last step "
-                                              "was undone. Lower the learning rate."})
-                        playing = None
-                        return
-                    await asyncio.sleep(0.001)             # the page's messages get a turn
-            except asyncio.CancelledError:
-                pass
-
-        async def stop():
-            nonlocal playing
-            if playing is not None:
-                playing.cancel()
-                await asyncio.gather(playing, return_exceptions=True)
-                playing = None
-
+        if len(self.sessions) >= MAX_PAGES:
+            await say({"type": "error", "message": f"this explorer already serves "
+                                                   f"{MAX_PAGES} pages; close one and "
+                                                   f"reload."})
+            await send({"type": "websocket.close", "code": 1013})
+            return
+        session_id = secrets.token_urlsafe(12)
+        self.sessions[session_id] = None           # the place is taken while it builds
         try:
-            await say({"type": "hello", "session": session_id, "network": session.describe()})
+            session = await asyncio.to_thread(Session)
+            self.sessions[session_id] = session
+            hello = await asyncio.to_thread(protocol.answer, session, {"op": "hello"})
+            await say({**hello[0], "session": session_id})
             while True:
                 message = await receive()
                 if message["type"] == "websocket.disconnect":
@@ -199,45 +182,15 @@ class Explorer:
                     continue
                 try:
                     request = json.loads(text)
-                    op = request.get("op") if isinstance(request, dict) else None
-                    if op == "play":
-                        if playing is None:
-                            playing = asyncio.create_task(play())
-                        await say({"type": "state", "playing": True})
-                    elif op == "pause":
-                        await stop()
-                        await say({"type": "state", "playing": False})
-                    elif op in ("configure", "reset"):
-                        await stop()
-                        reply = await asyncio.to_thread(
-                            session.configure if op == "configure" else session.reset,
-                            *([request.get("settings")] if op == "configure" else []))
-                        await say({"type": "state", "playing": False})
-                        await say(reply)
-                    elif op == "step":
-                        await stop()
-                        await say(await asyncio.to_thread(session.step,
-                                                          request.get("what", "batch")))
-                    elif op in ("neuron", "weight", "trace", "warp", "heatmaps"):
-                        args = {"neuron": ("layer", "unit", "sample"),
-                                "weight": ("layer", "row", "column"), "trace": (),
-                                "warp": ("layer",), "heatmaps": ()}[op]
-                        call = {"neuron": session.neuron, "weight": session.weight,
-                                "trace": session.trace_text, "warp": session.warp,
-                                "heatmaps": session.heatmaps}[op]
-                        await say(await asyncio.to_thread(call, *[request.get(a)
-                                                                  for a in args]))
-                    elif op == "lesson":
-                        await say(await asyncio.to_thread(lesson, request.get("name"),
-                                                          request.get("values") or {}))
-                    else:
-                        await say({"type": "error", "message": f"unknown request {op!r}"})
-                except (ValueError, TypeError) as error:      # shown in the page
-                    await say({"type": "error", "message": str(error)})
+                except ValueError as error:
+                    await say({"type": "error", "message": f"not JSON: {error}"})
+                    continue
+                for reply in await asyncio.to_thread(protocol.answer, session, request):
+                    await say(reply)
         finally:
-            await stop()
             self.sessions.pop(session_id, None)
-
+            session = None
+            gc.collect()                            # the page's arrays go back now
 
 async def _respond(send, status, body, kind="application/json", extra=()):
     if isinstance(body, dict):

@@ -11,6 +11,7 @@ forward pass, layer by layer.
 """
 import numpy as np
 
+from ..base import is_chain
 from ..ops import Activate, Mask, MatMul, Normalize, Reshape, affine
 from .report import Report, Section
 
@@ -110,11 +111,11 @@ def _general(layer, ops, m, in_shape, out_shape):
     return lines
 
 
-def explain(model, x=None, cell=None):
+def explain(model, x=None, cell=None, lang="en"):
     """The equations of every layer; with ``x`` (one sample, or a batch whose first row
     is used; a list of them for a model with several inputs) the sums written out with
     the real numbers, ending with the probabilities against the one-hot argmax when the
-    model ends in softmax."""
+    model ends in softmax. ``lang`` ("en" or "ko") is the language of its words."""
     nodes = model.nodes(batch=1)
     layers = [node for node in nodes if node.inputs]
     samples = [node.out_shape[1:] for node in nodes if not node.inputs] or \
@@ -141,7 +142,7 @@ def explain(model, x=None, cell=None):
             elif Y[0].size <= SMALL:
                 lines.append(f"Y = {_vector(Y[0].ravel())}")
             outputs.append(Y[0].ravel().tolist())
-        title = f"[{i}] {layer!r}" if model.chain else \
+        title = f"[{i}] {layer!r}" if is_chain(nodes) else \
             f"[{i}] {node.name}: {layer!r} <- {', '.join(node.inputs)}"
         sections.append(Section(title, lines=lines))
     if values is not None and model.output_layer.output_activation == "softmax":
@@ -155,4 +156,4 @@ def explain(model, x=None, cell=None):
     sections[0].lines.insert(0, "Rule: X(m x n) x W(n x j) + B(m x j) = Y(m x j); "
                                 "activations do not change shapes.") if sections else None
     return Report("Equations of one forward pass" + ("" if x is None else " (one sample)"),
-                  sections, {"layer_outputs": outputs})
+                  sections, {"layer_outputs": outputs}, lang)

@@ -15,8 +15,9 @@ def _positive(name, value):
 
 
 def compare_dense_conv(input_shape=(224, 224, 3), units_out=4096, kernel_size=3, filters=64,
-                       dtype_bytes=4):
-    """Weights of Dense(units_out) on the flattened image against Conv2D(filters, k x k)."""
+                       dtype_bytes=4, lang="en"):
+    """Weights of Dense(units_out) on the flattened image against Conv2D(filters, k x k),
+    in ``lang`` ("en" or "ko")."""
     if len(input_shape) != 3:
         raise ValueError(f"compare_dense_conv: input_shape must be (height, width, channels), "
                          f"got {input_shape!r}.")
@@ -49,4 +50,4 @@ def compare_dense_conv(input_shape=(224, 224, 3), units_out=4096, kernel_size=3,
             "conv": {"weights": conv_w, "biases": conv_b,
                      "bytes": (conv_w + conv_b) * dtype_bytes},
             "ratio": ratio, "inputs": math.prod(input_shape)}
-    return Report("Parameter explosion: dense against convolution", [section], data)
+    return Report("Parameter explosion: dense against convolution", [section], data, lang)

@@ -3,7 +3,7 @@ memory; in total the parameters (as Keras counts them) and the memory of inferen
 against a training step -- backpropagation keeps the forward values (seed 003)."""
 import math
 
-from ..model import layer_counts
+from ..base import is_chain, value_counts
 from ..validate import whole_number
 from . import units
 from .report import Report, Section
@@ -24,8 +24,9 @@ def _optimizer_slots(model):
 
 
 def layer_rows(model, batch=None):
-    """(inputs, rows): the model's input nodes, and per layer a row
-    (node, params, state, ops) with shapes carrying the batch."""
+    """(inputs, rows, chain): the model's input nodes, per layer a row
+    (node, params, state, ops) with shapes carrying the batch, and whether the graph is a
+    chain (shown as a list, without the Inputs column)."""
     if batch is not None:
         whole_number(batch, "batch_size", "summary/trace", maximum=MAX_BATCH)
     nodes = model.nodes(batch)
@@ -33,13 +34,13 @@ def layer_rows(model, batch=None):
     rows = [(node, node.layer.param_shapes(node.in_shape),
              node.layer.state_shapes(node.in_shape), node.layer.ops(node.in_shape))
             for node in nodes if node.inputs]
-    return inputs, rows
+    return inputs, rows, is_chain(nodes)
 
 
-def label(model, node):
+def label(chain, node):
     """How a layer is named in a table: its repr (and, in a graph, its name); frozen
     layers say so."""
-    text = repr(node.layer) if model.chain else f"{node.name}: {node.layer!r}"
+    text = repr(node.layer) if chain else f"{node.name}: {node.layer!r}"
     return text + ("" if node.layer.trainable else " [frozen]")
 
 
@@ -55,12 +56,13 @@ def _shape(shape):
         else units.shape(shape)
 
 
-def summary(model, batch_size=None):
-    """The summary report of ``model`` for ``batch_size`` samples (symbolic B if None)."""
-    inputs, rows = layer_rows(model, batch_size)
+def summary(model, batch_size=None, lang="en"):
+    """The summary report of ``model`` for ``batch_size`` samples (symbolic B if None), its
+    words in ``lang`` ("en" or "ko")."""
+    inputs, rows, chain = layer_rows(model, batch_size)
     itemsize = model.dtype.itemsize
     outputs = [_size(node.out_shape) for node, *_ in rows]     # elements per sample
-    counts = [layer_counts(node.layer, node.in_shape) for node, *_ in rows]
+    counts = [value_counts(node.layer, node.in_shape) for node, *_ in rows]
     params = [trainable for trainable, _ in counts]
     fixed = [frozen for _, frozen in counts]
     totals = [p + f for p, f in zip(params, fixed)]
@@ -76,13 +78,13 @@ def summary(model, batch_size=None):
         count = units.count(totals[i])
         if fixed[i]:
             count += f" ({units.count(fixed[i])} non-trainable)"
-        links = [] if model.chain else [", ".join(node.inputs)]
-        table.append([str(i + 1), label(model, node), *links, _shape(node.in_shape),
+        links = [] if chain else [", ".join(node.inputs)]
+        table.append([str(i + 1), label(chain, node), *links, _shape(node.in_shape),
                       units.shape(node.out_shape), main, second, count, f"{shares[i]:.1f}%",
                       units.per_batch(macs[i], batch_size),
                       units.per_batch(outputs[i] * itemsize, batch_size, units.nbytes)])
     trainable, non_trainable = sum(params), sum(fixed)
-    table.append(["", "Total", *([] if model.chain else [""]), "", "", "", "",
+    table.append(["", "Total", *([] if chain else [""]), "", "", "", "",
                   units.count(trainable + non_trainable), "100.0%" if rows else "",
                   units.per_batch(sum(macs), batch_size),
                   units.per_batch(sum(outputs) * itemsize, batch_size, units.nbytes)])
@@ -121,7 +123,7 @@ def summary(model, batch_size=None):
     lines += [MAC_CONVENTION, "Units: 1 KiB = 1,024 bytes, 1 MiB = 1,024 KiB. Non-trainable "
               "parameters (BatchNorm's running mean and variance) count in the total, as in "
               "Keras."]
-    links = [] if model.chain else ["Inputs"]
+    links = [] if chain else ["Inputs"]
     section = Section(columns=["#", "Layer", *links, "Input", "Output", "W", "b", "Params",
                                "%", "MACs", "Activations"],
                       rows=table, lines=lines,
@@ -146,8 +148,8 @@ def summary(model, batch_size=None):
                         "macs_per_sample": macs[i], "bias_adds_per_sample": bias_adds[i]}
                        for i, (node, ps, ss, _) in enumerate(rows)]}
     batch_text = "symbolic batch B" if b is None else f"batch {b}"
-    kind = "Sequential model" if model.chain else "Functional model (a graph of layers)"
-    return Report(f"{kind} summary ({batch_text})", [section], data)
+    kind = "Sequential model" if chain else "Functional model (a graph of layers)"
+    return Report(f"{kind} summary ({batch_text})", [section], data, lang)
 
 
 def _listed(shape):

@@ -11,18 +11,19 @@ LAW = ("Shape law: (B, I) x (I, O) = (B, O) -- the inner dimension I vanishes, t
        "the shape.")
 
 
-def trace(model, batch_size=None, backward=False):
-    """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None)."""
-    inputs, rows = layer_rows(model, batch_size)
-    if model.chain:
+def trace(model, batch_size=None, backward=False, lang="en"):
+    """The trace report of ``model`` on ``batch_size`` samples (symbolic B if None), its
+    words in ``lang`` ("en" or "ko")."""
+    inputs, rows, chain = layer_rows(model, batch_size)
+    if chain:
         forward_rows = [["", "input", "X", shp(rows[0][0].in_shape), "the data"]]
     else:
         forward_rows = [["", f"{node.name}: input", node.name, shp(node.out_shape),
                          "the data"] for node in inputs]
     data = []
     for i, (node, _, _, ops) in enumerate(rows, 1):
-        name = label(model, node)
-        reads = "" if model.chain else f" <- {', '.join(node.inputs)}"
+        name = label(chain, node)
+        reads = "" if chain else f" <- {', '.join(node.inputs)}"
         if not ops:
             forward_rows.append([str(i), name + reads, "Y = X", f"{_shapes(node.in_shape)} -> "
                                  f"{shp(node.out_shape)}", "identity"])
@@ -42,11 +43,11 @@ def trace(model, batch_size=None, backward=False):
             first = all(name in data_fed for name in node.inputs)
             body = [r for op in reversed(ops) for r in op.backward(first=first)]
             for j, row in enumerate(body):
-                back_rows.append([str(i) if j == 0 else "", label(model, node) if j == 0 else "",
+                back_rows.append([str(i) if j == 0 else "", label(chain, node) if j == 0 else "",
                                   *row])
         notes = ["Every gradient has the shape of what it is the gradient of: dW like W, db "
                  "like b, dX like X."]
-        if not model.chain:
+        if not chain:
             notes.append("Where a value feeds several layers, its gradient is the sum of the "
                          "gradients they send back.")
         sections.append(Section("Backward (from dY = dL/dY of the output)", columns,
@@ -55,7 +56,7 @@ def trace(model, batch_size=None, backward=False):
     macs = sum(op.macs() for *_, ops in rows for op in ops)
     passes = "one forward and backward pass" if backward else "one forward pass"
     return Report(f"Trace of {passes} ({batch_text})", sections,
-                  {"batch_size": batch_size, "layers": data, "macs_per_sample": macs})
+                  {"batch_size": batch_size, "layers": data, "macs_per_sample": macs}, lang)
 
 
 def _shapes(shape):

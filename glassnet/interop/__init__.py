@@ -4,15 +4,20 @@ training on PyTorch's engine when a model or its data outgrows this one.
     gn.to_torch(model)            a torch.nn.Module with the same weights (and gradients)
     gn.torch_code(model)          readable PyTorch source for the same network
     gn.from_torch(module, shape)  a glassnet model from a PyTorch module
-    model.to_onnx(path)           an ONNX file (opset 17, IR 8) that ONNX Runtime runs
-    gn.load_keras(path)           a glassnet model from a Keras 3 .keras file
-    gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes, CUDA), and
-                                  the trained weights back in the glassnet model
+    gn.to_onnx(model, path)       an ONNX file (opset 17, IR 8) that ONNX Runtime runs
+    gn.load_keras(path)           a glassnet model from a Keras 3 .keras file (compiled
+                                  as it was; checked against Keras where it is installed)
+    model.save("m.keras")         a Keras 3 .keras file that keras.saving.load_model reads
+    gn.train_with_torch(model, X, y, ...)   PyTorch's loop (several processes or machines,
+                                  CUDA): fit's History, the weights and the optimiser's
+                                  state back in the glassnet model (docs/interop.md)
 
 PyTorch, ONNX and Keras are optional: ``pip install 'glassnet[torch]'`` (or ``[onnx]``,
 ``[keras]``); without them these functions say which extra to install.
 """
 import importlib
+
+from .. import io
 
 
 def requires(module, extra):
@@ -48,10 +53,12 @@ def torch_code(model, weights_path=None, class_name="Net", logits=False):
     return generate(model, weights_path, class_name, logits)
 
 
-def from_torch(module, input_shape, dtype="float32"):
-    """A glassnet model from a PyTorch module (see ``glassnet.interop.torch_import``)."""
-    from .torch_import import from_torch as convert
-    return convert(module, input_shape, dtype)
+def from_torch(module, input_shape, dtype="float32", example=None, tolerance=None):
+    """A glassnet model from a PyTorch module, checked against it on random inputs and
+    ``example`` (see ``glassnet.interop.torch_import``)."""
+    from .torch_import import TOLERANCE, from_torch as convert
+    return convert(module, input_shape, dtype, example,
+                   TOLERANCE if tolerance is None else tolerance)
 
 
 def to_onnx(model, path):
@@ -60,13 +67,23 @@ def to_onnx(model, path):
     return export(model, path)
 
 
-def load_keras(path):
+def load_keras(path, dtype="float32", **options):
     """A glassnet model from a Keras 3 .keras file (see ``glassnet.interop.keras_import``)."""
     from .keras_import import load_keras as read
-    return read(path)
+    return read(path, dtype, **options)
 
 
 def train_with_torch(model, x, y, **options):
     """Train on PyTorch's engine (see ``glassnet.interop.distributed``)."""
     from .distributed import train_with_torch as train
     return train(model, x, y, **options)
+
+
+def save_keras(model, path):
+    """Write ``model`` as a Keras 3 .keras file (see ``glassnet.interop.keras_export``);
+    ``model.save("m.keras")`` comes here."""
+    from .keras_export import save_keras as write
+    return write(model, path)
+
+
+io.register_writer(".keras", save_keras)

@@ -14,6 +14,7 @@ import math
 
 import numpy as np
 
+from ..activations import GELU_TANH, SELU_ALPHA, SELU_SCALE
 from ..conv import kernel_to_pytorch
 from . import emitter, requires
 
@@ -48,6 +49,21 @@ def _activation(g, function, x):
     name = function.name
     if name == "linear":
         return x
+    if function.approximate:                       # 0.5 x (1 + tanh(c (x + 0.044715 x^3)))
+        cube = g.op("Mul", [g.op("Mul", [g.op("Mul", [x, x]), x]), g.const(0.044715)])
+        inner = g.op("Mul", [g.op("Add", [x, cube]), g.const(GELU_TANH)])
+        return g.op("Mul", [g.op("Mul", [x, g.op("Add", [g.op("Tanh", [inner]),
+                                                         g.const(1.0)])]), g.const(0.5)])
+    if name == "elu":
+        return g.op("Elu", [x], alpha=function.elu_alpha)
+    if name == "selu":
+        return g.op("Selu", [x], alpha=SELU_ALPHA, gamma=SELU_SCALE)
+    if name in ("swish", "silu"):
+        return g.op("Mul", [x, g.op("Sigmoid", [x])])
+    if name == "relu6":
+        return g.op("Clip", [x, g.const(0.0), g.const(6.0)])
+    if name == "log_softmax":
+        return g.op("LogSoftmax", [x], axis=-1)
     if name == "gelu":                                  # 0.5 x (1 + erf(x / sqrt(2)))
         erf = g.op("Erf", [g.op("Div", [x, g.const(math.sqrt(2))])])
         return g.op("Mul", [g.op("Mul", [x, g.op("Add", [erf, g.const(1.0)])]),
@@ -103,7 +119,11 @@ def emit_conv(g, layer, x, in_shape, out_shape):
     W = layer.params["W"]
     if image:
         weight, perm, back = kernel_to_pytorch(W), [0, 3, 1, 2], [0, 2, 3, 1]
+        if type(layer).__name__ == "DepthwiseConv2D":          # C groups of one channel
+            weight = kernel_to_pytorch(W.reshape(*W.shape[:2], 1, -1))
         attributes = {"strides": list(layer.window.strides),
+                      "group": W.shape[2] if type(layer).__name__ == "DepthwiseConv2D"
+                      else getattr(layer, "groups", 1),
                       "dilations": list(layer.window.dilation),
                       "pads": [top, left, bottom, right]}
     else:
@@ -132,12 +152,32 @@ def emit_global_average(g, layer, x, in_shape, out_shape):
     return g.op("ReduceMean", [x], axes=list(layer.axes), keepdims=0)
 
 
+def emit_global_max(g, layer, x, in_shape, out_shape):
+    return g.op("ReduceMax", [x], axes=list(layer.axes), keepdims=0)
+
+
+def emit_reshape(g, layer, x, in_shape, out_shape):
+    return g.op("Reshape", [x, g.const([0, *layer.target_shape], "shape", np.int64)])
+
+
+def emit_cropping(g, layer, x, in_shape, out_shape):
+    start, end = layer.cropping
+    return g.op("Slice", [x, g.const([start], "starts", np.int64),
+                          g.const([in_shape[1] - end], "ends", np.int64),
+                          g.const([1], "axes", np.int64)])
+
+
+def emit_rescaling(g, layer, x, in_shape, out_shape):
+    return g.op("Add", [g.op("Mul", [x, g.const(layer.scale)]), g.const(layer.offset)])
+
+
 def emit_embedding(g, layer, x, in_shape, out_shape):
     tokens = g.op("Cast", [x], to=g.onnx.TensorProto.INT64)
     return g.op("Gather", [g.const(layer.params["E"], "E"), tokens], axis=0)
 
 
-def emit_recurrent(g, layer, x, in_shape, out_shape):
+def _rnn_arrays(layer):
+    """ONNX's W, R, B for one direction (gates in ONNX's order)."""
     kind, u = type(layer).__name__, layer.units
     W, U, b = layer.params["W"], layer.params["U"], layer.params["b"]
     if kind == "LSTM":                                   # glassnet i f g o -> ONNX i o f c
@@ -148,15 +188,43 @@ def emit_recurrent(g, layer, x, in_shape, out_shape):
         bias = np.concatenate([b[0], b[1]])
     else:
         bias = np.concatenate([b[order], np.zeros_like(b)])
-    weights = [g.const(W.T[order][None], "W"), g.const(U.T[order][None], "R"),
-               g.const(bias[None], "B")]
-    attributes = {"hidden_size": u}
+    return W.T[order], U.T[order], bias
+
+
+def _rnn(g, layers, x, direction="forward"):
+    """ONNX's RNN, LSTM or GRU over ``layers`` (one per direction): Y, Y_h."""
+    kind, u = type(layers[0]).__name__, layers[0].units
+    arrays = [_rnn_arrays(layer) for layer in layers]
+    weights = [g.const(np.stack([a[i] for a in arrays]), name)
+               for i, name in enumerate(("W", "R", "B"))]
+    attributes = {"hidden_size": u, "direction": direction}
     if kind == "GRU":
-        attributes["linear_before_reset"] = int(layer.reset_after)
+        attributes["linear_before_reset"] = int(layers[0].reset_after)
     op = {"SimpleRNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}[kind]
     steps = g.op("Transpose", [x], perm=[1, 0, 2])       # ONNX is time-major
-    Y, Y_h = g.op(op, [steps, *weights], outputs=3 if kind == "LSTM" else 2,
-                  **attributes)[:2]
+    return g.op(op, [steps, *weights], outputs=3 if kind == "LSTM" else 2,
+                **attributes)[:2]
+
+
+def emit_bidirectional(g, layer, x, in_shape, out_shape):
+    """direction='bidirectional': Y (time, 2, batch, units), Y_h (2, batch, units)."""
+    Y, Y_h = _rnn(g, layer.layers, x, "bidirectional")
+    if layer.forward_layer.return_sequences:
+        both = g.op("Transpose", [Y], perm=[2, 0, 1, 3])      # (batch, time, 2, units)
+        axis, flat = 2, [0, 0, -1]
+    else:
+        both = g.op("Transpose", [Y_h], perm=[1, 0, 2])       # (batch, 2, units)
+        axis, flat = 1, [0, -1]
+    if layer.merge_mode == "concat":
+        return g.op("Reshape", [both, g.const(flat, "shape", np.int64)])
+    if layer.merge_mode == "sum":
+        return g.op("ReduceSum", [both, g.const([axis], "axes", np.int64)], keepdims=0)
+    op = {"ave": "ReduceMean", "mul": "ReduceProd"}[layer.merge_mode]
+    return g.op(op, [both], axes=[axis], keepdims=0)
+
+
+def emit_recurrent(g, layer, x, in_shape, out_shape):
+    Y, Y_h = _rnn(g, [layer], x)
     if layer.return_sequences:
         Y = g.op("Squeeze", [Y, g.const([1], "axes", np.int64)])      # (time, batch, units)
         return g.op("Transpose", [Y], perm=[1, 0, 2])
@@ -187,13 +255,19 @@ def emit_attention(g, layer, x, in_shape, out_shape):
     return g.op("Add", [y, g.const(p["bo"], "bo")]) if layer.use_bias else y
 
 
-def emit_residual(g, layer, x, in_shape, out_shape):
-    y, shape = x, in_shape
-    for inner in layer.layers:
-        out = inner.output_shape(shape)
-        y = emit(g, inner, [y], shape, out)
-        shape = out
-    return g.op("Add", [x, y])
+def emit_graph(g, network, xs):
+    """A network's graph on the values ``xs`` (one per input); returns its output."""
+    values = dict(zip(network.input_names(), xs))
+    for node in network.nodes():
+        if node.inputs:
+            values[node.name] = emit(g, node.layer, [values[n] for n in node.inputs],
+                                     node.in_shape, node.out_shape)
+    return values[network.output_tensor.name]
+
+
+def emit_network(g, layer, xs, in_shape, out_shape):
+    """A network inside the model (a Sequential, a Model, a Residual): its graph, inline."""
+    return emit_graph(g, layer, xs if isinstance(xs, list) else [xs])
 
 
 def emit_merge(g, layer, xs, in_shape, out_shape):
@@ -216,9 +290,14 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
             "GlobalAveragePooling2D": emit_global_average,
             "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
             "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
-            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            "MultiHeadAttention": emit_attention,
+            **dict.fromkeys(("Sequential", "Model", "Residual"), emit_network),
             **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
-                            emit_merge)}
+                            emit_merge),
+            "DepthwiseConv2D": emit_conv, "GlobalMaxPooling2D": emit_global_max,
+            "GlobalMaxPooling1D": emit_global_max, "Reshape": emit_reshape,
+            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional,
+            "Cropping1D": emit_cropping}
 
 
 def emit(g, layer, xs, in_shape, out_shape):
@@ -237,26 +316,15 @@ def to_onnx(model, path):
     code = {np.dtype(np.float32): onnx.TensorProto.FLOAT,
             np.dtype(np.float64): onnx.TensorProto.DOUBLE}[model.dtype]
     g = Graph(onnx, model.dtype)
-    values, inputs = {}, []
-    nodes = model.nodes()
-    if model.chain:
-        first = nodes[0]
-        kind = onnx.TensorProto.INT64 if first.layer.input_spec.dtype == "int" else code
-        inputs.append(onnx.helper.make_tensor_value_info(
-            "input", kind, ["batch", *first.in_shape[1:]]))
-        values["input"] = "input"
+    inputs, nodes = [], model.nodes()
     for node in nodes:
-        if not node.inputs:                              # a functional model's input
+        if not node.inputs:                              # the model's inputs
             uses_ints = any(n.inputs and node.name in n.inputs and
                             n.layer.input_spec.dtype == "int" for n in nodes)
             inputs.append(onnx.helper.make_tensor_value_info(
                 node.name, onnx.TensorProto.INT64 if uses_ints else code,
                 ["batch", *node.out_shape[1:]]))
-            values[node.name] = node.name
-            continue
-        values[node.name] = emit(g, node.layer, [values[n] for n in node.inputs],
-                                 node.in_shape, node.out_shape)
-    last = values[nodes[-1].name]
+    last = emit_graph(g, model, model.input_names())
     g.nodes.append(onnx.helper.make_node("Identity", [last], ["output"]))
     output = onnx.helper.make_tensor_value_info("output", code,
                                                 ["batch", *model.output_shape[1:]])

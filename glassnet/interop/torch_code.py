@@ -26,6 +26,7 @@ import re
 
 import numpy as np
 
+from ..base import is_chain
 from ..conv import kernel_from_pytorch, kernel_to_pytorch
 from . import emitter, requires
 
@@ -91,11 +92,17 @@ class GRUResetBefore(nn.Module):
 
 ACTIVATIONS = {"linear": "{}", "relu": "torch.relu({})", "sigmoid": "torch.sigmoid({})",
                "tanh": "torch.tanh({})", "softmax": "torch.softmax({}, dim=-1)",
-               "gelu": "F.gelu({})", "leaky_relu": "F.leaky_relu({}, {alpha})"}
+               "gelu": "F.gelu({})", "leaky_relu": "F.leaky_relu({}, {alpha})",
+               "elu": "F.elu({}, alpha={elu_alpha})", "selu": "F.selu({})",
+               "swish": "F.silu({})", "silu": "F.silu({})", "relu6": "F.relu6({})",
+               "log_softmax": "torch.log_softmax({}, dim=-1)"}
 
 
 def _activation(function, text):
-    return ACTIVATIONS[function.name].format(text, alpha=function.alpha)
+    if function.approximate:
+        return f'F.gelu({text}, approximate="tanh")'
+    return ACTIVATIONS[function.name].format(text, alpha=repr(function.alpha),
+                                             elu_alpha=repr(function.elu_alpha))
 
 
 def _shape(shape):
@@ -104,11 +111,18 @@ def _shape(shape):
     return "(" + ", ".join("batch" if d is None else str(d) for d in shape) + ")"
 
 
+RESERVED = {"self", "torch", "nn", "F", "x", "math", "net", "load_file", "super"}
+MAX_NAME = 40
+
+
 def identifier(name):
-    """A layer name as a Python attribute name."""
-    text = re.sub(r"\W", "_", str(name))
+    """A layer or input name as a Python name: ASCII letters, digits and _ only (every
+    other character, newlines and quotes included, becomes _), at most MAX_NAME long, never
+    a keyword or a name the generated code uses itself. A user's name reaches the code
+    only this way (issue 18): the generated source never holds the name itself."""
+    text = re.sub(r"[^0-9A-Za-z_]", "_", str(name))[:MAX_NAME]
     if not text or text[0].isdigit() or keyword.iskeyword(text) or \
-            text in ("self", "torch", "nn", "F", "x", "math"):
+            keyword.issoftkeyword(text) or text in RESERVED:
         text = "l_" + text
     return text
 
@@ -119,6 +133,20 @@ class Writer:
     def __init__(self):
         self.init, self.forward, self.helpers = [], [], []
         self.state, self.back = {}, []
+        self.names, self.taken = {}, set()
+
+    def name(self, key, raw):
+        """The one Python name of the layer, input or value ``key`` (called ``raw``):
+        ``identifier(raw)``, made unique (names that become the same text get _2, _3)."""
+        if key not in self.names:
+            base = text = identifier(raw)
+            count = 1
+            while text in self.taken:
+                count += 1
+                text = f"{base}_{count}"
+            self.names[key] = text
+            self.taken.add(text)
+        return self.names[key]
 
     def module(self, name, text, comment=""):
         self.init.append(f"self.{name} = {text}" + (f"  # {comment}" if comment else ""))
@@ -211,8 +239,10 @@ def emit_conv(w, layer, name, x, y, in_shape, out_shape):
     W = layer.params["W"]
     k, s, d = layer.window.kernel, layer.window.strides, layer.window.dilation
     if image:
-        w.module(name, f"nn.Conv2d({W.shape[2]}, {layer.filters}, {k}, stride={s}, "
-                       f"dilation={d}, bias={layer.use_bias})",
+        groups = getattr(layer, "groups", 1)
+        grouped = f", groups={groups}" if groups > 1 else ""
+        w.module(name, f"nn.Conv2d({W.shape[2] * groups}, {layer.filters}, {k}, stride={s}, "
+                       f"dilation={d}{grouped}, bias={layer.use_bias})",
                  f"glassnet's kernel {W.shape} is weight.permute(2, 3, 1, 0)")
         w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
         weight = kernel_to_pytorch(W)
@@ -238,6 +268,50 @@ def emit_conv(w, layer, name, x, y, in_shape, out_shape):
         if layer.use_bias:
             layer.params["b"][...] = state[f"{name}.bias"]
     w.back.append(back)
+
+
+def emit_depthwise(w, layer, name, x, y, in_shape, out_shape):
+    W = layer.params["W"]
+    kh, kw, C, M = W.shape
+    k, s, d = layer.window.kernel, layer.window.strides, layer.window.dilation
+    w.module(name, f"nn.Conv2d({C}, {C * M}, {k}, stride={s}, dilation={d}, groups={C}, "
+                   f"bias={layer.use_bias})",
+             f"depthwise: glassnet's kernel {W.shape} is weight.permute(2, 3, 1, 0) as "
+             f"({kh}, {kw}, 1, {C * M})")
+    w.line(f"{y} = {x}.permute(0, 3, 1, 2)", "channels last -> PyTorch's (batch, C, H, W)")
+    pads = _pads_2d(layer, in_shape)
+    if any(pads):
+        w.line(f"{y} = F.pad({y}, {pads})", f"padding {layer.window.padding!r}")
+    w.line(f"{y} = {_activation(layer.activation, f'self.{name}({y})')}.permute(0, 2, 3, 1)",
+           _shape(out_shape))
+    w.state[f"{name}.weight"] = kernel_to_pytorch(W.reshape(kh, kw, 1, C * M))
+    if layer.use_bias:
+        w.state[f"{name}.bias"] = layer.params["b"]
+
+    def back(state):
+        layer.params["W"][...] = kernel_from_pytorch(state[f"{name}.weight"]).reshape(W.shape)
+        if layer.use_bias:
+            layer.params["b"][...] = state[f"{name}.bias"]
+    w.back.append(back)
+
+
+def emit_global_max(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.amax(dim={layer.axes if len(layer.axes) > 1 else layer.axes[0]})",
+           _shape(out_shape))
+
+
+def emit_reshape(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x}.reshape({x}.shape[0], {', '.join(map(str, layer.target_shape))})",
+           _shape(out_shape))
+
+
+def emit_cropping(w, layer, name, x, y, in_shape, out_shape):
+    start, end = layer.cropping
+    w.line(f"{y} = {x}[:, {start}:{in_shape[1] - end}]", _shape(out_shape))
+
+
+def emit_rescaling(w, layer, name, x, y, in_shape, out_shape):
+    w.line(f"{y} = {x} * {layer.scale!r} + {layer.offset!r}")
 
 
 def emit_pool(w, layer, name, x, y, in_shape, out_shape):
@@ -291,27 +365,63 @@ def emit_recurrent(w, layer, name, x, y, in_shape, out_shape):
             b[...] = state[f"{name}.bias"]
         w.back.append(back_v1)
         return
-    module = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}[kind]
-    note = {"SimpleRNN": "bias_hh starts at 0", "LSTM": "gates i, f, g, o as Keras's i, f, c, o;"
-            " bias_hh starts at 0", "GRU": "Keras's gates z, r, n are PyTorch's r, z, n"}[kind]
-    w.module(name, f"{module}({W.shape[0]}, {u}, batch_first=True)", note)
+    w.module(name, f"{RNN_MODULES[kind]}({W.shape[0]}, {u}, batch_first=True)",
+             RNN_NOTES[kind])
     last = "" if layer.return_sequences else "[:, -1]"
     w.line(f"{y} = self.{name}({x})[0]{last}", _shape(out_shape))
+    _recurrent_state(w, layer, name, "_l0")
+
+
+RNN_MODULES = {"SimpleRNN": "nn.RNN", "LSTM": "nn.LSTM", "GRU": "nn.GRU"}
+RNN_NOTES = {"SimpleRNN": "bias_hh starts at 0",
+             "LSTM": "gates i, f, g, o as Keras's i, f, c, o; bias_hh starts at 0",
+             "GRU": "Keras's gates z, r, n are PyTorch's r, z, n"}
+
+
+def _recurrent_state(w, layer, name, suffix):
+    """One recurrent layer's weights as PyTorch's weight_ih{suffix}, ... (and back)."""
+    kind, u = type(layer).__name__, layer.units
+    W, U, b = layer.params["W"], layer.params["U"], layer.params["b"]
     order = gru_order(u) if kind == "GRU" else np.arange(W.shape[1])
     b_ih, b_hh = (b[0], b[1]) if kind == "GRU" else (b, np.zeros_like(b))
-    w.state.update({f"{name}.weight_ih_l0": W.T[order], f"{name}.weight_hh_l0": U.T[order],
-                    f"{name}.bias_ih_l0": b_ih[order], f"{name}.bias_hh_l0": b_hh[order]})
+    keys = [f"{name}.{k}{suffix}" for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+    w.state.update(zip(keys, (W.T[order], U.T[order], b_ih[order], b_hh[order])))
 
     def back(state):
         inverse = np.argsort(order)
-        W[...] = state[f"{name}.weight_ih_l0"][inverse].T
-        U[...] = state[f"{name}.weight_hh_l0"][inverse].T
-        ih, hh = state[f"{name}.bias_ih_l0"][inverse], state[f"{name}.bias_hh_l0"][inverse]
+        W[...] = state[keys[0]][inverse].T
+        U[...] = state[keys[1]][inverse].T
+        ih, hh = state[keys[2]][inverse], state[keys[3]][inverse]
         if kind == "GRU":
             b[0], b[1] = ih, hh
         else:
             b[...] = ih + hh                     # one bias in Keras and glassnet: the sum
     w.back.append(back)
+
+
+def emit_bidirectional(w, layer, name, x, y, in_shape, out_shape):
+    inner = layer.forward_layer
+    kind, u = type(inner).__name__, inner.units
+    if kind == "GRU" and not inner.reset_after:
+        raise TypeError(f"to_torch: {layer!r} with GRU(reset_after=False) has no PyTorch "
+                        f"form (PyTorch's bidirectional GRU resets after the product).")
+    w.module(name, f"{RNN_MODULES[kind]}({inner.params['W'].shape[0]}, {u}, batch_first=True, "
+                   f"bidirectional=True)", RNN_NOTES[kind] + "; the forward layer's weights "
+                   "_l0, the backward layer's _l0_reverse")
+    if inner.return_sequences:
+        w.line(f"{y} = self.{name}({x})[0]", "(batch, time, 2 units): forward, then backward")
+        halves = (f"{y}[..., :{u}]", f"{y}[..., {u}:]")
+    else:
+        state = "[1][0]" if kind == "LSTM" else "[1]"
+        w.line(f"{y} = self.{name}({x}){state}", "h_n (2, batch, units): each direction's "
+               "final state")
+        halves = (f"{y}[0]", f"{y}[1]")
+    merge = {"concat": "torch.cat(({}, {}), dim=-1)", "sum": "{} + {}",
+             "ave": "({} + {}) / 2", "mul": "{} * {}"}[layer.merge_mode]
+    if not (inner.return_sequences and layer.merge_mode == "concat"):
+        w.line(f"{y} = {merge.format(*halves)}", _shape(out_shape))
+    for copy_, suffix in zip(layer.layers, ("_l0", "_l0_reverse")):
+        _recurrent_state(w, copy_, name, suffix)
 
 
 def emit_attention(w, layer, name, x, y, in_shape, out_shape):
@@ -329,15 +439,32 @@ def emit_attention(w, layer, name, x, y, in_shape, out_shape):
     w.back.append(back)
 
 
-def emit_residual(w, layer, name, x, y, in_shape, out_shape):
-    branch = f"{name}_branch"
-    w.line(f"{branch} = {x}", "a skip connection: Y = X + f(X)")
-    shape = in_shape
-    for i, inner in enumerate(layer.layers, 1):
-        out = inner.output_shape(shape)
-        emit(w, inner, f"{name}_{i}", [branch], branch, shape, out)
-        shape = out
-    w.line(f"{y} = {x} + {branch}", _shape(out_shape))
+def emit_graph(w, network, xs, y, prefix="", logits=False):
+    """Write a network's graph reading the variables ``xs`` (one per input), its result
+    in ``y``: a chain as one variable rewritten layer by layer, a graph with one
+    variable per value. ``logits`` leaves out the output layer's softmax or sigmoid."""
+    nodes, last = network.nodes(), network.output_layer
+    if is_chain(nodes):
+        if xs[0] != y:
+            w.line(f"{y} = {xs[0]}")
+        for node in nodes[1:]:
+            emit(w, node.layer, w.name((id(network), node.name), f"{prefix}{node.name}"),
+                 [y], y, node.in_shape, node.out_shape, logits and node.layer is last)
+        return
+    names = dict(zip(network.input_names(), xs))
+    for node in nodes:
+        if node.inputs:
+            names[node.name] = w.name((id(network), node.name), f"{prefix}{node.name}")
+            emit(w, node.layer, names[node.name], [names[n] for n in node.inputs],
+                 names[node.name], node.in_shape, node.out_shape, logits and node.layer is last)
+    if names[network.output_tensor.name] != y:
+        w.line(f"{y} = {names[network.output_tensor.name]}")
+
+
+def emit_network(w, layer, name, xs, y, in_shape, out_shape):
+    """A network inside the model (a Sequential, a Model, a Residual): its graph, inline,
+    its layers' modules named after it."""
+    emit_graph(w, layer, xs if isinstance(xs, list) else [xs], y, f"{name}_")
 
 
 MERGES = {"Add": " + ", "Subtract": " - ", "Multiply": " * "}
@@ -360,9 +487,14 @@ EMITTERS = {"Dense": emit_dense, "Activation": emit_activation, "Dropout": emit_
             "GlobalAveragePooling2D": emit_global_average,
             "GlobalAveragePooling1D": emit_global_average, "Embedding": emit_embedding,
             "SimpleRNN": emit_recurrent, "LSTM": emit_recurrent, "GRU": emit_recurrent,
-            "MultiHeadAttention": emit_attention, "Residual": emit_residual,
+            "MultiHeadAttention": emit_attention,
+            **dict.fromkeys(("Sequential", "Model", "Residual"), emit_network),
             **dict.fromkeys(("Add", "Subtract", "Multiply", "Average", "Concatenate"),
-                            emit_merge)}
+                            emit_merge),
+            "DepthwiseConv2D": emit_depthwise, "GlobalMaxPooling2D": emit_global_max,
+            "GlobalMaxPooling1D": emit_global_max, "Reshape": emit_reshape,
+            "Rescaling": emit_rescaling, "Bidirectional": emit_bidirectional,
+            "Cropping1D": emit_cropping}
 
 
 def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
@@ -392,25 +524,15 @@ def write(model, logits=False):
     if not model.built:
         model.build()
     w = Writer()
-    last = model.output_layer
-    if model.chain:
-        inputs = ["x"]
-        for node in model.nodes():
-            emit(w, node.layer, identifier(node.name), ["x"], "x", node.in_shape, node.out_shape,
-                 logits and node.layer is last)
-        w.line("return x")
-        return w, inputs, [model.input_shape]
-    inputs = [identifier(name) for name in model.input_names()]
-    shapes = []
-    for node in model.nodes():
-        if not node.inputs:
-            shapes.append(node.out_shape)
-            continue
-        emit(w, node.layer, identifier(node.name), [identifier(n) for n in node.inputs],
-             identifier(node.name), node.in_shape, node.out_shape,
-             logits and node.layer is last)
-    w.line(f"return {identifier(model.output_layer.name)}")
-    return w, inputs, shapes
+    nodes = model.nodes()
+    chain = is_chain(nodes)
+    inputs = ["x"] if chain else [w.name((id(model), name), name)
+                                  for name in model.input_names()]
+    out = "x" if chain else w.name((id(model), model.output_tensor.name),
+                                   model.output_tensor.name)
+    emit_graph(w, model, inputs, out, logits=logits)
+    w.line(f"return {out}")
+    return w, inputs, [node.out_shape for node in nodes if not node.inputs]
 
 
 def torch_code(model, weights_path=None, class_name="Net", logits=False):
@@ -420,14 +542,19 @@ def torch_code(model, weights_path=None, class_name="Net", logits=False):
     the code with ``safetensors.torch``) and the code ends by building the network from
     them as ``net``. ``logits=True`` leaves out a final softmax or sigmoid (for a loss
     that takes logits, such as ``F.cross_entropy``)."""
-    if not (isinstance(class_name, str) and class_name.isidentifier()):
-        raise ValueError(f"torch_code: class_name must be a Python name, got {class_name!r}.")
+    if not (isinstance(class_name, str) and class_name.isascii() and class_name.isidentifier()
+            and not keyword.iskeyword(class_name) and class_name not in RESERVED
+            and len(class_name) <= MAX_NAME):
+        raise ValueError(f"torch_code: class_name must be a Python name of ASCII letters, "
+                         f"digits and _ (at most {MAX_NAME}, not a keyword), got "
+                         f"{str(class_name)[:60]!r}.")
     w, inputs, shapes = write(model, logits)
     signature = ", ".join(inputs)
     given = "; ".join(f"{name}: {_shape(shape)}" for name, shape in zip(inputs, shapes))
     lines = ['"""A glassnet model as PyTorch code (glassnet.torch_code). Inputs keep '
              'glassnet\'s layout:',
-             f"channels last for images and sequences. {model!r}"[:200] + '"""',
+             f"channels last for images and sequences. {type(model).__name__} of "
+             f'{len(model.layers)} layers."""',
              "import math", "", "import torch", "import torch.nn as nn",
              "import torch.nn.functional as F", ""]
     for name in w.helpers:

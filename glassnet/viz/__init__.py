@@ -7,6 +7,9 @@ from .charts import (boundary_through_training, plot_bias_threshold, plot_colour
                      plot_decision_boundary, plot_image_to_vector, plot_loop_vs_matmul,
                      plot_parameter_explosion, plot_universal_approximation,
                      time_loop_vs_matmul)
+from .foundations import (plot_activation_derivatives, plot_batch_timing, plot_broadcasting,
+                          plot_computational_graph, plot_neuron_to_layer, plot_vgg_stack,
+                          time_batch_sizes)
 from .lessons import plot_backprop, plot_losses, plot_optimizer_paths
 from .picture import Picture
 from .training import (GradientNorms, dead_units, layer_statistics, plot_choices,
@@ -20,4 +23,7 @@ __all__ = ["Picture", "plot_warp", "animate_warp", "warp_steps", "hidden_steps",
            "plot_training", "layer_statistics", "dead_units", "plot_choices",
            "plot_overfitting", "plot_universal_approximation", "plot_losses",
            "plot_optimizer_paths", "plot_backprop", "plot_convolution", "plot_recurrence",
-           "plot_attention", "train_sine_rnn", "train_signal_attention"]
+           "plot_attention", "train_sine_rnn", "train_signal_attention",
+           "plot_neuron_to_layer", "plot_broadcasting", "plot_computational_graph",
+           "plot_activation_derivatives", "plot_batch_timing", "time_batch_sizes",
+           "plot_vgg_stack"]

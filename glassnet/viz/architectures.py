@@ -21,6 +21,16 @@ def _box(ax, row, col, colour, size=1):
                            edgecolor=colour, linewidth=2.2))
 
 
+def _colour_bar(figure, image, spec, label):
+    """A horizontal colour bar under a panel."""
+    bar = figure.colorbar(image, cax=figure.add_subplot(spec), orientation="horizontal")
+    bar.ax.tick_params(labelsize=8)
+    bar.ax.locator_params(nbins=3)
+    if label:
+        bar.set_label(label)
+    return bar
+
+
 def _plain(ax, title):
     ax.set_title(title, fontsize=TEXT)
     ax.set_xticks([])
@@ -50,8 +60,9 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     positions = [(1, 1), (rows // 2, cols // 2 - 1), (rows - 2, cols - 2)]
     pad = (X.shape[1] - rows) // 2 if X.shape[1] > rows else 0
     top, left = (kh - 1) // 2 - pad, (kw - 1) // 2 - pad      # window corner offset
-    figure = new_figure(11, 4.4)
-    grid = figure.add_gridspec(1, 7, width_ratios=[2.2, 1.6, 2.2, 1.1, 0.9, 1.1, 0.1])
+    figure = new_figure(11, 5.2)
+    grid = figure.add_gridspec(2, 6, width_ratios=[2.2, 1.6, 2.2, 1.0, 1.0, 1.0],
+                               height_ratios=[1, 0.04])
     ax = figure.add_subplot(grid[0, 0])
     ax.imshow(shown, cmap="gray_r")
     for k, (r, c) in enumerate(positions):
@@ -61,41 +72,54 @@ def plot_convolution(model, image, pixels=None, filter_index=0, lang="en"):
     ax = figure.add_subplot(grid[0, 1])
     kernel = W[:, :, 0, filter_index]
     limit = np.abs(kernel).max() or 1.0
-    ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
+    image = ax.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
     for (i, j), value in np.ndenumerate(kernel):
         ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=8)
+    _colour_bar(figure, image, grid[1, 1], t("weight", "가중치"))
     _plain(ax, t(f"filter {filter_index + 1}'s kernel\n(same at every window)",
                  f"필터 {filter_index + 1}의 커널\n(모든 창에서 같음)"))
     ax = figure.add_subplot(grid[0, 2])
     feature = Z[0, :, :, filter_index]
-    ax.imshow(feature, cmap="RdBu_r", vmin=-np.abs(feature).max(), vmax=np.abs(feature).max())
+    image = ax.imshow(feature, cmap="RdBu_r", vmin=-np.abs(feature).max(),
+                      vmax=np.abs(feature).max())
+    _colour_bar(figure, image, grid[1, 2], "z")
     for k, (r, c) in enumerate(positions):
         _box(ax, r, c, CLASS_COLOURS[k + 1])
         ax.text(c, r, f"{feature[r, c]:.1f}", ha="center", va="center", fontsize=8)
     _plain(ax, t(f"z = sum(window × kernel) + b\nfilter {filter_index + 1}'s map {rows}x{cols}",
                  f"z = sum(창 × 커널) + b\n필터 {filter_index + 1}의 맵 {rows}x{cols}"))
     index = [r * cols + c for r, c in positions]
-    for k, (values, title) in enumerate(((P, t(f"P {P.shape}\none row per\nposition",
-                                              f"P {P.shape}\n위치마다\n한 행")),
-                                         (W_col, f"@ W {W_col.shape}\n"
-                                          + t("one column\nper filter", "필터마다\n한 열")),
-                                         (Z.reshape(-1, filters),
-                                          f"+ b = Z {(rows * cols, filters)}\n"
-                                          + t("all maps", "모든 맵")))):
-        ax = figure.add_subplot(grid[0, 3 + k])
+    ax = figure.add_subplot(grid[0, 3:6])               # one axes: one square per entry,
+    left, gap = 0.0, 9.0                                # so the heights compare
+    matrices = ((P, t(f"P {P.shape}\none row per\nposition", f"P {P.shape}\n위치마다\n한 행")),
+                (W_col, f"@ W {W_col.shape}\n" + t("one column\nper filter", "필터마다\n한 열")),
+                (Z.reshape(-1, filters), f"+ b = Z {(rows * cols, filters)}\n"
+                 + t("all maps", "모든 맵")))
+    for k, (values, title) in enumerate(matrices):
+        height, width = values.shape
         limit = np.abs(values).max() or 1.0
-        ax.imshow(values, cmap="RdBu_r", vmin=-limit, vmax=limit, aspect="auto",
-                  interpolation="nearest")
+        image = ax.imshow(values / limit, cmap="RdBu_r", vmin=-1, vmax=1,
+                          interpolation="nearest", extent=(left, left + width, height, 0))
+        image.set_gid(title.split("\n")[0])
+        ax.text(left + width / 2, -1.5, title, ha="center", va="bottom", fontsize=TEXT)
         if k != 1:
             for j, i in enumerate(index):
-                ax.axhline(i, color=CLASS_COLOURS[j + 1], linewidth=2)
+                ax.plot([left, left + width], [i + 0.5, i + 0.5], color=CLASS_COLOURS[j + 1],
+                        linewidth=2)
         else:
-            ax.axvline(filter_index, color="black", linewidth=1.5)
-        _plain(ax, title)
+            ax.add_patch(Rectangle((left + filter_index, 0), 1, height, fill=False,
+                                   edgecolor="black", linewidth=1.5))
+        left += width + gap
+    ax.set_xlim(-0.5, left - gap + 0.5)
+    ax.set_ylim(rows * cols + 0.5, -12)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    _colour_bar(figure, image, grid[1, 3:6], t("value / the matrix's largest |value|",
+                                               "값 / 행렬의 최대 |값|"))
     check = float(np.abs(P @ W_col + layer.params.get("b", 0) - Z.reshape(-1, filters)).max())
     count = W.size + filters
     return Picture(t("Convolution: a sliding kernel is one matrix product",
-                     "합성곱: 미끄러지는 커널은 행렬곱 하나"), figure, 6, slide="architectures",
+                     "컨볼루션: 미끄러지는 커널은 행렬곱 하나"), figure, 6, slide="architectures",
                    data={"P": P, "W": W_col, "Z": Z, "positions": positions,
                          "largest_difference": check, "parameters": count},
                    caption=t(f"The three coloured windows use the same {kh}x{kw} kernel: "
@@ -184,7 +208,7 @@ def plot_recurrence(model, X, sample=0, lang="en"):
     ax.plot(time + 1, prediction[0], "r*", markersize=10,
             label=t("prediction of x_(T+1)", "x_(T+1) 예측"))
     ax.set_xlim(0.5, time + 1.5)
-    ax.legend(fontsize=8, loc="best")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(t("one input sequence", "입력 시퀀스 하나"))
     ax = figure.add_subplot(grid[1, 1])
     limit = np.abs(H).max() or 1.0
@@ -246,10 +270,12 @@ def plot_attention(model, X, samples=3, lang="en"):
     model.predict(X, batch_size=len(X), verbose=0)          # one batch: A holds them all
     A = attention.attention_weights[:, 0]                   # head 1: (samples, time, time)
     time, d = A.shape[-1], attention.key_dim
-    figure = new_figure(11, 3.9)
-    grid = figure.add_gridspec(1, samples + 1, width_ratios=[1.15] + [1] * samples)
+    signal = np.asarray(X) >= 7
+    shares = [A[s][:, signal[s]].sum(axis=1) for s in range(len(X))]  # per asking row
+    figure = new_figure(11, 4.1)
+    grid = figure.add_gridspec(1, samples + 2, width_ratios=[1.15] + [1] * samples + [0.06])
     ax = figure.add_subplot(grid[0, 0])
-    lines = ["A = softmax(Q K^T / √d_k)", "out = A V", "",
+    lines = ["A = softmax(Q K^T / √d_k)", t("out = A V", "출력 = A V"), "",
              t(f"X: ({time}, {attention.params['Wq'].shape[0]}) per sequence",
                f"X: 시퀀스마다 ({time}, {attention.params['Wq'].shape[0]})"),
              f"Q, K, V = X Wq, X Wk, X Wv: ({time}, {d})",
@@ -263,24 +289,41 @@ def plot_attention(model, X, samples=3, lang="en"):
     ax.axis("off")
     for s in range(len(X)):
         ax = figure.add_subplot(grid[0, s + 1])
-        ax.imshow(A[s], cmap="Blues", vmin=0, vmax=1)
+        image = ax.imshow(A[s], cmap="Blues", vmin=0, vmax=1)
+        for column in np.flatnonzero(signal[s]):
+            ax.add_patch(Rectangle((column - 0.5, -0.5), 1, time, fill=False,
+                                   edgecolor="#d62728", linewidth=2))
         ax.set_xticks(range(time), [str(v) for v in X[s]])
         ax.set_yticks(range(time), [str(v) for v in X[s]])
         ax.set_xlabel(t("key: token read", "키: 읽히는 토큰"))
         if s == 0:
             ax.set_ylabel(t("query: token asking", "쿼리: 묻는 토큰"))
-        ax.set_title(t(f"sequence {s + 1}", f"시퀀스 {s + 1}"))
-    signal = np.asarray(X) >= 7
-    share = float(np.mean([A[s][:, signal[s]].sum(axis=1).mean() for s in range(len(X))]))
+        ax.set_title(t(f"sequence {s + 1}: the signal (red)\ngets {100 * shares[s].mean():.0f}% "
+                       f"on average,\n{100 * shares[s].min():.0f}% to "
+                       f"{100 * shares[s].max():.0f}% by row",
+                       f"시퀀스 {s + 1}: 신호(빨강)가 받는\n가중치 평균 "
+                       f"{100 * shares[s].mean():.0f}%,\n행마다 {100 * shares[s].min():.0f}%"
+                       f"~{100 * shares[s].max():.0f}%"), fontsize=TEXT)
+    bar = figure.colorbar(image, cax=figure.add_subplot(grid[0, -1]))
+    bar.set_label(t("attention weight", "어텐션 가중치"))
+    every = np.concatenate(shares)
+    share, low, high = float(every.mean()), float(every.min()), float(every.max())
     return Picture(t("Attention weights of a trained model", "학습된 모델의 어텐션 가중치"),
                    figure, samples + 1, slide="architectures",
-                   data={"A": A, "tokens": X, "signal_share": share},
+                   data={"A": A, "tokens": X, "signal_share": share, "row_shares": shares,
+                         "lowest_share": low, "highest_share": high, "uniform": 1 / time,
+                         "sequence_shares": [float(r.mean()) for r in shares],
+                         "tokens_range": (1, 6, 7, 8, 9)},
                    caption=t(f"The model must name the one signal token (7, 8 or 9) among "
-                             f"noise tokens (1-6). It learned to look there: the signal's "
-                             f"column is the darkest, and every position draws {100 * share:.0f}% "
-                             f"of its attention from it (a uniform spread would give "
-                             f"{100 / time:.0f}%).",
+                             f"noise tokens (1-6). Its column is framed in red. On average a "
+                             f"position puts {100 * share:.0f}% of its attention weight on the "
+                             f"signal (a uniform spread would give {100 / time:.0f}%), but not "
+                             f"every position does: by row it ranges from {100 * low:.0f}% to "
+                             f"{100 * high:.0f}%. Averaged over time, that is enough to name "
+                             f"the signal.",
                              f"모델은 잡음 토큰(1-6) 사이에서 신호 토큰(7, 8, 9) 하나를 맞혀야 "
-                             f"합니다. 모델은 그곳을 보도록 학습했습니다: 신호의 열이 가장 진하고, "
-                             f"모든 위치가 주의의 {100 * share:.0f}%를 그곳에서 가져옵니다(고르게 "
-                             f"나누면 {100 / time:.0f}%)."))
+                             f"합니다. 신호의 열을 빨간 테두리로 표시했습니다. 위치마다 어텐션 "
+                             f"가중치의 평균 {100 * share:.0f}%를 신호에 둡니다(고르게 나누면 "
+                             f"{100 / time:.0f}%). 하지만 모든 위치가 그렇지는 않아, 행마다 "
+                             f"{100 * low:.0f}%에서 {100 * high:.0f}%까지입니다. 시간에 걸쳐 "
+                             f"평균하면 신호를 맞히기에 충분합니다."))

@@ -51,14 +51,14 @@ def plot_losses(lang="en"):
     p = np.linspace(0.005, 0.995, 199)
     curves = loss_curves(p)
     names = {"MSE": "MSE", "binary cross-entropy": t("binary cross-entropy", "이진 교차 엔트로피"),
-             "cross-entropy": t("cross-entropy (softmax)", "교차 엔트로피 (softmax)"),
+             "cross-entropy": t("cross-entropy (softmax)", "교차 엔트로피 (소프트맥스)"),
              "focal (gamma 2, alpha 0.25)": t("focal (γ 2, α 0.25)", "포컬 (γ 2, α 0.25)")}
     styles = {"MSE": ("#d62728", "-"), "binary cross-entropy": ("#1f77b4", "-"),
               "cross-entropy": ("#ff7f0e", "--"), "focal (gamma 2, alpha 0.25)": ("#2ca02c", "-")}
     figure = new_figure(11, 3.9)
     for k, (title, index) in enumerate(((t("loss for one sample", "샘플 하나의 손실"), 0),
                                         (t("gradient at the logit, dL/dz",
-                                           "로짓에서의 기울기 dL/dz"), 1))):
+                                           "로짓에서의 그라디언트 dL/dz"), 1))):
         ax = figure.add_subplot(1, 2, k + 1)
         for name, values in curves.items():
             colour, style = styles[name]
@@ -68,20 +68,21 @@ def plot_losses(lang="en"):
         ax.set_title(title)
         ax.axvspan(0, 0.1, color="#eeeeee", zorder=0)
         ax.legend(fontsize=8)
-    ax.text(0.015, -0.45, t("confidently\nwrong", "자신 있게\n틀림"), fontsize=TEXT, va="bottom")
+    ax.text(0.015, -0.45, t("confidently\nwrong", "확신에 찬\n오답"), fontsize=TEXT, va="bottom")
     figure.axes[0].set_ylim(0, 5.5)
     low = int(np.argmin(np.abs(p - 0.02)))
     mse, ce = curves["MSE"][1][low], curves["cross-entropy"][1][low]
-    return Picture(t("Losses and their gradients", "손실 함수와 기울기"), figure, 2,
+    return Picture(t("Losses and their gradients", "손실 함수와 그라디언트"), figure, 2,
                    slide="losses_optimisers",
-                   data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce}},
+                   data={"p": p, "curves": curves, "at_0.02": {"MSE": mse, "cross-entropy": ce},
+                         "p_wrong": 0.02, "p_easy": 1},
                    caption=t(f"At p = 0.02 (confidently wrong) MSE through a sigmoid has a "
                              f"gradient of {mse:.3f}, cross-entropy {ce:.3f}: MSE barely "
                              f"learns from its worst mistakes, cross-entropy learns most from "
                              f"them. Binary and two-class cross-entropy are the same curve. "
                              f"Focal loss shrinks the loss of easy samples (p near 1) so "
                              f"rare, hard ones weigh more (imbalanced data).",
-                             f"p = 0.02(자신 있게 틀림)에서 시그모이드를 거친 MSE의 기울기는 "
+                             f"p = 0.02(확신에 찬 오답)에서 시그모이드를 거친 MSE의 그라디언트는 "
                              f"{mse:.3f}, 교차 엔트로피는 {ce:.3f}입니다: MSE는 가장 큰 실수에서 "
                              f"거의 배우지 못하고, 교차 엔트로피는 오히려 가장 많이 배웁니다. 이진 "
                              f"교차 엔트로피와 두 클래스 교차 엔트로피는 같은 곡선입니다. 포컬 "
@@ -114,59 +115,94 @@ OPTIMISERS = (("SGD (lr 0.9)", lambda: optimizers.SGD(0.9)),
               ("Adam (lr 0.5)", lambda: optimizers.Adam(0.5)))
 
 
+def _bounce(values):
+    """(lowest value, its step, the highest value after it, its step) of a loss curve."""
+    values = np.asarray(values)
+    low = int(np.argmin(values))
+    high = low + int(np.argmax(values[low:]))
+    return float(values[low]), low, float(values[high]), high
+
+
 @drawn
 def plot_optimizer_paths(steps=60, lang="en"):
     """SGD, momentum, RMSprop and Adam on one 2-D valley (lecture 'The mathematics of
-    neural networks', section 7): their paths over the loss's contours, and the loss
-    step by step. Every point is an iterate of glassnet's optimiser classes."""
+    neural networks', section 7): each one's path over the loss's contours in its own
+    panel (so that no path hides another), and the loss step by step, with any rebound
+    after the lowest point marked. Every point is an iterate of glassnet's optimiser
+    classes."""
     t = words(lang)
     paths = {name: optimizer_path(make(), steps=steps) for name, make in OPTIMISERS}
-    figure = new_figure(11, 4.2)
-    ax = figure.add_subplot(1, 2, 1)
+    figure = new_figure(11, 5.4)
+    grid = figure.add_gridspec(2, 3, width_ratios=[1, 1, 1.25])
     a, b = np.meshgrid(np.linspace(-10.5, 4, 200), np.linspace(-2.2, 2.2, 120))
-    ax.contour(a, b, surface((a, b))[0], levels=18, colors="#bbbbbb", linewidths=0.7)
+    start = paths[OPTIMISERS[0][0]][0]
     for k, (name, path) in enumerate(paths.items()):
+        ax = figure.add_subplot(grid[k // 2, k % 2])
+        ax.contour(a, b, surface((a, b))[0], levels=18, colors="#cccccc", linewidths=0.7)
         ax.plot(path[:, 0], path[:, 1], "o-", markersize=2.5, linewidth=1.1,
-                color=CLASS_COLOURS[k], label=name)
-    ax.plot(*paths[OPTIMISERS[0][0]][0], "k*", markersize=10)
-    ax.set_xlim(-10.5, 4)
-    ax.set_ylim(-2.2, 2.2)
-    ax.set_xlabel("w1")
-    ax.set_ylabel("w2")
-    ax.set_title(t(f"{steps} steps from the star on f = 0.01 w1² + w2²",
-                   f"별에서 출발한 {steps} 스텝, f = 0.01 w1² + w2²"))
-    ax.legend(fontsize=8, loc="lower right")
-    ax = figure.add_subplot(1, 2, 2)
-    finals = {}
+                color=CLASS_COLOURS[k])
+        ax.plot(*start, "k*", markersize=10)
+        ax.plot(0, 0, "k+", markersize=10)
+        ax.set_xlim(-10.5, 4)
+        ax.set_ylim(-2.2, 2.2)
+        ax.set_title(f"{name}: w1 = {path[-1, 0]:.2f}", color=CLASS_COLOURS[k])
+        if k // 2:
+            ax.set_xlabel("w1")
+        if not k % 2:
+            ax.set_ylabel("w2")
+    figure.suptitle(t(f"{steps} steps from the star towards the lowest point (+) of "
+                      f"f = 0.01 w1² + w2²",
+                      f"별에서 최저점(+)을 향한 {steps} 스텝, f = 0.01 w1² + w2²"),
+                    fontsize=TEXT)
+    ax = figure.add_subplot(grid[:, 2])
+    finals, bounces = {}, {}
     for k, (name, path) in enumerate(paths.items()):
         values = [float(surface(p)[0]) for p in path]
         finals[name] = values[-1]
+        bounces[name] = _bounce(values)
         ax.plot(values, color=CLASS_COLOURS[k], label=name)
     ax.set_yscale("log")
     ax.set_xlabel(t("step", "스텝"))
     ax.set_ylabel(t("f (log scale; the lowest is 0)", "f (로그 눈금; 최솟값 0)"))
     ax.set_title(t("loss, step by step", "스텝별 손실"))
-    ax.legend(fontsize=8)
+    rms = OPTIMISERS[2][0]
+    low, low_step, high, high_step = bounces[rms]
+    rebound = high > 100 * low
+    if rebound:
+        ax.annotate(t(f"RMSprop: {low:.0e} at step {low_step},\nback to {high:.1g} at step "
+                      f"{high_step}", f"RMSprop: {low_step} 스텝에서 {low:.0e},\n{high_step} "
+                      f"스텝에서 {high:.1g}로 되튐"), (low_step, low), (0.97, 0.97),
+                    textcoords="axes fraction", ha="right", va="top", color=CLASS_COLOURS[2],
+                    arrowprops={"arrowstyle": "->", "color": CLASS_COLOURS[2]})
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncols=2)
     sgd = paths[OPTIMISERS[0][0]][-1, 0]
     overshoot = paths[OPTIMISERS[1][0]][:, 0].max()
-    return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 2,
+    return Picture(t("Optimisers on one valley", "한 골짜기 위의 옵티마이저"), figure, 5,
                    slide="losses_optimisers",
-                   data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals},
-                   caption=t(f"The valley curves 100 times more across (w2) than along "
-                             f"(w1). Plain SGD, at lr 0.9 (above 1.0 it diverges across), "
-                             f"bounces from wall to wall and after {steps} steps is still at "
-                             f"w1 = {sgd:.1f}; momentum gathers speed along the floor and "
-                             f"overshoots past 0 (to w1 = {overshoot:.1f}); RMSprop and Adam "
-                             f"divide each step by a running size of its gradient, so both "
-                             f"directions move at a similar pace.",
-                             f"이 골짜기는 가로(w2)로 세로(w1)보다 100배 더 휘어 있습니다. 기본 "
-                             "SGD는 lr 0.9(1.0을 넘으면 가로로 발산)에서 벽 사이를 튕기며, "
-                             f"{steps} "
-                             ""
-                             f"스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 바닥을 따라 속도를 "
-                             f"모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). RMSprop과 Adam은 각 "
-                             f"스텝을 기울기 크기의 이동 평균으로 나누어 두 방향이 비슷한 속도로 "
-                             f"움직입니다."))
+                   data={"paths": paths, "start": (-9.0, 1.6), "final_loss": finals,
+                         "bounces": bounces, "curvature": (0.02, 2), "lr": (0.9, 1.0, 0.5),
+                         "ratio": 100, "steps": steps},
+                   caption=t(f"The valley curves 100 times more across (w2, vertical) than "
+                             f"along (w1, horizontal). Plain SGD, at lr 0.9 (above 1.0 it "
+                             f"diverges across), bounces from wall to wall and after {steps} "
+                             f"steps is still at w1 = {sgd:.1f}; momentum gathers speed along "
+                             f"the floor and overshoots past 0 (to w1 = {overshoot:.1f}); "
+                             f"RMSprop and Adam divide each step by a running size of its "
+                             f"gradient, so both directions move at a similar pace."
+                             + (f" That division keeps RMSprop's steps near lr even at the "
+                                f"bottom: it reaches {low:.0e} at step {low_step} and is thrown "
+                                f"back to {high:.1g} at step {high_step} (a smaller learning "
+                                f"rate near the end, a schedule, avoids it)." if rebound else ""),
+                             f"이 골짜기는 세로(w2) 방향으로 가로(w1) 방향보다 100배 더 휘어 "
+                             f"있습니다. 기본 SGD는 lr 0.9(1.0을 넘으면 세로로 발산)에서 벽 사이를 "
+                             f"튕기며, {steps} 스텝 뒤에도 w1 = {sgd:.1f}에 있습니다. 모멘텀은 "
+                             f"바닥을 따라 속도를 모아 0을 지나칩니다(w1 = {overshoot:.1f}까지). "
+                             f"RMSprop과 Adam은 각 스텝을 그라디언트 크기의 이동 평균으로 "
+                             f"나누어 두 방향이 비슷한 속도로 움직입니다."
+                             + (f" 그 나눗셈 때문에 RMSprop의 스텝은 바닥에서도 lr 가까이 "
+                                f"남습니다: {low_step} 스텝에서 {low:.0e}에 닿았다가 {high_step} "
+                                f"스텝에서 {high:.1g}로 되튑니다(끝으로 갈수록 학습률을 줄이는 "
+                                f"스케줄이 이를 막습니다)." if rebound else "")))
 
 
 def backprop_example(learning_rate=0.5, steps=10):
@@ -209,19 +245,24 @@ def plot_backprop(learning_rate=0.5, lang="en"):
     grid = figure.add_gridspec(1, 3)
     ax = figure.add_subplot(grid[0, 0:2])
     nodes = {"x1": (0, 3.2), "x2": (0, 0), "h1": (4.6, 3.2), "h2": (4.6, 0), "y": (9.2, 1.6)}
-    edges = [("x1", "h1", 0, 0, 0, 0.5), ("x1", "h2", 0, 1, 0, 0.24),
-             ("x2", "h1", 1, 0, 0, 0.24), ("x2", "h2", 1, 1, 0, 0.5),
+    edges = [("x1", "h1", 0, 0, 0, 0.5), ("x1", "h2", 0, 1, 0, 0.27),
+             ("x2", "h1", 1, 0, 0, 0.27), ("x2", "h2", 1, 1, 0, 0.5),
              ("h1", "y", 0, 0, 1, 0.5), ("h2", "y", 1, 0, 1, 0.5)]
     white = {"facecolor": "white", "edgecolor": "none", "pad": 0.3}
-    for a, b, i, j, layer, s in edges:
-        (xa, ya), (xb, yb) = nodes[a], nodes[b]
+    for a, b, i, j, layer, s in edges:                 # each label along its own edge,
+        (xa, ya), (xb, yb) = nodes[a], nodes[b]        # named w1..w6 as the lecture does
         ax.plot([xa, xb], [ya, yb], color="#999999", linewidth=1, zorder=0)
         W, dW = (W1, v["dW"][0]) if layer == 0 else (W2, v["dW"][1])
+        number = 1 + i + 2 * j if layer == 0 else 5 + i
         px, py = xa + s * (xb - xa), ya + s * (yb - ya)
-        ax.text(px, py + 0.05, f"w={W[i, j]:g}", ha="center", va="bottom", fontsize=TEXT,
-                bbox=white)
-        ax.text(px, py - 0.05, f"dL/dw={dW[i, j]:.4f}", ha="center", va="top",
-                fontsize=TEXT, color="#d62728", bbox=white)
+        length = np.hypot(xb - xa, yb - ya)
+        normal = np.array([-(yb - ya), xb - xa]) / length
+        angle = np.degrees(np.arctan2(yb - ya, xb - xa))
+        for side, text, colour in ((1, f"w{number}={W[i, j]:g}", "black"),
+                                   (-1, f"dL/dw{number}={dW[i, j]:.4f}", "#d62728")):
+            ax.text(px + side * 0.2 * normal[0], py + side * 0.2 * normal[1], text,
+                    ha="center", va="center", rotation=angle, rotation_mode="anchor",
+                    fontsize=TEXT, color=colour, bbox=white)
     for name, (cx, cy) in nodes.items():
         ax.add_patch(Circle((cx, cy), 0.5, facecolor="#f4f4f4", edgecolor="#333333"))
         ax.text(cx, cy, name if name != "y" else "ŷ", ha="center", va="center",
@@ -237,15 +278,15 @@ def plot_backprop(learning_rate=0.5, lang="en"):
                     f"b={bias[k]:g}", ha="center", va="bottom", fontsize=TEXT)
             ax.text(cx, cy - 0.62, f"dL/dz={v['dz'][layer][k]:.4f}", ha="center", va="top",
                     fontsize=TEXT, color="#d62728")
-    ax.text(10.2, 1.6, t(f"target 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1",
+    ax.text(10.6, 1.2, t(f"target 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1",
                         f"정답 1\nL = -log ŷ\n= {v['loss']:.4f}\n\ndL/dz = ŷ - 1"),
-            va="center", fontsize=TEXT)
-    ax.set_xlim(-1.0, 12.2)
+            va="top", fontsize=TEXT)
+    ax.set_xlim(-1.0, 12.6)
     ax.set_ylim(-1.3, 4.7)
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(t("forward values (black), gradients from the backward pass (red)",
-                   "순전파 값(검정), 역전파 기울기(빨강)"))
+                   "순전파 값(검정), 역전파 그라디언트(빨강)"))
     ax = figure.add_subplot(grid[0, 2])
     ax.plot(range(len(v["losses"])), v["losses"], "o-", color="#1f77b4")
     ax.set_xlabel(t("SGD step", "SGD 스텝"))
@@ -253,8 +294,8 @@ def plot_backprop(learning_rate=0.5, lang="en"):
     ax.set_title(t(f"W <- W - {learning_rate} dL/dW, step by step",
                    f"W <- W - {learning_rate} dL/dW, 스텝별"))
     new = v["after"][2][0, 0]
-    ax.annotate(t(f"step 1: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}",
-                  f"1스텝: w(h1->ŷ) {W2[0, 0]:g} -> {new:.4f}"),
+    ax.annotate(t(f"step 1: w5 (h1->ŷ) {W2[0, 0]:g} -> {new:.4f}",
+                  f"1스텝: w5 (h1->ŷ) {W2[0, 0]:g} -> {new:.4f}"),
                 (1, v["losses"][1]), (2, v["losses"][0]), fontsize=TEXT,
                 arrowprops={"arrowstyle": "->"})
     return Picture(t("Backpropagation, worked", "역전파 손으로 따라가기"), figure, 2,
@@ -267,8 +308,8 @@ def plot_backprop(learning_rate=0.5, lang="en"):
                              f"One step lowers the loss from {v['losses'][0]:.4f} to "
                              f"{v['losses'][1]:.4f}.",
                              f"빨간 숫자를 오른쪽에서 왼쪽으로 읽으세요: 출력의 dL/dz는 ŷ - 1 = "
-                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 기울기는 그 가중치가 곱하는 "
-                             f"입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, 은닉 "
-                             f"뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 기울기 a(1 - a)"
-                             f"입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "
+                             f"{v['dz'][1][0]:.4f}입니다. 각 가중치의 그라디언트는 그 가중치가 "
+                             f"곱하는 입력 × 그 가중치가 들어가는 뉴런의 dL/dz(dW = x^T dz)이고, "
+                             f"은닉 뉴런의 dL/dz는 출력의 dL/dz × 가중치 × 시그모이드의 "
+                             f"기울기 a(1 - a)입니다. 한 스텝이 손실을 {v['losses'][0]:.4f}에서 "
                              f"{v['losses'][1]:.4f}로 낮춥니다."))

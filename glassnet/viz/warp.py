@@ -118,15 +118,19 @@ def views(steps):
 
 
 def _limits(points):
+    """Axis limits that frame the points, 8% to spare; a direction in which the points
+    do not vary (a plane seen in 3-D) gets a fifth of the widest span, centred."""
     low, high = points.min(axis=0), points.max(axis=0)
-    pad = 0.08 * np.maximum(high - low, 1e-6)
-    return list(zip(low - pad, high + pad))
+    span = np.maximum(high - low, max(0.2 * float((high - low).max()), 1e-6))
+    centre = (low + high) / 2
+    return list(zip(centre - 0.58 * span, centre + 0.58 * span))
 
 
-def _shared_limits(seen):
-    """One set of axis limits for every frame of the animation, fitted to the data
-    points of all steps (grid lines may leave it: they reach far beyond the data)."""
-    return _limits(np.concatenate([P for _, P, _ in seen]))
+def step_name(name, lang):
+    """A step's name ("input", "layer 2: x W") in ``lang``."""
+    if lang != "ko":
+        return name
+    return name.replace("input", "입력").replace("layer ", "층 ")
 
 
 def _axes(figure, spec, dims):
@@ -150,7 +154,7 @@ def _draw(ax, name, P, G, y, limits, ticks=False):
     for axis, (low, high) in zip("xyz", limits[:dims]):
         getattr(ax, f"set_{axis}lim")(low, high)
     ax.set_title(name, fontsize=TEXT)
-    if ticks and dims == 2:
+    if ticks:
         ax.locator_params(nbins=3)
         ax.tick_params(labelsize=8)
     else:
@@ -181,9 +185,10 @@ def _separator(W, b):
     return None
 
 
-def _draw_separator(ax, W, b, limits):
-    """The output layer's boundary in the last hidden space: a line in 2-D, a plane in
-    3-D (two classes only)."""
+def _draw_separator(ax, W, b, limits, label=None):
+    """The output layer's boundary in the last hidden space: a dashed line in 2-D
+    (``label`` for a legend), a plane in 3-D (two classes only). False if none is
+    drawn."""
     separator = _separator(W, b)
     if separator is None:
         return False
@@ -192,13 +197,16 @@ def _draw_separator(ax, W, b, limits):
     if abs(w[k]) < 1e-9:
         return False
     others = [i for i in range(len(w)) if i != k]
-    axes = np.meshgrid(*[np.linspace(*limits[i], 20) for i in others])
+    axes = np.meshgrid(*[np.linspace(*limits[i], 200 if len(w) == 2 else 20)
+                         for i in others])
     solved = -(c + sum(w[i] * a for i, a in zip(others, axes))) / w[k]
     solved[(solved < limits[k][0]) | (solved > limits[k][1])] = np.nan   # stay in the box
     coords = list(axes)
     coords.insert(k, solved)                               # back in axis order
     if len(w) == 2:
-        ax.plot(coords[0][0], coords[1][0], "k--", linewidth=1.2, zorder=3)
+        if np.isfinite(coords[k]).sum() < 2:
+            return False                                   # the line misses the view
+        ax.plot(coords[0], coords[1], "k--", linewidth=1.5, zorder=3, label=label)
         ax.set_xlim(*limits[0])
         ax.set_ylim(*limits[1])
     else:
@@ -241,11 +249,11 @@ def plot_warp(model, X, y, lang="en"):
     _, P, G = steps[0]                                     # the input plane, not projected
     own = _limits(P)
     ax = _axes(figure, grid[0, 0], 2)
-    _draw(ax, t("input, shaded by the model's decision\n(lighter = less sure)",
-                "입력: 모델의 결정으로 칠함\n(옅을수록 덜 확신)"), P, G, y, own, ticks=True)
+    _draw(ax, t("input, shaded by\nthe model's decision\n(lighter = less sure)",
+                "입력: 모델의 결정으로\n칠함 (옅을수록 덜 확신)"), P, G, y, own, ticks=True)
     ax.imshow(confidence_image(model_probabilities(model), *own, 200), origin="lower",
               alpha=0.5, aspect="auto", zorder=0, extent=(*own[0], *own[1]))
-    panels = 1
+    panels, magnified = 1, {}
     for row, (layer, group) in enumerate(groups):
         affine_steps = [g for g in group if g[1].endswith(("x W", "+ b"))]
         shared = _limits(np.concatenate([g[2] for g in affine_steps])) if affine_steps \
@@ -253,7 +261,7 @@ def plot_warp(model, X, y, lang="en"):
         for col, (k, name, P, G) in enumerate(group, 1):
             ax = _axes(figure, grid[row, col], dims)
             limits = shared if name.endswith(("x W", "+ b")) else _limits(P)
-            title = name
+            title = step_name(name, lang)
             if name.endswith("x W") and layer in weights:
                 title += "\n" + _describe(weights[layer], lang)
             _draw(ax, title, P, G, y, limits, ticks=True)
@@ -262,17 +270,26 @@ def plot_warp(model, X, y, lang="en"):
                 shift = (P - before).mean(axis=0)
                 ax.scatter(*before.T, s=4, color="#999999", alpha=0.25, zorder=1)
                 start = before.mean(axis=0)
+                reach = min(high - low for low, high in limits[:dims])
+                length = float(np.linalg.norm(shift))
+                times = 1 if length >= 0.2 * reach or length == 0 else \
+                    int(np.ceil(0.2 * reach / length))
                 if dims == 3:
-                    ax.quiver(*start, *shift, color="black", linewidth=1.5)
+                    ax.computed_zorder = False                 # the arrow in front
+                    ax.quiver(*start, *(times * shift), color="black", linewidth=3,
+                              arrow_length_ratio=0.25, zorder=5)
                 else:
-                    ax.annotate("", start + shift, start, arrowprops={"arrowstyle": "-|>",
-                                                                       "color": "black",
-                                                                       "linewidth": 1.5})
+                    ax.annotate("", start + times * shift, start,
+                                arrowprops={"arrowstyle": "-|>", "color": "black",
+                                            "linewidth": 2.5, "mutation_scale": 22})
                 bias = affine_layers[layer][1]
                 size = ", ".join(f"{v:+.2f}" for v in bias[:3]) + (", ..." if len(bias) > 3
                                                                    else "")
-                ax.set_title(name + t(f"\nshift by b = ({size})", f"\nb = ({size})만큼 이동"),
+                drawn_as = "" if times == 1 else t(f", arrow x{times}", f", 화살표 x{times}")
+                ax.set_title(step_name(name, lang) + t(f"\nshift by b = ({size}){drawn_as}",
+                                                       f"\nb = ({size})만큼 이동{drawn_as}"),
                              fontsize=TEXT)
+                magnified[name] = times
             panels += 1
         if 0 < row < rows - 1:                      # the left column between: the layer
             index = int(layer.split()[-1]) - 1
@@ -280,8 +297,8 @@ def plot_warp(model, X, y, lang="en"):
             text.axis("off")
             shapes = ", ".join(f"{k} {tuple(v.shape)}" for k, v in
                                model.layers[index].params.items())
-            text.text(0.5, 0.5, f"{layer}\n{model.layers[index]!r}\n{shapes}", ha="center",
-                      va="center", fontsize=TEXT)
+            text.text(0.5, 0.5, f"{step_name(layer, lang)}\n{model.layers[index]!r}\n{shapes}",
+                      ha="center", va="center", fontsize=TEXT)
     if len(seen) > 1:
         spec = grid[rows - 1, 0] if len(groups) > 1 else grid[0, 4]
         _draw_last_hidden(figure, spec, model, steps[-1], seen[-1], y, lang)
@@ -290,24 +307,41 @@ def plot_warp(model, X, y, lang="en"):
                       "(activation) the ", "각 층이 공간을 회전·확대(x W), 이동(+ b), 접기(활성화)"
                       "하는 모습: ") + t("plane" if dims == 2 else "space", "평면" if dims == 2
                                           else "3차원 공간"), fontsize=11)
+    if rows > 1:
+        layout = t("Each row is one layer; the input is at the top left.",
+                   "각 행이 층 하나이며, 입력은 왼쪽 위에 있습니다.")
+        where = t("bottom left", "왼쪽 아래")
+    else:
+        layout = t("One layer, left to right: the input, its three steps, and the hidden "
+                   "space it makes (right), zoomed.",
+                   "층 하나를 왼쪽에서 오른쪽으로: 입력, 세 단계, 그리고 층이 만든 은닉 공간"
+                   "(오른쪽, 확대).")
+        where = t("right", "오른쪽")
     projection = "" if steps[-1][1].shape[-1] <= 3 else t(
         " Spaces wider than 3 are seen through one fixed PCA projection of the last hidden "
         "space.", " 3보다 넓은 공간은 마지막 은닉 공간의 PCA 투영 하나로 고정해 봅니다.")
     return Picture(t("Space warping, layer by layer", "층마다 공간 비틀기"), figure, panels,
                    slide="geometry",
                    data={"steps": [name for name, _, _ in steps],
-                         "final_points": steps[-1][1], "dims": dims},
-                   caption=t("Each row is one layer. x W turns and stretches the tangled "
-                             "classes (det W and singular values say by how much), + b slides "
-                             "them (the arrow), the activation folds them into its range. In "
-                             "the last hidden space (bottom left) a straight line, the output "
-                             "layer, separates the classes that no line could separate in "
-                             "the input.",
-                             "각 행이 층 하나입니다. x W는 얽힌 클래스를 돌리고 늘리며(det W와 "
-                             "특이값이 그 정도), + b는 밀어 옮기고(화살표), 활성화 함수는 자기 "
-                             "범위 안으로 접습니다. 마지막 은닉 공간(왼쪽 아래)에서는 출력층이라는 "
-                             "직선 하나가, 입력에서는 어떤 직선으로도 나눌 수 없던 클래스를 "
-                             "나눕니다.") + projection)
+                         "final_points": steps[-1][1], "dims": dims, "magnified": magnified,
+                         "rows": rows, "layers": {
+                             name: {"W": W, "b": affine_layers[name][1],
+                                    "singular": np.linalg.svd(W, compute_uv=False),
+                                    "det": np.linalg.det(W) if W.shape[0] == W.shape[1]
+                                    else None} for name, W in weights.items()}},
+                   caption=layout + t(" x W turns and stretches the tangled classes (det W "
+                                      "and singular values say by how much), + b slides them "
+                                      "(the arrow), the activation folds them into its range. "
+                                      f"In the last hidden space ({where}) a "
+                                      f"{'plane' if dims == 3 else 'straight line'}, the "
+                                      "output layer, separates the classes that no line could "
+                                      "separate in the input.",
+                                      " x W는 얽힌 클래스를 돌리고 늘리며(det W와 특이값이 그 "
+                                      "정도), + b는 밀어 옮기고(화살표), 활성화 함수는 자기 범위 "
+                                      f"안으로 접습니다. 마지막 은닉 공간({where})에서는 "
+                                      f"출력층이라는 {'평면' if dims == 3 else '직선'} 하나가, "
+                                      "입력에서는 어떤 직선으로도 나눌 수 없던 클래스를 "
+                                      "나눕니다.") + projection)
 
 
 def _draw_last_hidden(figure, spec, model, step, seen_step, y, lang):
@@ -322,7 +356,8 @@ def _draw_last_hidden(figure, spec, model, step, seen_step, y, lang):
         notes.append(t("PCA view", "PCA 투영"))
     ax = _axes(figure, spec, P.shape[-1])
     limits = _limits(P)
-    _draw(ax, name.split(":")[0] + t(" output, zoomed", " 출력, 확대"), P, G, y, limits)
+    _draw(ax, step_name(name.split(":")[0], lang) + t(" output, zoomed", " 출력, 확대"), P, G,
+          y, limits)
     if parts is not None and width <= 3:
         W, b, activation = parts
         if width == 2:
@@ -331,9 +366,11 @@ def _draw_last_hidden(figure, spec, model, step, seen_step, y, lang):
             ax.imshow(confidence_image(decide, *limits), origin="lower", alpha=0.45,
                       aspect="auto", zorder=0, extent=(*limits[0], *limits[1]))
             notes.append(t("shaded by the output layer", "출력층의 결정으로 칠함"))
-        if _draw_separator(ax, W, b, limits):
-            notes.append(t("- - its linear separator", "- - 선형 분리선") if width == 2 else
-                         t("grey plane: its linear separator", "회색 평면: 선형 분리면"))
+        label = t("the output layer's linear separator", "출력층의 선형 분리선")
+        if _draw_separator(ax, W, b, limits, label) and width == 2:
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.02), frameon=False)
+        elif width == 3:
+            notes.append(t("grey plane: its linear separator", "회색 평면: 선형 분리면"))
     if notes:
         ax.set_title(ax.get_title() + "\n" + "\n".join(notes), fontsize=TEXT)
 
@@ -351,7 +388,6 @@ def animate_warp(model, X, y, frames_per_step=6, lang="en"):
                          "Dense(3, activation='tanh') first), or draw plot_decision_boundary.")
     seen, padded, basis = views(steps)
     dims = seen[0][1].shape[-1]
-    limits = _shared_limits(seen)
     figure = new_figure(4.6, 4.6)
     ax = _axes(figure, figure.add_gridspec(1, 1)[0, 0], dims)
     frames, names = [], []
@@ -361,7 +397,8 @@ def animate_warp(model, X, y, frames_per_step=6, lang="en"):
             P, G = (1 - s) * P0 + s * P1, (1 - s) * G0 + s * G1
             shown = P @ basis                             # what this frame draws
             ax.clear()
-            _draw(ax, f"{name}  (t = {s:.2f})", shown, G @ basis, y, limits)
+            _draw(ax, f"{step_name(name, lang)}  (t = {s:.2f})", shown, G @ basis, y,
+                  _limits(shown), ticks=True)
             if dims == 3:
                 ax.view_init(elev=22, azim=-58 + 40 * (len(frames) / max(1, (len(padded) - 1)
                                                                      * frames_per_step)))
@@ -371,9 +408,11 @@ def animate_warp(model, X, y, frames_per_step=6, lang="en"):
                    slide="geometry", frame_ms=150,
                    data={"frame_steps": names, "final_points": steps[-1][1], "dims": dims,
                          "last_frame_points": shown},
-                   caption=t("Each step slides from its input to its output on fixed axes, "
-                             "so sizes can be compared from step to step"
+                   caption=t("Each step slides from its input to its output; the axes follow "
+                             "the points so that they fill the frame, and the ticks tell the "
+                             "scale (x W stretches the points, the activation folds them)"
                              + (" (the 3-D view turns slowly)." if dims == 3 else "."),
-                             "각 단계가 입력에서 출력으로 미끄러집니다. 축이 고정되어 단계 사이의 "
-                             "크기를 비교할 수 있습니다"
+                             "각 단계가 입력에서 출력으로 미끄러집니다. 축이 점들을 따라가 화면을 "
+                             "채우고, 눈금이 크기를 알려 줍니다(x W는 점들을 늘리고, 활성화 "
+                             "함수는 접습니다)"
                              + (" (3차원 시점은 천천히 돕니다)." if dims == 3 else ".")))

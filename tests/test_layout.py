@@ -1,0 +1,97 @@
+"""The package's layers, and imports that only flow down them.
+
+A module may import from its own level and the levels below it -- at module level and
+inside functions alike -- never from a level above. Optional back-ends (torch, onnx,
+h5py, uvicorn, ...) are third-party and not checked here; they are imported only where
+used (test_install checks the package imports without them)."""
+import ast
+import pathlib
+
+import glassnet
+
+ROOT = pathlib.Path(glassnet.__file__).parent
+
+# Lowest first. A module belongs to the first entry whose name is a prefix of its own.
+LEVELS = [
+    ("foundation", ["errors", "validate", "config", "files", "weights", "lectures", "limits"]),
+    ("numerics", ["initializers", "schedules", "layers.ops"]),
+    ("layers", ["layers", "losses", "optimizers", "metrics"]),
+    ("views of layers and files", ["inspect", "io", "datasets"]),
+    ("network", ["network"]),
+    ("pictures", ["viz"]),
+    ("course and interop", ["course", "interop"]),
+    ("explorer", ["explore"]),
+    ("entry points", ["cli", "__main__", ""]),
+]
+
+
+def module_name(path):
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def level(name):
+    for i, (_, prefixes) in enumerate(LEVELS):
+        for prefix in prefixes:
+            if name == prefix or name.startswith(prefix + ".") or prefix == "" == name:
+                return i
+    raise AssertionError(f"glassnet.{name} is in no level of LEVELS; add it there (and to "
+                         f"docs/layout.md).")
+
+
+def imports(path):
+    """(line, imported glassnet module) for every import in the file, anywhere in it."""
+    return imports_in(path.read_text(), module_name(path), path.name == "__init__.py")
+
+
+def imports_in(source, name, is_package=False):
+    package = name.split(".") if is_package else name.split(".")[:-1]
+    if name == "":
+        package = []
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - (node.level - 1)]
+            target = base + (node.module.split(".") if node.module else [])
+            for alias in node.names:
+                candidate = target + [alias.name]
+                as_module = ROOT.joinpath(*candidate)
+                if as_module.with_suffix(".py").exists() or as_module.is_dir():
+                    found.append((node.lineno, ".".join(candidate)))
+                else:
+                    found.append((node.lineno, ".".join(target)))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) \
+                else [node.module or ""]
+            for module in modules:
+                if module == "glassnet" or module.startswith("glassnet."):
+                    found.append((node.lineno, module[len("glassnet."):]))
+    return found
+
+
+def upward_imports():
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        here = module_name(path)
+        for line, target in imports(path):
+            if level(target) > level(here):
+                found.append(f"glassnet/{path.relative_to(ROOT)}:{line} "
+                             f"({LEVELS[level(here)][0]}) imports glassnet.{target} "
+                             f"({LEVELS[level(target)][0]})")
+    return found
+
+
+def test_every_module_has_a_level_and_imports_only_downward():
+    upward = upward_imports()
+    assert not upward, "imports that run upward:\n" + "\n".join(upward)
+
+
+def test_the_check_sees_imports_inside_functions_and_absolute_ones():
+    source = ("import numpy\n"
+              "from .graph import Network\n"
+              "def f():\n"
+              "    from ..viz import plot_warp\n"
+              "    import glassnet.explore.server\n")
+    found = [target for _, target in imports_in(source, "network.sequential")]
+    assert found == ["network.graph", "viz", "explore.server"]
+    assert [level(t) > level("network.sequential") for t in found] == [False, True, True]
