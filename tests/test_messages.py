@@ -123,7 +123,7 @@ def test_csv_logger_cannot_be_swapped_for_a_fifo_after_it_is_made(tmp_path):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("ck.keras", r"ModelCheckpoint: 'ck.keras' ends in .keras, which promises a Keras file"),
+    ("ck.pt", r"ModelCheckpoint: 'ck.pt' ends in .pt, which promises a PyTorch file"),
     ("best.h5", r"ends in .h5, which promises a HDF5 \(Keras 2\) file"),
     ("ck-{epoch.glassnet", r"ModelCheckpoint: the file name 'ck-\{epoch.glassnet' is not a "
                            r"valid template"),
@@ -132,6 +132,14 @@ def test_csv_logger_cannot_be_swapped_for_a_fifo_after_it_is_made(tmp_path):
 def test_model_checkpoint_names_are_checked_when_it_is_made(name, message):
     with pytest.raises(ValueError, match=message):
         gn.ModelCheckpoint(name)
+
+
+def test_model_checkpoint_best_keras_writes_a_keras_file(tmp_path):
+    """Issue 21: ModelCheckpoint("best.keras") was accepted and then failed inside fit."""
+    check = gn.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="loss",
+                               save_best_only=True)
+    _model().fit(np.ones((4, 2)), np.zeros((4, 2)), epochs=2, callbacks=[check], verbose=0)
+    assert check.saved and (tmp_path / "best.keras").read_bytes()[:2] == b"PK"   # a zip
 
 
 def test_model_checkpoint_fields_are_checked_before_the_first_epoch(tmp_path):
