@@ -99,8 +99,8 @@ def test_the_compile_configuration_and_options_are_kept(tmp_path):
 
 
 @pytest.mark.parametrize("layer, shape, message", [
-    (lambda: L.Dense(3, kernel_regularizer="l2", name="h"), (4,),
-     r"layer 'h' has kernel_regularizer=L2, which glassnet does not have"),
+    (lambda: L.Dense(3, activity_regularizer="l2", name="h"), (4,),
+     r"layer 'h' has activity_regularizer=L2, which glassnet does not have"),
     (lambda: L.Dense(3, bias_constraint="non_neg", name="h"), (4,),
      r"layer 'h' has bias_constraint=NonNeg, which glassnet does not have"),
     (lambda: L.LSTM(3, recurrent_dropout=0.2, name="h"), (5, 2),

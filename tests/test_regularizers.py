@@ -110,3 +110,26 @@ def test_regularizers_are_saved_and_frozen_layers_add_nothing(tmp_path):
 def test_wrong_regularizers_are_named(call, message):
     with pytest.raises((TypeError, ValueError), match=message):
         call()
+
+
+def test_regularizers_go_to_keras_files_and_come_back(tmp_path):
+    model = gn.Sequential([gn.Conv1D(2, 2, kernel_regularizer=R.L1L2(0.01, 0.02),
+                                     bias_regularizer=R.L2(0.1)),
+                           gn.Flatten(), gn.Dense(3, kernel_regularizer=R.L1(0.05))],
+                          input_shape=(5, 2))
+    model.compile("sgd", "mse")
+    model.save(tmp_path / "m.keras")
+    keras_model = keras.saving.load_model(tmp_path / "m.keras")
+    conv, dense = keras_model.layers[-3], keras_model.layers[-1]
+    assert conv.kernel_regularizer.get_config() == {"l1": 0.01, "l2": 0.02}
+    assert conv.bias_regularizer.get_config() == {"l2": 0.1}
+    assert dense.kernel_regularizer.get_config()["l1"] == pytest.approx(0.05)
+    X = np.random.default_rng(0).normal(size=(4, 5, 2)).astype("float32")
+    Y = np.zeros((4, 3), "float32")
+    keras_model.compile("sgd", "mse")
+    np.testing.assert_allclose(model.evaluate(X, Y, verbose=0),
+                               keras_model.evaluate(X, Y, verbose=0), rtol=1e-6)
+    back = gn.load_keras(tmp_path / "m.keras")
+    found = [repr(layer.regularizers.get(k)) for layer in back.layers for k in ("W", "b")
+             if layer.regularizers]
+    assert found == ["L1L2(l1=0.01, l2=0.02)", "L2(0.1)", "L1(0.05)", "None"]

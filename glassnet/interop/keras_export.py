@@ -50,9 +50,17 @@ def _pair(value):
     return list(value) if isinstance(value, (list, tuple)) else [value, value]
 
 
+def _regularizers(c):
+    """kernel_regularizer / bias_regularizer (glassnet's L1, L2, L1L2) as Keras writes
+    them, so that training on in Keras keeps the same penalty."""
+    return {key: _serialized("keras.regularizers", c[key]["type"],
+                             {k: v for k, v in c[key].items() if k != "type"})
+            for key in ("kernel_regularizer", "bias_regularizer") if key in c}
+
+
 def _dense(c, what):
     return "Dense", {"units": c["units"], "activation": _activation(c, what),
-                     "use_bias": c.get("use_bias", True)}
+                     "use_bias": c.get("use_bias", True), **_regularizers(c)}
 
 
 def _conv(c, what):
@@ -62,7 +70,8 @@ def _conv(c, what):
                        "strides": size(c.get("strides", 1)), "padding": _padding(c, what),
                        "data_format": "channels_last",
                        "dilation_rate": size(c.get("dilation_rate", 1)), "groups": 1,
-                       "activation": _activation(c, what), "use_bias": c.get("use_bias", True)}
+                       "activation": _activation(c, what), "use_bias": c.get("use_bias", True),
+                       **_regularizers(c)}
 
 
 def _pool(c, what):

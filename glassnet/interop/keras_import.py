@@ -191,10 +191,25 @@ def _initializers(config, *keys):
     return options
 
 
+def _regularizers(c):
+    """Keras's L1, L2 and L1L2 kernel and bias regularizers as glassnet's (removed from
+    ``c``, so that ``_absent`` refuses only what glassnet lacks)."""
+    from ..regularizers import REGULARIZERS
+    found = {}
+    for key in ("kernel_regularizer", "bias_regularizer"):
+        value = c.get(key)
+        if isinstance(value, dict) and value.get("class_name") in REGULARIZERS and \
+                isinstance(value.get("config"), dict):
+            found[key] = {"type": value["class_name"], **value["config"]}
+            c = {k: v for k, v in c.items() if k != key}
+    return c, found
+
+
 def _layer(kind, c):
     """The glassnet layer for one Keras layer config (the one table)."""
+    c, penalties = _regularizers(c) if kind in ("Dense", "Conv2D", "Conv1D") else (c, {})
     _absent(c)
-    weighted = _initializers(c, "kernel_initializer", "bias_initializer")
+    weighted = {**_initializers(c, "kernel_initializer", "bias_initializer"), **penalties}
     if kind == "Dense":
         return Dense(c["units"], activation=_activation(c), use_bias=c["use_bias"],
                      **weighted)
