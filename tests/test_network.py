@@ -98,7 +98,7 @@ def test_the_nested_network_backpropagates_to_its_input():
     X, G = rng.normal(size=(3, 4)), rng.normal(size=(3, 2))
     model.forward(X, training=True)
     dX = model.backward(G)
-    grads = {id(w): g.copy() for layer, trainable in gn.base.leaf_layers(model.layers)
+    grads = {id(w): g.copy() for layer, trainable in gn.layers.base.leaf_layers(model.layers)
              for w, g in zip(layer.params.values(), layer.grads.values())}
 
     def f():

@@ -15,12 +15,11 @@ notebook."""
 import numpy as np
 
 from glassnet import datasets, optimizers, viz
-from glassnet.activations import softmax
-from glassnet.conv import Conv2D, MaxPool2D
 from glassnet.course.examples import l2_backprop_example, linear_collapse
 from glassnet.inspect import compare_dense_conv, explain, summary, trace
-from glassnet.layers import Dense, Dropout, Flatten
-from glassnet.model import Sequential
+from glassnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from glassnet.layers.activations import softmax
+from glassnet.network import Sequential
 
 # --- end of imports ---
 
