@@ -2,58 +2,40 @@
 
 Forward propagation is matrix multiplication (Y = X @ W + b on the whole batch),
 backpropagation is explicit matrix formulas written in each layer, and every
-step can be inspected.
+step can be inspected. The package is built in levels (docs/layout.md): ``layers``
+(every layer, as ``keras.layers``), ``network`` (one graph engine, training written
+once), ``inspect`` and ``viz`` (what you see), ``course`` (the tour), ``interop`` and
+``explore``.
 """
-from . import callbacks, datasets, initializers, losses, metrics, ops, optimizers, schedules
-from . import regularizers, utils
-from .activations import GELU, Activation, LeakyReLU, ReLU, Sigmoid, Softmax, Tanh, softmax
-from .activations import ELU, SELU, LogSoftmax, ReLU6, SiLU
-from .attention import MultiHeadAttention
-from .base import InputSpec, Layer
-from .callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
-                        LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
-                        TerminateOnNaN)
-from .conv import (AveragePooling2D, AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
-                   GlobalAveragePooling2D, MaxPool2D, MaxPooling2D)
-from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
+from . import datasets, initializers, io, layers, losses, metrics, optimizers, regularizers
+from . import schedules, utils
 from .errors import ModelFileError, ShapeError
-from .functional import Input, InputLayer, Model
 from .inspect.check import check_layer
 from .interop import from_torch, load_keras, to_onnx, to_torch, torch_code, train_with_torch
 from .io import load_model, save_model
-from .layers import Dense, Dropout, Embedding, Flatten, Permute
+from .layers import *  # noqa: F401,F403  every layer, as gn.Dense
+from .layers import __all__ as _layer_names
+from .layers import ops
+from .layers.activations import softmax
 from .limits import Limits
-from .merging import Add, Average, Concatenate, Multiply, Subtract
-from .model import Residual, Sequential
-from .normalization import BatchNorm, BatchNormalization, LayerNorm, LayerNormalization
-from .recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from .reshaping import Cropping1D, Rescaling, Reshape
-from .registry import register_layer
-from .training import NonFiniteLossWarning
+from .network import Input, Model, NonFiniteLossWarning, Residual, Sequential, callbacks
+from .network.callbacks import (CSVLogger, EarlyStopping, History, LambdaCallback,
+                                LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+                                TerminateOnNaN)
 from .utils import to_categorical
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Layer", "InputSpec", "register_layer", "check_layer", "Limits",
+    *_layer_names, "softmax", "check_layer", "Limits",
     "to_torch", "to_onnx", "torch_code", "from_torch", "load_keras", "train_with_torch",
-    "Activation", "BatchNorm", "BatchNormalization", "Dense", "Dropout", "Flatten",
-    "Conv1D", "Conv2D", "MaxPool2D", "MaxPooling2D", "AvgPool2D", "AveragePooling2D",
-    "GlobalAveragePooling2D", "SimpleRNN", "LSTM", "GRU", "Embedding", "LayerNorm",
-    "LayerNormalization", "GlobalAveragePooling1D", "MultiHeadAttention", "Residual",
-    "GELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh", "softmax",
-    "Add", "Subtract", "Multiply", "Average", "Concatenate", "Permute",
-    "Sequential", "Model", "Input", "InputLayer", "load_model", "save_model",
+    "Sequential", "Model", "Input", "Residual", "load_model", "save_model",
     "ModelFileError", "ShapeError", "NonFiniteLossWarning", "EarlyStopping", "History",
     "ModelCheckpoint", "ReduceLROnPlateau", "LearningRateScheduler", "CSVLogger",
-    "TerminateOnNaN", "LambdaCallback",
-    "callbacks", "datasets", "initializers", "losses", "metrics", "ops", "optimizers",
-    "schedules", "regularizers", "utils", "to_categorical",
-    "ELU", "SELU", "SiLU", "ReLU6", "LogSoftmax", "DepthwiseConv2D", "GlobalMaxPooling1D",
-    "GlobalMaxPooling2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "Bidirectional", "Reshape",
-    "Rescaling", "Cropping1D",
+    "TerminateOnNaN", "LambdaCallback", "to_categorical",
+    "callbacks", "datasets", "initializers", "io", "layers", "losses", "metrics", "ops",
+    "optimizers", "regularizers", "schedules", "utils",
 ]
-GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 
 
 def __getattr__(name):

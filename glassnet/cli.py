@@ -24,7 +24,7 @@ import numpy as np
 from . import datasets, losses, optimizers
 from .inspect import compare_dense_conv, report
 from .io import check_destination, check_save_name, load_model
-from .spec import load_spec
+from .network.spec import load_spec
 from .validate import number, whole_number
 
 

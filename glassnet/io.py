@@ -39,7 +39,7 @@ from . import limits as limits_module
 from . import losses, optimizers
 from .errors import ModelFileError
 from .files import check_writable, open_regular
-from .registry import layer_from_config
+from .layers.registry import layer_from_config
 
 FORMAT, VERSION = "glassnet-model", 3
 OLD_VERSIONS = {2: "checksum"}       # version -> its checksum field (tensors only)

@@ -20,7 +20,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import config as config_module
-from .activations import log_softmax, softmax_backward
+from .layers.activations import log_softmax, softmax_backward
 from .errors import ShapeError, describe_shape
 from .validate import flag, number
 

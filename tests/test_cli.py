@@ -8,7 +8,7 @@ import pytest
 
 import glassnet as gn
 from glassnet.cli import main
-from glassnet.spec import load_spec, parse_spec
+from glassnet.network.spec import load_spec, parse_spec
 
 
 def test_spec_strings_build_models():

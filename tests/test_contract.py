@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-from glassnet.registry import BUILT_IN, LAYER_TYPES
+from glassnet.layers.registry import BUILT_IN, LAYER_TYPES
 from cases import LAYER_CASES, built, sample_input
 
 PACKAGE = pathlib.Path(gn.__file__).parent

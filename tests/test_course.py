@@ -423,7 +423,7 @@ def test_the_notebook_runs_top_to_bottom_in_a_kernel(tmp_path, monkeypatch):
 
 def test_korean_tables_line_up_on_a_terminal():
     from glassnet.inspect.report import _width
-    layer, digits, _ = _models()
+    _, digits, _ = _models()
     lines = summary(digits, 32, lang="ko").to_text().splitlines()
     table = lines[2:lines.index(lines[3], 4) + 1]            # header, rule, rows, rule
     assert "층" in table[0] and len(table) >= 5

@@ -154,7 +154,7 @@ def test_architectures_that_ask_too_much_are_refused_before_allocating(tmp_path)
     many = gn.Sequential.from_config({**config, "layers": config["layers"][:20_000]},
                                      limits=gn.Limits(max_layers=20_000))
     assert _finishes(lambda: many.build().count_params(), 60) == 0     # linear, not O(N^2)
-    wide = gn.spec.parse_spec("784-999999999")
+    wide = gn.network.spec.parse_spec("784-999999999")
     with pytest.raises(ValueError, match=r"the parameters: 784,999,999,215 is more than "
                                          r"glassnet's limit.*Limits\(max_parameters="):
         _bounded(wide.build, 16)
@@ -460,7 +460,7 @@ TOKENS = ["784", "8x8", "8x8x1", "20", "0", "-1", "10", "3:relu", "5:softmax", "
 def test_fuzz_the_spec_parser(tokens):
     spec = "-".join(tokens)
     try:
-        model = gn.spec.parse_spec(spec)
+        model = gn.network.spec.parse_spec(spec)
         text = str(model.summary(print_fn=None))
     except (ValueError, TypeError):
         return

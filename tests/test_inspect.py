@@ -301,7 +301,7 @@ def test_cli_reports(capsys, tmp_path):
 
 
 def test_convolution_trace_shows_the_unfolded_patch_product():
-    from glassnet.spec import parse_spec
+    from glassnet.network.spec import parse_spec
     model = parse_spec("28x28x1-conv:8:3:relu-maxpool:2-conv:16:3:relu-maxpool:2-flatten-"
                        "10:softmax")
     text = str(trace(model, 32, backward=True))
@@ -316,7 +316,7 @@ def test_convolution_trace_shows_the_unfolded_patch_product():
 
 
 def test_explain_covers_every_layer_kind():
-    from glassnet.spec import parse_spec
+    from glassnet.network.spec import parse_spec
     model = parse_spec("6-embed:10:4-lstm:5:seq-attention:2:3-gap1d-2:softmax")
     text = str(model.explain(np.array([1, 2, 3, 4, 5, 6])))
     assert "A lookup table: integer tokens" in text

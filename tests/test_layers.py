@@ -236,7 +236,7 @@ def test_conv_shape_errors_name_the_layer():
 
 def test_conv_backward_is_fold_of_dz_times_w_transposed():
     """dX = fold(dZ @ W.T): the per-tap computation equals the plain col2im."""
-    from glassnet.conv import fold
+    from glassnet.layers.conv import fold
     layer, in_shape, _ = built("conv2d_dilation_padding")
     rng = np.random.default_rng(4)
     X = rng.normal(size=in_shape)

@@ -13,8 +13,9 @@ ROOT = pathlib.Path(glassnet.__file__).parent
 
 # Lowest first. A module belongs to the first entry whose name is a prefix of its own.
 LEVELS = [
-    ("foundation", ["errors", "validate", "config", "files", "weights", "lectures", "limits"]),
-    ("numerics", ["initializers", "schedules", "layers.ops"]),
+    ("foundation", ["errors", "validate", "config", "files", "weights", "lectures", "limits",
+                    "utils"]),
+    ("numerics", ["initializers", "schedules", "regularizers", "kernels", "layers.ops"]),
     ("layers", ["layers", "losses", "optimizers", "metrics"]),
     ("views of layers and files", ["inspect", "io", "datasets"]),
     ("network", ["network"]),
@@ -60,12 +61,18 @@ def imports_in(source, name, is_package=False):
                     found.append((node.lineno, ".".join(candidate)))
                 else:
                     found.append((node.lineno, ".".join(target)))
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) \
-                else [node.module or ""]
-            for module in modules:
-                if module == "glassnet" or module.startswith("glassnet."):
-                    found.append((node.lineno, module[len("glassnet."):]))
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "glassnet" or alias.name.startswith("glassnet."):
+                    found.append((node.lineno, alias.name[len("glassnet."):]))
+        elif isinstance(node, ast.ImportFrom) and node.module and \
+                (node.module == "glassnet" or node.module.startswith("glassnet.")):
+            target = node.module.split(".")[1:]
+            for alias in node.names:              # from glassnet import viz: the module viz
+                candidate = ROOT.joinpath(*target, alias.name)
+                module = target + [alias.name] if candidate.with_suffix(".py").exists() \
+                    or candidate.is_dir() else target
+                found.append((node.lineno, ".".join(module)))
     return found
 
 
@@ -89,9 +96,11 @@ def test_every_module_has_a_level_and_imports_only_downward():
 def test_the_check_sees_imports_inside_functions_and_absolute_ones():
     source = ("import numpy\n"
               "from .graph import Network\n"
+              "from glassnet import io, viz\n"
               "def f():\n"
               "    from ..viz import plot_warp\n"
               "    import glassnet.explore.server\n")
     found = [target for _, target in imports_in(source, "network.sequential")]
-    assert found == ["network.graph", "viz", "explore.server"]
-    assert [level(t) > level("network.sequential") for t in found] == [False, True, True]
+    assert found == ["network.graph", "io", "viz", "viz", "explore.server"]
+    assert [level(t) > level("network.sequential") for t in found] == \
+        [False, False, True, True, True]

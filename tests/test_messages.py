@@ -10,7 +10,7 @@ import pytest
 import glassnet as gn
 from glassnet import cli
 from glassnet import datasets as D
-from glassnet.spec import load_spec
+from glassnet.network.spec import load_spec
 
 
 def _model():

@@ -74,7 +74,7 @@ def test_loss_and_training_match_keras(first, shape):
                   "sparse_categorical_crossentropy")
     X = rng.normal(size=(16, *shape)).astype("float32")
     y = rng.integers(0, 3, 16)
-    penalty = gn.training.penalty(model)
+    penalty = gn.network.trainer.penalty(model)
     assert penalty > 0.1                                  # a real share of the loss
     np.testing.assert_allclose(model.evaluate(X, y, verbose=0),
                                keras_model.evaluate(X, y, verbose=0), rtol=2e-6)
@@ -93,10 +93,10 @@ def test_regularizers_are_saved_and_frozen_layers_add_nothing(tmp_path):
     loaded = gn.load_model(tmp_path / "r.glassnet")
     assert loaded.get_config() == model.get_config()
     assert repr(loaded.layers[1].regularizers["W"]) == "L1L2(l1=0.1, l2=0.2)"
-    total = gn.training.penalty(model)
+    total = gn.network.trainer.penalty(model)
     assert total == pytest.approx(model.layers[0].penalty() + model.layers[1].penalty())
     model.layers[1].trainable = False                     # Keras: trainable weights only
-    assert gn.training.penalty(model) == pytest.approx(model.layers[0].penalty())
+    assert gn.network.trainer.penalty(model) == pytest.approx(model.layers[0].penalty())
 
 
 @pytest.mark.parametrize("call, message", [

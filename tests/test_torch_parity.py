@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
-from glassnet.conv import channels_first, channels_last, kernel_from_pytorch
+from glassnet.layers.conv import channels_first, channels_last, kernel_from_pytorch
 from cases import INTEGER_INPUTS, LAYER_CASES, built, sample_input
 from gradcheck import assert_close
 from torch_ref import (ACTIVATIONS, nchw, nhwc, tensor, torch_batchnorm, torch_conv_weight,
@@ -313,7 +313,7 @@ LOSS_CASES = {
             lambda Y, T: F.mse_loss(Y, T)),
     "mae": (gn.losses.MeanAbsoluteError(), LOGITS, PROBS, lambda Y, T: F.l1_loss(Y, T)),
     "bce_probs": (gn.losses.BinaryCrossentropy(),
-                  gn.activations.ActivationFunction("sigmoid").apply(LOGITS[:, :2]),
+                  gn.layers.activations.ActivationFunction("sigmoid").apply(LOGITS[:, :2]),
                   BINARY, lambda Y, T: F.binary_cross_entropy(Y, T)),
     "bce_logits": (gn.losses.BinaryCrossentropy(from_logits=True), LOGITS[:, :2], BINARY,
                    lambda Y, T: F.binary_cross_entropy_with_logits(Y, T)),

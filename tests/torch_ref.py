@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 import glassnet as gn
-from glassnet.conv import kernel_to_pytorch
+from glassnet.layers.conv import kernel_to_pytorch
 
 ACTIVATIONS = {
     "linear": lambda z: z,

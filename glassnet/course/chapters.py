@@ -15,12 +15,11 @@ notebook."""
 import numpy as np
 
 from glassnet import datasets, optimizers, viz
-from glassnet.activations import softmax
-from glassnet.conv import Conv2D, MaxPool2D
 from glassnet.course.examples import l2_backprop_example, linear_collapse
 from glassnet.inspect import compare_dense_conv, explain, summary, trace
-from glassnet.layers import Dense, Dropout, Flatten
-from glassnet.model import Sequential
+from glassnet.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D
+from glassnet.layers.activations import softmax
+from glassnet.network import Sequential
 
 # --- end of imports ---
 
@@ -39,6 +38,7 @@ def neuron_to_layer(tour):
                        dtype="float64").build()
     layer.set_weights([np.array([[0.1, 0.4], [0.2, 0.5], [0.3, 0.6]]), np.array([0.5, -0.5])])
     tour.block(summary(layer, 4, lang=tour.lang), "summary_title")
+    tour.show(viz.plot_neuron_to_layer(lang=tour.lang), "neuron_to_layer")
     tour.show(viz.plot_colour_matmul(b=(0.5, -0.5), lang=tour.lang), "colour_matmul")
     tour.seed_layer = layer
 
@@ -64,6 +64,7 @@ def shapes(tour):
     tour.block(trace(tour.mlp, 1, lang=tour.lang))
     tour.block(summary(mnist, 64, lang=tour.lang), "mnist_title")
     tour.block(trace(mnist, 64, lang=tour.lang))
+    tour.show(viz.plot_broadcasting(lang=tour.lang), "broadcasting")
 
 
 def geometry(tour):
@@ -134,6 +135,7 @@ def batching(tour):
     tour.accuracy = tour.digits.evaluate(tour.X_test, tour.y_test, verbose=0,
                                          return_dict=True)["accuracy"]
     tour.say("accuracy", accuracy=100 * tour.accuracy)
+    tour.show(viz.plot_batch_timing(lang=tour.lang), "batch_timing")
     tour.show(viz.plot_training(history, norms, lang=tour.lang), "training")
 
 
@@ -141,6 +143,7 @@ def explosion(tour):
     comparison = compare_dense_conv(lang=tour.lang)
     tour.block(comparison)
     tour.show(viz.plot_parameter_explosion(comparison, lang=tour.lang), "parameter_explosion")
+    tour.show(viz.plot_vgg_stack(lang=tour.lang), "vgg_stack")
 
 
 def image_to_vector(tour):
@@ -176,7 +179,9 @@ def backprop(tour):
     tour.equation("backprop")
     tour.show(viz.plot_backprop(lang=tour.lang), "backprop")
     tour.block(l2_backprop_example(lang=tour.lang)[0])
+    tour.show(viz.plot_computational_graph(lang=tour.lang), "computational_graph")
     tour.block(trace(tour.mlp, 32, backward=True, lang=tour.lang))
+    tour.show(viz.plot_activation_derivatives(lang=tour.lang), "activation_derivatives")
     tour.show(viz.plot_choices(seed=tour.seed, epochs=tour.pick(30, 10), lang=tour.lang),
               "choices")
 

@@ -2,9 +2,9 @@
 an activation collapses into one layer, and the backpropagation of f = ||W x||^2."""
 import numpy as np
 
-from ..layers import Dense
+from ..layers.dense import Dense
 from ..lectures import fill, text
-from ..model import Sequential
+from ..network.sequential import Sequential
 
 
 def linear_collapse(seed=0, lang="en"):

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from ..callbacks import ProgressBar
+from ..network.callbacks import ProgressBar
 from ..lectures import check_language, fill, text
 from ..viz.picture import require_hangul
 from .page import Page
@@ -51,7 +51,7 @@ class Tour:
     def say(self, key, **values):
         """A paragraph of the chapter, with numbers the chapter computed."""
         sentence = self.words_for(key, **values)
-        self.say(sentence)
+        self.echo(sentence)
         if self.notebook:
             _display_markdown(sentence)
         else:
@@ -60,16 +60,16 @@ class Tour:
 
     def log(self, key, **values):
         """A line printed while the tour runs (not part of the report)."""
-        self.say(self.words_for(key, **values))
+        self.echo(self.words_for(key, **values))
 
     def block(self, shown, title_key=None):
         """A report of glassnet.inspect (in the tour's language) or preformatted text,
         under an optional heading of the chapter."""
         title = self.words_for(title_key) if title_key else None
         if hasattr(shown, "to_html"):
-            self.say((f"{title}:\n" if title else "") + shown.to_text(lang=self.lang))
+            self.echo((f"{title}:\n" if title else "") + shown.to_text(lang=self.lang))
         else:
-            self.say(shown)
+            self.echo(shown)
         if self.notebook:
             from IPython.display import HTML, display
             display(HTML(self.page.render_block(title, shown)))
@@ -101,7 +101,7 @@ class Tour:
         if self.out_dir:
             for kind in ("png", "gif") if animated else ("png",):
                 path = picture.save(os.path.join(self.out_dir, f"{name}.{kind}"))
-                self.say(f"  {self.words['page']['picture']}: {path}")
+                self.echo(f"  {self.words['page']['picture']}: {path}")
         self.page.add("picture", picture)
         return picture
 
@@ -119,11 +119,11 @@ class Tour:
         if self.notebook:                  # the notebook's Markdown cell says it
             return
         words = self.words["chapters"][name]
-        self.say(f"\n{words['title']}\n{'-' * len(words['title'])}")
-        self.say(words["intro"])
+        self.echo(f"\n{words['title']}\n{'-' * len(words['title'])}")
+        self.echo(words["intro"])
         self.page.section(words["title"], words["intro"], words.get("slides", ()))
 
-    def say(self, line):
+    def echo(self, line):
         print(line, file=self.file, flush=True)
 
 
@@ -143,13 +143,13 @@ def run_tour(out_dir="glassnet-tour", quick=False, seed=0, file=None, lang="en")
     start = time.perf_counter()
     os.makedirs(out_dir, exist_ok=True)
     tour = Tour(lang, quick, seed, out_dir, file)
-    tour.say(tour.words["page"]["title"])
+    tour.echo(tour.words["page"]["title"])
     for chapter in CHAPTERS:
         tour.begin(chapter.__name__)
         chapter(tour)
     path = os.path.join(out_dir, "index.html")
     with open(path, "w", encoding="utf-8") as f:
         f.write(tour.page.html())
-    tour.say(fill(tour.words["page"]["done"], {
+    tour.echo(fill(tour.words["page"]["done"], {
         "seconds": time.perf_counter() - start, "path": os.path.abspath(path)}))
     return path

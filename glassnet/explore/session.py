@@ -18,11 +18,12 @@ import time
 import numpy as np
 
 from .. import datasets, optimizers
-from ..conv import Conv2D
-from ..layers import Dense, Dropout, Flatten
-from ..base import is_chain
-from ..model import Network, Sequential
-from ..normalization import BatchNorm
+from ..layers.conv import Conv2D
+from ..layers.dense import Dense, Dropout, Flatten
+from ..layers.base import is_chain
+from ..network.graph import Network
+from ..network.sequential import Sequential
+from ..layers.normalization import BatchNorm
 from .code import export_code
 from .settings import (
     DEFAULTS,

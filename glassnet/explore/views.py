@@ -7,9 +7,9 @@ draws a random number, so looking never changes what training does."""
 import numpy as np
 
 from .. import datasets
-from ..activations import Activation, softmax
+from ..layers.activations import Activation, softmax
 from ..inspect import trace
-from ..layers import Dense
+from ..layers.dense import Dense
 from .settings import SettingsError, choice, number
 
 

@@ -60,7 +60,7 @@ class Explorer(anywidget.AnyWidget):
     def save_start(self, path):
         """Save the network as it was at its start (what the exported code reads when
         the widget trains a model of your own)."""
-        from ..model import Sequential
+        from ..network.sequential import Sequential
         model = self.session.model
         start = Sequential.from_config(model.get_config())
         start.build((None, model.layers[0].params["W"].shape[0]))

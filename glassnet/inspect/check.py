@@ -9,8 +9,8 @@ compared with a PyTorch function of your own (``torch_fn``).
 """
 import numpy as np
 
-from ..base import Layer
-from ..ops import shape_text
+from ..layers.base import Layer
+from ..layers.ops import shape_text
 from ..validate import number, sample_shape, whole_number
 from .report import Report, Section
 

@@ -11,8 +11,8 @@ forward pass, layer by layer.
 """
 import numpy as np
 
-from ..base import is_chain
-from ..ops import Activate, Mask, MatMul, Normalize, Reshape, affine
+from ..layers.base import is_chain
+from ..layers.ops import Activate, Mask, MatMul, Normalize, Reshape, affine
 from .report import Report, Section
 
 SMALL = 6          # write every output of a layer with at most this many inputs and outputs

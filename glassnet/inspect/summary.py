@@ -3,7 +3,7 @@ memory; in total the parameters (as Keras counts them) and the memory of inferen
 against a training step -- backpropagation keeps the forward values (seed 003)."""
 import math
 
-from ..base import is_chain, value_counts
+from ..layers.base import is_chain, value_counts
 from ..validate import whole_number
 from . import units
 from .report import Report, Section

@@ -1,7 +1,7 @@
 """model.trace(): the operation-level story of one forward (and backward) pass, as
 seed 000's shape table tells it -- every matrix product, broadcast and activation with
 its operand shapes, read from each layer's own typed ``ops`` description (each op says
-its formula, shapes, note and backward rows; see ``glassnet.ops``)."""
+its formula, shapes, note and backward rows; see ``glassnet.layers.ops``)."""
 from .report import Report, Section
 from .units import shape as shp
 from .summary import label, layer_rows

@@ -1,5 +1,5 @@
 """How numbers, shapes and sizes are written in reports."""
-from ..ops import shape_text as shape  # noqa: F401  (None, 784) -> '(B, 784)'
+from ..layers.ops import shape_text as shape  # noqa: F401  (None, 784) -> '(B, 784)'
 
 
 def count(n):

@@ -33,7 +33,7 @@ def emitter(emitters, layer, what, form):
     """The converter of ``layer`` from ``emitters`` (glassnet's layer type names -> the
     function that writes that layer): glassnet's own types only, by type, not by name (a
     layer of your own named "Dense" is not glassnet's Dense)."""
-    from ..registry import BUILT_IN
+    from ..layers.registry import BUILT_IN
     name = type(layer).__name__
     if BUILT_IN.get(name) is not type(layer) or name not in emitters:
         raise TypeError(f"{what}: {layer!r} ({name}) has no {form} form. Layers that do: "

@@ -107,7 +107,7 @@ SLOTS = {"SGD": {"momentum": "momentum_buffer"},
 def check_callbacks(callbacks):
     """The callbacks PyTorch's engine runs (glassnet's own EarlyStopping, ModelCheckpoint
     and CSVLogger), as JSON-able specs for the worker processes."""
-    from .. import callbacks as module
+    from ..network import callbacks as module
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):
@@ -124,7 +124,7 @@ def check_callbacks(callbacks):
 
 
 def _rebuild(specs):
-    from .. import callbacks as module
+    from ..network import callbacks as module
     return [getattr(module, spec["type"])(**{k: v for k, v in spec.items() if k != "type"})
             for spec in specs]
 
@@ -170,7 +170,7 @@ def _train(model, data, validation, options, callbacks, rank=0, world=1):
     metrics and callbacks read the results. Returns (history dict, epochs, steps, seconds,
     net, optimizer)."""
     torch = requires("torch", "torch")
-    from ..callbacks import prepare
+    from ..network.callbacks import prepare
     from .torch_code import to_torch, weights_from_torch
     device, seed, epochs = options["device"], options["seed"], options["epochs"]
     torch.manual_seed(seed)
@@ -289,7 +289,7 @@ def _train(model, data, validation, options, callbacks, rank=0, world=1):
 
 
 def _history(record, seconds):
-    from ..callbacks import History
+    from ..network.callbacks import History
     history = History()
     history.history, history.epoch = record["history"], record["epochs"]
     history.seconds = seconds
@@ -319,7 +319,7 @@ def train_with_torch(model, x, y, epochs=1, batch_size=32, nproc=1, device="cpu"
     c10d rendezvous); see docs/interop.md. ``history.rank_weights`` then holds this
     machine's processes' final weights (they agree). ``device``: 'cpu' or 'cuda'."""
     torch = requires("torch", "torch")
-    from ..training import check_data, count, require_compiled, take
+    from ..network.trainer import check_data, count, require_compiled, take
     from ..validate import number
     require_compiled(model, "train_with_torch")
     what = "train_with_torch"

@@ -34,19 +34,20 @@ from io import BytesIO
 
 import numpy as np
 
-from ..activations import ACTIVATION_NAMES, Activation
-from ..attention import MultiHeadAttention
-from ..conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                    MaxPool2D)
+from ..layers.activations import ACTIVATION_NAMES, Activation
+from ..layers.attention import MultiHeadAttention
+from ..layers.conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
+                           GlobalAveragePooling2D, MaxPool2D)
 from ..files import inflate, json_nesting, open_regular
-from ..functional import Input, Model
+from ..network.functional import Input, Model
 from ..initializers import INITIALIZERS
-from ..layers import Dense, Dropout, Embedding, Flatten, Permute
+from ..layers.dense import Dense, Dropout, Embedding, Flatten, Permute
 from ..limits import DEFAULT
-from ..merging import Add, Average, Concatenate, Multiply, Subtract
-from ..model import Sequential, snake
-from ..normalization import BatchNorm, LayerNorm
-from ..recurrent import GRU, LSTM, SimpleRNN
+from ..layers.merging import Add, Average, Concatenate, Multiply, Subtract
+from ..network.graph import snake
+from ..network.sequential import Sequential
+from ..layers.normalization import BatchNorm, LayerNorm
+from ..layers.recurrent import GRU, LSTM, SimpleRNN
 from . import requires
 
 SUBLAYERS = {"MultiHeadAttention": ["query_dense", "key_dense", "value_dense",

@@ -14,8 +14,8 @@ import math
 
 import numpy as np
 
-from ..activations import GELU_TANH, SELU_ALPHA, SELU_SCALE
-from ..conv import kernel_to_pytorch
+from ..layers.activations import GELU_TANH, SELU_ALPHA, SELU_SCALE
+from ..layers.conv import kernel_to_pytorch
 from . import emitter, requires
 
 OPSET, IR_VERSION = 17, 8

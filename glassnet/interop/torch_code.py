@@ -26,8 +26,8 @@ import re
 
 import numpy as np
 
-from ..base import is_chain
-from ..conv import kernel_from_pytorch, kernel_to_pytorch
+from ..layers.base import is_chain
+from ..layers.conv import kernel_from_pytorch, kernel_to_pytorch
 from . import emitter, requires
 
 HELPERS = {

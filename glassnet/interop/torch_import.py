@@ -32,18 +32,18 @@ import warnings
 
 import numpy as np
 
-from ..activations import Activation
-from ..attention import MultiHeadAttention
-from ..conv import (AvgPool2D, Conv1D, Conv2D, DepthwiseConv2D, GlobalAveragePooling1D,
+from ..layers.activations import Activation
+from ..layers.attention import MultiHeadAttention
+from ..layers.conv import (AvgPool2D, Conv1D, Conv2D, DepthwiseConv2D, GlobalAveragePooling1D,
                     GlobalAveragePooling2D, GlobalMaxPooling2D, MaxPool2D, kernel_from_pytorch)
 from ..errors import ShapeError, describe_shape
-from ..functional import Input, Model
-from ..layers import Dense, Dropout, Embedding, Flatten, Permute
-from ..merging import Add, Concatenate, Multiply, Subtract
-from ..model import Residual, Sequential
-from ..normalization import BatchNorm, LayerNorm
-from ..recurrent import GRU, LSTM, Bidirectional, SimpleRNN
-from ..reshaping import Cropping1D, Rescaling, Reshape
+from ..network.functional import Input, Model
+from ..layers.dense import Dense, Dropout, Embedding, Flatten, Permute
+from ..layers.merging import Add, Concatenate, Multiply, Subtract
+from ..network.sequential import Residual, Sequential
+from ..layers.normalization import BatchNorm, LayerNorm
+from ..layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
+from ..layers.reshaping import Cropping1D, Rescaling, Reshape
 from ..validate import number, sample_shape
 from . import requires
 from .torch_code import gru_order, weights_from_torch

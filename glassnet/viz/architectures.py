@@ -7,12 +7,12 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .. import optimizers
-from ..attention import MultiHeadAttention
-from ..conv import GlobalAveragePooling1D
-from ..layers import Dense, Embedding
+from ..layers.attention import MultiHeadAttention
+from ..layers.conv import GlobalAveragePooling1D
+from ..layers.dense import Dense, Embedding
 from ..lectures import words
-from ..model import Sequential
-from ..recurrent import SimpleRNN
+from ..network.sequential import Sequential
+from ..layers.recurrent import SimpleRNN
 from .picture import CLASS_COLOURS, TEXT, Picture, drawn, new_figure
 
 

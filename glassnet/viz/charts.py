@@ -10,11 +10,11 @@ import numpy as np
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .. import optimizers
-from ..activations import Activation, ActivationFunction
-from ..callbacks import Callback
-from ..layers import Dense, Dropout, Flatten
+from ..layers.activations import Activation, ActivationFunction
+from ..network.callbacks import Callback
+from ..layers.dense import Dense, Dropout, Flatten
 from ..lectures import words
-from ..model import Sequential
+from ..network.sequential import Sequential
 from .picture import (CLASS_COLOURS, TEXT, TITLE, Picture, confidence_image, drawn,
                       model_probabilities, new_figure, rgb)
 

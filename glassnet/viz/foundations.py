@@ -9,11 +9,11 @@ import time
 import numpy as np
 from matplotlib.patches import Circle, FancyArrowPatch, Rectangle
 
-from ..activations import Activation
-from ..conv import Conv2D
-from ..layers import Dense
+from ..layers.activations import Activation
+from ..layers.conv import Conv2D
+from ..layers.dense import Dense
 from ..lectures import words
-from ..model import Sequential
+from ..network.sequential import Sequential
 from .picture import CLASS_COLOURS, TEXT, TITLE, Picture, drawn, new_figure
 
 LECTURE_W = ((0.1, 0.4), (0.2, 0.5), (0.3, 0.6))     # lecture 07-03's Dense(2, input_dim=3)

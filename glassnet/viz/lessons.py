@@ -6,10 +6,10 @@ import numpy as np
 from matplotlib.patches import Circle
 
 from .. import losses, optimizers
-from ..activations import Activation
-from ..layers import Dense
+from ..layers.activations import Activation
+from ..layers.dense import Dense
 from ..lectures import words
-from ..model import Sequential
+from ..network.sequential import Sequential
 from .picture import CLASS_COLOURS, TEXT, Picture, drawn, new_figure
 
 

@@ -14,7 +14,7 @@ from matplotlib import font_manager
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..activations import softmax
+from ..layers.activations import softmax
 from ..errors import MissingFontError
 from ..lectures import check_language
 

@@ -5,11 +5,11 @@ Every curve is a real run of glassnet's engine, seeded."""
 import numpy as np
 
 from .. import datasets, optimizers
-from ..callbacks import Callback, EarlyStopping
-from ..layers import Dense, Dropout
+from ..network.callbacks import Callback, EarlyStopping
+from ..layers.dense import Dense, Dropout
 from ..lectures import words
-from ..model import Sequential
-from ..normalization import BatchNorm
+from ..network.sequential import Sequential
+from ..layers.normalization import BatchNorm
 from .picture import CLASS_COLOURS, Picture, drawn, new_figure
 from .warp import step_name
 

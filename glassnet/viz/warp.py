@@ -10,7 +10,7 @@ projection (PCA of the last hidden space) fitted once and kept for every panel a
 import numpy as np
 
 from ..lectures import words
-from ..ops import affine
+from ..layers.ops import affine
 from .picture import (CLASS_COLOURS, TEXT, Picture, confidence_image, drawn,
                       model_probabilities, new_figure, probabilities, rgb)
 

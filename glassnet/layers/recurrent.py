@@ -18,12 +18,12 @@ again single GEMMs over all steps, once every step's dZ is known.
 """
 import numpy as np
 
-from . import initializers
+from .. import initializers
 from .activations import column_sum
 from .base import Composite, Layer, where
-from .errors import ShapeError, describe_shape
+from ..errors import ShapeError, describe_shape
 from .ops import MatMul, Op, Recurrence
-from .validate import flag, whole_number
+from ..validate import flag, whole_number
 
 
 def _rows(A):

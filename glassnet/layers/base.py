@@ -30,11 +30,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import initializers
-from .errors import ShapeError, describe_shape
+from .. import initializers
+from ..errors import ShapeError, describe_shape
 from .ops import Op
-from .validate import flag, sample_shape
-from .weights import assign
+from ..validate import flag, sample_shape
+from ..weights import assign
 
 MAX_NAME = 200                              # characters in a layer's name
 
@@ -220,7 +220,7 @@ class Layer:
 
     # --- describing -----------------------------------------------------------------------
     def ops(self, in_shape):
-        """The forward pass as typed operations (``glassnet.ops``)."""
+        """The forward pass as typed operations (``glassnet.layers.ops``)."""
         return [Op(a_shape=tuple(in_shape), shape=self.output_shape(in_shape),
                    text=f"{type(self).__name__}(X)")]
 

@@ -18,10 +18,10 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
-from .metrics import Totals
-from .base import leaf_layers
-from .errors import ShapeError, describe_shape
-from .validate import flag, number, whole_number
+from ..metrics import Totals
+from ..layers.base import leaf_layers
+from ..errors import ShapeError, describe_shape
+from ..validate import flag, number, whole_number
 
 
 class NonFiniteLossWarning(RuntimeWarning):

@@ -17,7 +17,7 @@ from scipy.special import erf, expit
 
 from .base import Layer
 from .ops import Activate
-from .validate import flag, number
+from ..validate import flag, number
 
 ACTIVATION_NAMES = ("linear", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "gelu",
                     "elu", "selu", "swish", "silu", "relu6", "log_softmax")

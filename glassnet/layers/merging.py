@@ -1,5 +1,5 @@
 """Layers that combine several inputs into one -- Add, Subtract, Multiply, Average and
-Concatenate -- for graphs that are not a chain (``glassnet.functional``): skip
+Concatenate -- for graphs that are not a chain (``glassnet.network.functional``): skip
 connections (``Add()([x, f(x)])``) and models with several inputs.
 
 Each takes a list of arrays in ``forward`` and returns a list of gradients from
@@ -13,7 +13,7 @@ Each takes a list of arrays in ``forward`` and returns a list of gradients from
 import numpy as np
 
 from .base import Layer, where
-from .errors import ShapeError, describe_shape
+from ..errors import ShapeError, describe_shape
 from .ops import Op
 
 

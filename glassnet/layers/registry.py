@@ -7,14 +7,14 @@ is ever imported."""
 from .activations import Activation
 from .attention import MultiHeadAttention
 from .base import Layer
-from .config import check_config
-from .limits import DEFAULT
+from ..config import check_config
+from ..limits import DEFAULT
 from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
                    MaxPool2D)
 from .conv import DepthwiseConv2D, GlobalMaxPooling1D, GlobalMaxPooling2D
 from .recurrent import Bidirectional
 from .reshaping import Cropping1D, Rescaling, Reshape
-from .layers import Dense, Dropout, Embedding, Flatten, Permute
+from .dense import Dense, Dropout, Embedding, Flatten, Permute
 from .merging import Add, Average, Concatenate, Multiply, Subtract
 from .normalization import BatchNorm, LayerNorm
 from .recurrent import GRU, LSTM, SimpleRNN

@@ -14,9 +14,9 @@ import numpy as np
 
 from .activations import column_sum
 from .base import Layer, where
-from .layers import check_input
+from .dense import check_input
 from .ops import Normalize, ScaleShift
-from .validate import number
+from ..validate import number
 
 
 def normalize(X, mean, var, epsilon):

@@ -9,14 +9,14 @@ inputs -- written as Keras writes them:
 Calling a layer on a ``SymbolicTensor`` computes no numbers: it checks the shapes and
 records the call. ``Model(inputs, outputs)`` collects the calls from the output back to
 the inputs, in an order where every layer comes after the layers it reads; the graph
-engine (``glassnet.model.Network``) runs them forward in that order and backward in
+engine (``glassnet.network.graph.Network``) runs them forward in that order and backward in
 reverse, adding up the gradients where a value feeds several layers (the multivariate
 chain rule).
 """
-from . import limits as limits_module
-from . import registry
-from .base import Input, InputLayer, SymbolicTensor, call_symbolic, is_symbolic  # noqa: F401
-from .model import Network
+from .. import limits as limits_module
+from ..layers import registry
+from ..layers.base import Input, InputLayer, SymbolicTensor, call_symbolic, is_symbolic  # noqa: F401
+from .graph import Network
 
 
 class Model(Network):

@@ -7,9 +7,9 @@ import math
 import numpy as np
 
 from .base import Layer, where
-from .errors import ShapeError, describe_shape
+from ..errors import ShapeError, describe_shape
 from .ops import Op, Reshape as ReshapeOp
-from .validate import number, whole_number
+from ..validate import number, whole_number
 
 
 class Reshape(Layer):

@@ -21,10 +21,10 @@ import numpy as np
 
 from .activations import column_sum
 from .base import Layer, where
-from .errors import ShapeError, describe_shape
-from .layers import Weighted
+from ..errors import ShapeError, describe_shape
+from .dense import Weighted
 from .ops import BiasAdd, MatMul, Pool, Reshape, Unfold
-from .validate import whole_number
+from ..validate import whole_number
 
 MAX_WINDOW = 4096       # largest kernel, stride, dilation or padding a layer accepts
 

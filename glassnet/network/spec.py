@@ -23,17 +23,17 @@ accepted, and nothing from a spec is ever evaluated or imported.
 import json
 import os
 
-from .activations import ACTIVATION_NAMES, Activation
-from .attention import MultiHeadAttention
-from .files import open_regular
-from .limits import DEFAULT, check_count, json_depth
-from .conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
-                   MaxPool2D)
-from .layers import Dense, Dropout, Embedding, Flatten
+from ..layers.activations import ACTIVATION_NAMES, Activation
+from ..layers.attention import MultiHeadAttention
+from ..files import open_regular
+from ..limits import DEFAULT, check_count, json_depth
+from ..layers.conv import (AvgPool2D, Conv1D, Conv2D, GlobalAveragePooling1D,
+                           GlobalAveragePooling2D, MaxPool2D)
+from ..layers.dense import Dense, Dropout, Embedding, Flatten
 from .functional import Model
-from .model import Sequential
-from .normalization import BatchNorm, LayerNorm
-from .recurrent import GRU, LSTM, SimpleRNN
+from .sequential import Sequential
+from ..layers.normalization import BatchNorm, LayerNorm
+from ..layers.recurrent import GRU, LSTM, SimpleRNN
 
 
 def _refuse(spec, index, token, problem):

@@ -1,17 +1,17 @@
 """The core layers: Dense, Dropout, Flatten and Embedding -- each a forward pass on a
 whole batch and its backward pass as explicit matrix formulas, on the one layer contract
-of ``glassnet.base``. Shapes use ``None`` for the batch dimension: ``(None, 784)``.
+of ``glassnet.layers.base``. Shapes use ``None`` for the batch dimension: ``(None, 784)``.
 """
 import math
 
 import numpy as np
 
-from . import initializers, regularizers
+from .. import initializers, regularizers
 from .activations import ActivationFunction, column_sum
 from .base import Layer, where
-from .errors import ShapeError, describe_features, describe_shape
+from ..errors import ShapeError, describe_features, describe_shape
 from .ops import BiasAdd, Lookup, Mask, MatMul, Op, Reshape
-from .validate import flag, whole_number
+from ..validate import flag, whole_number
 
 
 def check_input(layer, X, expected):

@@ -17,12 +17,12 @@ import math
 
 import numpy as np
 
-from . import initializers
+from .. import initializers
 from .activations import column_sum, softmax, softmax_backward
 from .base import Layer, where
-from .errors import ShapeError, describe_shape
+from ..errors import ShapeError, describe_shape
 from .ops import AttentionValues, BatchedMatMul, MatMul
-from .validate import flag, whole_number
+from ..validate import flag, whole_number
 
 
 def _rows(A):

@@ -21,8 +21,8 @@ import sys
 import time
 import warnings
 
-from .files import check_writable, open_for_writing
-from .validate import number, whole_number
+from ..files import check_writable, open_for_writing
+from ..validate import number, whole_number
 
 
 class Callback:
@@ -236,7 +236,7 @@ class ModelCheckpoint(Callback):
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
                  mode="auto"):
         super().__init__()
-        from .io import check_save_name
+        from ..io import check_save_name
         if not isinstance(filepath, (str, os.PathLike)):
             raise TypeError(f"ModelCheckpoint: filepath must be a file name such as "
                             f"'ckpt-{{epoch:02d}}.glassnet', got {type(filepath).__name__}.")
@@ -257,7 +257,7 @@ class ModelCheckpoint(Callback):
 
     def on_train_begin(self, logs=None):
         """Check the file name and its folder before training, not after an epoch."""
-        from .io import check_destination
+        from ..io import check_destination
         logged = self.params.get("logged", [])
         if self.save_best_only:
             _check_monitor(self)
