@@ -4,6 +4,7 @@ same parameter count, the same output shape, and the same outputs after
 Keras itself as the reference where it can be: fit's positional order, evaluate's return
 value, class and sample weights."""
 import os
+import warnings
 
 import numpy as np
 import pytest
@@ -279,7 +280,8 @@ def test_graphs_attention_and_the_compile_configuration_reach_keras(tmp_path):
                   "sparse_categorical_crossentropy", metrics=["accuracy"])
     rng = np.random.default_rng(8)
     X = [rng.normal(size=(4, 5, 4)).astype("float32"), rng.normal(size=(4, 3)).astype("float32")]
-    with pytest.warns(UserWarning, match="Skipping variable loading for optimizer"):
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", "Skipping variable loading")   # the state loads
         read = _keras_reads(model, X, tmp_path, rng)
     assert read.get_layer("frozen").trainable is False
     assert type(read.optimizer).__name__ == "SGD" and read.optimizer.nesterov
@@ -287,6 +289,26 @@ def test_graphs_attention_and_the_compile_configuration_reach_keras(tmp_path):
     y = rng.integers(0, 2, 4)
     np.testing.assert_allclose(read.evaluate(X, y, verbose=0), model.evaluate(X, y, verbose=0),
                                rtol=1e-5)
+
+
+@pytest.mark.parametrize("optimizer, tolerance", [
+    (lambda: gn.optimizers.SGD(0.05, momentum=0.9, nesterov=True), 1e-6),
+    (lambda: gn.optimizers.Adam(0.01), 2e-5)])     # Keras adds Adam's epsilon after sqrt(v)
+def test_keras_continues_training_from_the_saved_optimizer_state(tmp_path, optimizer,
+                                                                tolerance):
+    rng = np.random.default_rng(9)
+    X = rng.normal(size=(64, 5)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    model = gn.Sequential([gn.Dense(8, activation="tanh"), gn.Dense(2, activation="softmax")],
+                          input_shape=(5,), seed=1)
+    model.compile(optimizer(), "sparse_categorical_crossentropy")
+    model.fit(X, y, 16, 2, 0, shuffle=False)
+    read = keras.saving.load_model(model.save(tmp_path / "m.keras"))
+    assert int(read.optimizer.iterations) == model.optimizer.iterations == 8
+    model.fit(X, y, 16, 1, 0, shuffle=False)
+    read.fit(X, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    for a, b in zip(model.get_weights(), read.get_weights()):
+        np.testing.assert_allclose(a, b, atol=tolerance)
 
 
 def test_what_keras_cannot_hold_is_refused_by_name(tmp_path):

@@ -70,7 +70,7 @@ def _h5(weights, change):
 
 def _refused(path, message, **options):
     with pytest.raises(ValueError, match=message) as caught:
-        gn.load_keras(path, verify=False, **options)
+        gn.load_keras(path, **{"verify": False, **options})
     text = str(caught.value)
     assert text.startswith(f"load_keras: cannot read {str(path)!r}: ") and "\n" not in text
     return text
@@ -144,6 +144,18 @@ def test_a_wrong_conversion_is_refused_by_the_check_against_keras(tmp_path, monk
                                          r"glassnet and in Keras \(largest difference "):
         gn.load_keras(tmp_path / "m.keras")
     gn.load_keras(tmp_path / "m.keras", verify=False)         # what the check is for
+
+
+def test_a_file_keras_cannot_read_is_loaded_with_a_warning_unless_verify(saved, monkeypatch):
+    def unreadable(*args, **kwargs):
+        raise TypeError("Could not deserialize class 'Dense'")
+    monkeypatch.setattr(keras.saving, "load_model", unreadable)
+    with pytest.warns(UserWarning, match=r"was read but not checked against Keras 3.* \(TypeError"
+                                         r": Could not deserialize class 'Dense'\)"):
+        assert gn.load_keras(saved[0]).count_params() == 4 * 5 + 5 + 5 * 3 + 3
+    _refused(saved[0], r"Keras 3[\d.]+ could not read or run it to check the model "
+                       r"\(TypeError: Could not deserialize.*Load it with verify=False",
+             verify=True)
 
 
 def test_load_model_says_to_use_load_keras(saved):

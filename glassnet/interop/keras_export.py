@@ -6,7 +6,8 @@ with ``keras.saving.load_model`` and computes what glassnet computes.
 Every model is written as a Keras functional model (a glassnet Sequential becomes a chain
 of layers after a ``keras.Input``), its layers in the order Keras itself gives them, so
 each layer's weights land in its own place. The compile configuration (optimizer, loss,
-metrics) goes with it; the optimizer's state does not (Keras starts it afresh).
+metrics) goes with it, and the optimizer's state in Keras's variables (Adam's moments,
+momentum buffers, the step count), so Keras's fit continues from it.
 
 Only layers and options both libraries have are written; anything else is refused by
 name (glassnet's Residual: build the skip with ``gn.Add`` in a functional model; an
@@ -15,10 +16,14 @@ with an L2 ``weight_decay``, which Keras would apply to the weights).
 """
 import datetime
 import json
+import math
 import os
 import zipfile
 from io import BytesIO
 
+import numpy as np
+
+from ..base import leaf_layers
 from . import emitter, requires
 from .keras_import import SUBLAYERS, h5_names
 
@@ -188,7 +193,8 @@ def _compile_config(model):
 
 
 def keras_files(model):
-    """(config.json document, {weights-file name: [arrays, in Keras's groups]})."""
+    """(config.json document, {weights-file name: (Keras class, [arrays])}, the
+    optimizer's variables or None)."""
     if not model.built:
         model.build()
     what = "save (.keras)"
@@ -255,13 +261,56 @@ def keras_files(model):
             weights[key] = (kind, [])
             continue
         weights[key] = (kind, nodes[entry["name"]].layer.get_weights())
-    return document, weights
+    optimizer = None if model.loss is None else optimizer_variables(
+        model, [nodes[name].layer for name in order if name in nodes])
+    return document, weights, optimizer
 
 
-def _write_weights(h5py, weights):
+def optimizer_variables(model, layers):
+    """The optimiser's state as Keras's optimizer lists its variables: the step count,
+    the learning rate, then its slots for each trainable weight of ``layers`` (in Keras's
+    layer order) -- Adam's m and v interleaved, RMSprop's velocities then momentums,
+    SGD's momentums (Keras keeps -lr times glassnet's buffer) -- or None for an optimizer
+    without a Keras twin."""
+    opt = model.optimizer
+    kind = type(opt).__name__
+    lr = opt.current_learning_rate()
+    momentum = getattr(opt, "momentum", 0)
+    slot_lists = {"Adam": [("m", "v")], "AdamW": [("m", "v")],
+                  "RMSprop": [("square_avg",)] + ([("momentum",)] if momentum else []),
+                  "SGD": [("momentum",)] if momentum else []}.get(kind)
+    if slot_lists is None:
+        return None
+    scale = {"SGD": -lr, "RMSprop": lr}
+    where, offset = {}, 0
+    for layer, trainable in leaf_layers(model.layers):
+        for k, value in layer.params.items():
+            if trainable:
+                where[(id(layer), k)] = (offset, value.shape)
+                offset += value.size
+    weights = [where[(id(layer), k)] for layer in layers for k in layer.params
+               if (id(layer), k) in where]
+    arrays = [np.asarray(opt.iterations, np.int64), np.asarray(lr, np.float32)]
+    for names in slot_lists:
+        for start, shape in weights:
+            for name in names:
+                flat = opt.state.get(name)
+                value = np.zeros(shape, model.dtype) if flat is None else \
+                    flat[start:start + math.prod(shape)].reshape(shape)
+                if name == "momentum":
+                    value = value * scale[kind]
+                arrays.append(value)
+    return arrays
+
+
+def _write_weights(h5py, weights, optimizer=None):
     buffer = BytesIO()
     with h5py.File(buffer, "w") as h5:
         h5.create_group("vars")
+        if optimizer is not None:
+            group = h5.create_group("optimizer/vars")
+            for i, a in enumerate(optimizer):
+                group.create_dataset(str(i), data=a)
         for key, (kind, arrays) in weights.items():
             group = h5.create_group(f"layers/{key}")
             group.create_group("vars")
@@ -288,7 +337,7 @@ def save_keras(model, path):
     h5py = requires("h5py", "keras")
     path = os.fspath(path)
     check_destination(path, "save")
-    document, weights = keras_files(model)
+    document, weights, optimizer = keras_files(model)
     archive = BytesIO()
     with zipfile.ZipFile(archive, "w") as z:            # stored, as Keras writes it
         z.writestr("metadata.json", json.dumps({
@@ -296,6 +345,6 @@ def save_keras(model, path):
             "date_saved": datetime.datetime.now().strftime("%Y-%m-%d@%H:%M:%S"),
             "written_by": "glassnet"}))
         z.writestr("config.json", json.dumps(document))
-        z.writestr("model.weights.h5", _write_weights(h5py, weights))
+        z.writestr("model.weights.h5", _write_weights(h5py, weights, optimizer))
     write_atomically(path, archive.getvalue())
     return path

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import tempfile
+import warnings
 import zipfile
 import zlib
 from io import BytesIO
@@ -683,7 +684,19 @@ def load_keras(path, dtype="float32", max_bytes=DEFAULT.max_file_bytes, *, compi
         raise ImportError("load_keras(verify=True) needs Keras 3 with a backend it can run "
                           "on: pip install keras torch, and KERAS_BACKEND=torch.")
     if keras is not None:
-        verify_against_keras(path, model, keras)
+        try:
+            verify_against_keras(path, model, keras)
+        except KerasFileError:
+            raise
+        except Exception as error:          # Keras itself could not read or run the file
+            text = f"{type(error).__name__}: {str(error).splitlines()[0][:200]}" \
+                if str(error) else type(error).__name__
+            if verify is True:
+                _refuse(path, f"Keras {keras.__version__} could not read or run it to check "
+                              f"the model ({text})", "Load it with verify=False.")
+            warnings.warn(f"load_keras: {os.fspath(path)!r} was read but not checked "
+                          f"against Keras {keras.__version__}, which could not read or run "
+                          f"it ({text}).", stacklevel=2)
     compile_config = config.get("compile_config")
     if compile and isinstance(compile_config, dict) and compile_config:
         _compiled(path, model, compile_config)
