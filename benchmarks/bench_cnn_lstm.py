@@ -11,13 +11,12 @@ round; medians; ratios below 1 mean glassnet is faster.
     python benchmarks/bench_cnn_lstm.py [--rounds 11] [--only cnn|lstm]
 """
 import argparse
-import statistics
 
 import numpy as np
 import torch
 
 import glassnet as gn
-from bench_mlp import kernels_enabled, reference_step, timed, training_steps
+from bench_mlp import alternate, kernels_enabled, reference_step, training_steps
 from jax_twins import cnn_step, lstm_step, versions
 
 
@@ -59,14 +58,7 @@ def bench(make, jax_twin, rounds):
     gn_step, torch_step = training_steps(model, net, opt, X, y, X_t)
     fns = {"glassnet": gn_step, "numpy": reference_step(make, X, y), "torch": torch_step,
            "jax": jax_twin(make()[0], X, y)}
-    repeat = 20
-    for fn in fns.values():
-        timed(fn, repeat, settle=0)                          # warm up
-    times = {name: [] for name in fns}
-    for _ in range(rounds):                                  # alternate, round by round
-        for name, fn in fns.items():
-            times[name].append(timed(fn, repeat))
-    return {k: statistics.median(v) for k, v in times.items()}
+    return alternate(fns, 20, rounds)
 
 
 def main():

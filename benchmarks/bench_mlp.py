@@ -125,10 +125,15 @@ def bench(batch, rounds, steps_only=False):
     if not steps_only:
         fns.update(gn_forward=gn_forward, torch_forward=torch_forward, matmuls=bare_matmuls,
                    numpy=numpy_forward)
+    return alternate(fns, repeat, rounds)
+
+
+def alternate(fns, repeat, rounds):
+    """Median seconds per call of each function, timed in turn, round by round."""
     for fn in fns.values():
         timed(fn, repeat, settle=0)                          # warm up
     times = {name: [] for name in fns}
-    for _ in range(rounds):                                  # alternate, round by round
+    for _ in range(rounds):
         for name, fn in fns.items():
             times[name].append(timed(fn, repeat))
     return {k: statistics.median(v) for k, v in times.items()}
