@@ -23,7 +23,7 @@ from io import BytesIO
 
 import numpy as np
 
-from ..base import leaf_layers
+from ..layers.base import leaf_layers
 from . import emitter, requires
 from .keras_import import SUBLAYERS, h5_names
 
