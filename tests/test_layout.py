@@ -104,3 +104,15 @@ def test_the_check_sees_imports_inside_functions_and_absolute_ones():
     assert found == ["network.graph", "io", "viz", "viz", "explore.server"]
     assert [level(t) > level("network.sequential") for t in found] == \
         [False, False, True, True, True]
+
+
+def test_every_import_of_glassnet_names_a_module_that_exists():
+    """An import inside a function runs only when it is called: a path left behind by a
+    move is caught here, before a user calls it."""
+    missing = []
+    for path in sorted(ROOT.rglob("*.py")):
+        for line, target in imports(path):
+            place = ROOT.joinpath(*target.split(".")) if target else ROOT
+            if not (place.with_suffix(".py").exists() or place.is_dir()):
+                missing.append(f"glassnet/{path.relative_to(ROOT)}:{line} glassnet.{target}")
+    assert not missing, "imports of modules that do not exist:\n" + "\n".join(missing)

@@ -3,6 +3,7 @@ an activation collapses into one layer, and the backpropagation of f = ||W x||^2
 import numpy as np
 
 from ..layers.dense import Dense
+from ..viz.foundations import l2_norm_backprop
 from ..lectures import fill, text
 from ..network.sequential import Sequential
 
@@ -27,14 +28,8 @@ def l2_backprop_example(W=((0.1, 0.5), (-0.3, 0.8)), x=(0.2, 0.4), lang="en"):
     of the CS231n slide the lecture follows. Glassnet stores W as (in, out), the
     transpose of the lecture's W, so its dW is (2q x^T)^T. Returns (text, values) with a
     finite-difference check of dW."""
-    W, x = np.asarray(W, np.float64), np.asarray(x, np.float64)
-    layer = Dense(W.shape[0], use_bias=False)
-    layer.build((None, W.shape[1]), np.random.default_rng(0), np.float64)
-    layer.set_weights([W.T])
-    q = layer.forward(x[None])[0]                                 # q = W x (as x W^T)
-    f = float(q @ q)
-    dx = layer.backward((2 * q)[None])[0]                         # dx = W^T 2q
-    dW = layer.grads["W"].T                                       # back to the lecture's layout
+    v = l2_norm_backprop(W, x)                # q = W x, f, dW = 2q x^T, dx = W^T 2q
+    W, x, q, f, dW, dx = v["W"], v["x"], v["q"], v["f"], v["dW"], v["dx"]
     eps, numeric = 1e-6, np.empty_like(W)
     for i, j in np.ndindex(*W.shape):
         up, down = W.copy(), W.copy()
