@@ -116,3 +116,15 @@ def test_every_import_of_glassnet_names_a_module_that_exists():
             if not (place.with_suffix(".py").exists() or place.is_dir()):
                 missing.append(f"glassnet/{path.relative_to(ROOT)}:{line} glassnet.{target}")
     assert not missing, "imports of modules that do not exist:\n" + "\n".join(missing)
+
+
+def test_the_public_names_resolve_as_keras_users_expect():
+    import glassnet as gn
+    from glassnet import layers
+    assert layers.Conv2D is gn.Conv2D and gn.layers.Dense is gn.Dense
+    assert all(getattr(gn, name) is getattr(layers, name) for name in layers.__all__)
+    assert {"Dense", "Conv2D", "LSTM", "MultiHeadAttention", "BatchNormalization",
+            "Bidirectional", "Reshape", "GlobalMaxPooling2D"} <= set(layers.__all__)
+    assert gn.callbacks.EarlyStopping is gn.EarlyStopping
+    assert gn.losses.get("mse") is not None and gn.optimizers.get("adam") is not None
+    assert gn.network.Sequential is gn.Sequential and gn.network.Model is gn.Model

@@ -243,9 +243,9 @@ def test_animations_have_their_frames():
 def test_boundary_snapshots_split_the_net_way_to_the_final_boundary():
     # distance to the final boundary: 60% before training, a third gone by epoch 1,
     # then nothing until epoch 4 (flips back and forth do not count), the rest by 5
-    assert viz.charts.changing_epochs([0.6, 0.4, 0.4, 0.4, 0.2, 0.0], 4) == [0, 1, 4, 5]
-    assert viz.charts.changing_epochs([0.0] * 7, 4) == [0, 6]          # nothing moved
-    assert viz.charts.changing_epochs([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0], 4) == [0, 2, 4, 6]
+    assert viz.boundary.changing_epochs([0.6, 0.4, 0.4, 0.4, 0.2, 0.0], 4) == [0, 1, 4, 5]
+    assert viz.boundary.changing_epochs([0.0] * 7, 4) == [0, 6]          # nothing moved
+    assert viz.boundary.changing_epochs([0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0], 4) == [0, 2, 4, 6]
 
 
 def test_picture_command_writes_files(tmp_path, capsys):

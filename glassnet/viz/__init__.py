@@ -3,10 +3,12 @@ picture function takes ``lang`` ("en" or "ko"), returns a ``Picture`` whose capt
 what to notice and whose ``slide`` names the lecture slide it draws."""
 from .architectures import (plot_attention, plot_convolution, plot_recurrence,
                             train_signal_attention, train_sine_rnn)
-from .charts import (boundary_through_training, plot_bias_threshold, plot_colour_matmul,
-                     plot_decision_boundary, plot_image_to_vector, plot_loop_vs_matmul,
-                     plot_parameter_explosion, plot_universal_approximation,
-                     time_loop_vs_matmul)
+from . import boundary  # noqa: F401  (viz.boundary.changing_epochs)
+from .approximation import plot_universal_approximation
+from .arithmetic import (plot_bias_threshold, plot_colour_matmul, plot_loop_vs_matmul,
+                         time_loop_vs_matmul)
+from .boundary import boundary_through_training, plot_decision_boundary
+from .images import plot_image_to_vector, plot_parameter_explosion
 from .foundations import (plot_activation_derivatives, plot_batch_timing, plot_broadcasting,
                           plot_computational_graph, plot_neuron_to_layer, plot_vgg_stack,
                           time_batch_sizes)
