@@ -345,8 +345,8 @@ def _cli(capsys, *argv):
     (["train", "--lr", "0"], r"--lr must be > 0, got 0.0"),
     (["train", "--epochs", "0"], r"--epochs must be a positive whole number"),
     (["train", "--epochs", "x"], r"argument --epochs: invalid int value: 'x'"),
-    (["train", "--out", "model.keras"], r"--out: 'model.keras' ends in .keras, which "
-                                        r"promises a Keras file"),
+    (["train", "--out", "model.pt"], r"--out: 'model.pt' ends in .pt, which promises a "
+                                     r"PyTorch file"),
     (["train", "--out", "/no/such/folder/m.glassnet"], r"the folder '/no/such/folder' does "
                                                        r"not exist"),
     (["train", "--model", "784-999999999", "--data", "digits"],
