@@ -311,6 +311,27 @@ def test_keras_continues_training_from_the_saved_optimizer_state(tmp_path, optim
         np.testing.assert_allclose(a, b, atol=tolerance)
 
 
+@pytest.mark.parametrize("optimizer, tolerance", [
+    (lambda: keras.optimizers.SGD(0.05, momentum=0.9), 1e-6),
+    (lambda: keras.optimizers.Adam(0.01), 2e-5)])
+def test_glassnet_continues_training_from_a_keras_files_optimizer_state(tmp_path, optimizer,
+                                                                        tolerance):
+    rng = np.random.default_rng(10)
+    X = rng.normal(size=(64, 5)).astype("float32")
+    y = (X[:, 0] > 0).astype(int)
+    original = keras.Sequential([keras.Input((5,)), L.Dense(8, activation="tanh"),
+                                 L.Dense(2, activation="softmax")])
+    original.compile(optimizer(), "sparse_categorical_crossentropy")
+    original.fit(X, y, batch_size=16, epochs=2, verbose=0, shuffle=False)
+    original.save(tmp_path / "m.keras")
+    model = gn.load_keras(tmp_path / "m.keras")
+    assert model.optimizer.iterations == 8 and model.optimizer.state
+    original.fit(X, y, batch_size=16, epochs=1, verbose=0, shuffle=False)
+    model.fit(X, y, 16, 1, 0, shuffle=False)
+    for a, b in zip(model.get_weights(), original.get_weights()):
+        np.testing.assert_allclose(a, b, atol=tolerance)
+
+
 def test_what_keras_cannot_hold_is_refused_by_name(tmp_path):
     block = gn.Sequential([gn.Residual([gn.Dense(4)])], input_shape=(4,))
     with pytest.raises(TypeError, match=r"save \(.keras\): Residual.* has no Keras 3 form"):

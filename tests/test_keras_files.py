@@ -46,7 +46,9 @@ def _keras_model(rng, compiled=True):
 def saved(tmp_path_factory):
     """A valid .keras file: (path, config.json bytes, model.weights.h5 bytes)."""
     path = tmp_path_factory.mktemp("keras") / "valid.keras"
-    _keras_model(np.random.default_rng(0)).save(path)
+    model = _keras_model(np.random.default_rng(0))
+    model.fit(np.ones((4, 4)), np.zeros(4, int), verbose=0)       # the optimizer's state too
+    model.save(path)
     with zipfile.ZipFile(path) as archive:
         return path, archive.read("config.json"), archive.read("model.weights.h5")
 
@@ -218,7 +220,8 @@ def test_external_storage_virtual_datasets_and_links_are_refused(tmp_path, saved
                  r"layers/dense/vars/0 has shape \(60000, 60000\); the layer needs \(4, 5\)"),
         "unstored": (_replace(kernel, shape=(4, 5), dtype="f4"),
                      r"stores 0 bytes for 80 bytes of data"),
-        "integers": (_replace(kernel, data=np.zeros((4, 5), "i4")), r"holds int32; weights"),
+        "integers": (_replace(kernel, data=np.zeros((4, 5), "i4")),
+                     r"holds int32; it should hold floats"),
         "missing": (lambda h5: h5.__delitem__("layers/dense/vars/1"),
                     r"holds 1 arrays for layer 'dense', which has 2"),
     }
@@ -364,7 +367,8 @@ def test_fuzz_keras_zips(saved, worker, tmp_path, data):
 
 
 def _hdf5_change(data, tmp_path):
-    names = ["layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0"]
+    names = ["layers/dense/vars/0", "layers/dense/vars/1", "layers/dense_1/vars/0",
+             "optimizer/vars/0", "optimizer/vars/3"]
     name = data.draw(st.sampled_from(names))
     shape = data.draw(st.sampled_from([(4, 5), (5,), (60000, 60000), (2 ** 40,), (), (0,),
                                        (5, 3), (1, 4, 5)]))

@@ -266,12 +266,13 @@ def keras_files(model):
     return document, weights, optimizer
 
 
-def optimizer_variables(model, layers):
-    """The optimiser's state as Keras's optimizer lists its variables: the step count,
-    the learning rate, then its slots for each trainable weight of ``layers`` (in Keras's
+def optimizer_layout(model, layers):
+    """Where each of Keras's optimizer variables lives in glassnet's optimizer, after the
+    step count and the learning rate: [(slot, start in the flat parameters, shape,
+    Keras's value / glassnet's)] for the trainable weights of ``layers`` (in Keras's
     layer order) -- Adam's m and v interleaved, RMSprop's velocities then momentums,
-    SGD's momentums (Keras keeps -lr times glassnet's buffer) -- or None for an optimizer
-    without a Keras twin."""
+    SGD's momentums (Keras keeps -lr times glassnet's buffer; RMSprop lr times it); None
+    for an optimizer without a Keras twin."""
     opt = model.optimizer
     kind = type(opt).__name__
     lr = opt.current_learning_rate()
@@ -290,16 +291,23 @@ def optimizer_variables(model, layers):
                 offset += value.size
     weights = [where[(id(layer), k)] for layer in layers for k in layer.params
                if (id(layer), k) in where]
-    arrays = [np.asarray(opt.iterations, np.int64), np.asarray(lr, np.float32)]
-    for names in slot_lists:
-        for start, shape in weights:
-            for name in names:
-                flat = opt.state.get(name)
-                value = np.zeros(shape, model.dtype) if flat is None else \
-                    flat[start:start + math.prod(shape)].reshape(shape)
-                if name == "momentum":
-                    value = value * scale[kind]
-                arrays.append(value)
+    return [(name, start, shape, scale[kind] if name == "momentum" else 1.0)
+            for names in slot_lists for start, shape in weights for name in names]
+
+
+def optimizer_variables(model, layers):
+    """The optimiser's state as Keras's optimizer lists its variables (see
+    ``optimizer_layout``), or None."""
+    layout = optimizer_layout(model, layers)
+    if layout is None:
+        return None
+    opt = model.optimizer
+    arrays = [np.asarray(opt.iterations, np.int64),
+              np.asarray(opt.current_learning_rate(), np.float32)]
+    for name, start, shape, factor in layout:
+        flat = opt.state.get(name)
+        arrays.append(np.zeros(shape, model.dtype) if flat is None else
+                      flat[start:start + math.prod(shape)].reshape(shape) * factor)
     return arrays
 
 

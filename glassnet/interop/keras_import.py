@@ -445,7 +445,7 @@ def _child(h5py, path, group, name, where):
     return group[name]
 
 
-def _dataset(h5py, path, ds, where, expected, file_size):
+def _dataset(h5py, path, ds, where, expected, file_size, kinds="f"):
     """The array of one weight, read only after its declaration has been checked."""
     h5d = h5py.h5d
     if not isinstance(ds, h5py.Dataset):
@@ -467,8 +467,9 @@ def _dataset(h5py, path, ds, where, expected, file_size):
     if tuple(ds.shape) != tuple(expected):
         _refuse(path, f"its weights file's {where} has shape {tuple(ds.shape)}; the layer "
                       f"needs {tuple(expected)}", "Save the weights with the architecture.")
-    if ds.dtype.kind != "f" or ds.dtype.itemsize not in (2, 4, 8):
-        _refuse(path, f"its weights file's {where} holds {ds.dtype}; weights are floats")
+    if ds.dtype.kind not in kinds or ds.dtype.itemsize not in (2, 4, 8):
+        _refuse(path, f"its weights file's {where} holds {ds.dtype}; it should hold "
+                      f"{'floats' if kinds == 'f' else 'a whole number'}")
     needed = math.prod(expected) * ds.dtype.itemsize
     stored = ds.id.get_storage_size()
     if stored < needed or (layout == h5d.CONTIGUOUS and stored != needed) or \
@@ -510,14 +511,51 @@ def _weights(h5py, path, h5, key, kind, expected, file_size):
     return arrays
 
 
-def _read_weights(h5py, path, store, size, built):
-    """{weights-file name: [arrays]} for every layer, read from the HDF5 file in store."""
+def _optimizer_state(h5py, path, h5, model, built, file_size):
+    """(step count, {slot: flat array}) of the Keras optimizer's variables, in glassnet's
+    layout; None when the file holds none (an optimizer Keras has not built yet)."""
+    from .keras_export import optimizer_layout
+    group = _child(h5py, path, h5, "optimizer", "")
+    group = None if group is None else _child(h5py, path, group, "vars", "optimizer")
+    layout = None if model.loss is None else optimizer_layout(
+        model, [layer for layer, _ in built.values()])
+    count = 0 if group is None else len(group)
+    if layout is None or count <= 2:                  # not trained yet: a fresh state
+        return None
+    if count != 2 + len(layout):
+        _refuse(path, f"its optimizer has {count} variables; glassnet's "
+                      f"{type(model.optimizer).__name__} for this model has {2 + len(layout)}",
+                "Load it with compile=False.")
+
+    def read(i, shape, kinds="f"):
+        ds = _child(h5py, path, group, str(i), "optimizer/vars")
+        if ds is None:
+            _refuse(path, f"its weights file's optimizer/vars has no array {i}")
+        return _dataset(h5py, path, ds, f"optimizer/vars/{i}", shape, file_size, kinds)
+    steps = int(read(0, (), "iu"))
+    if steps < 0:
+        _refuse(path, f"its optimizer has taken {steps} steps")
+    total = model.flat_params.size
+    slots = {}
+    for i, (name, start, shape, factor) in enumerate(layout, 2):
+        value = read(i, shape) / factor
+        if not np.isfinite(value).all():
+            _refuse(path, f"its weights file's optimizer/vars/{i} holds NaN or Inf")
+        flat = slots.setdefault(name, np.zeros(total, model.dtype))
+        flat[start:start + value.size] = value.ravel()
+    return steps, slots
+
+
+def _read_weights(h5py, path, store, size, built, model=None):
+    """({weights-file name: [arrays]} for every layer, the optimizer's state or None),
+    read from the HDF5 file in store."""
     store.seek(0)
     try:
         with h5py.File(store, "r") as h5:
-            return {key: _weights(h5py, path, h5, key, kind,
-                                  [w.shape for w in layer.get_weights()], size)
-                    for key, (layer, kind) in built.items()}
+            arrays = {key: _weights(h5py, path, h5, key, kind,
+                                    [w.shape for w in layer.get_weights()], size)
+                      for key, (layer, kind) in built.items()}
+            return arrays, _optimizer_state(h5py, path, h5, model, built, size)
     except KerasFileError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
@@ -674,7 +712,10 @@ def load_keras(path, dtype="float32", max_bytes=DEFAULT.max_file_bytes, *, compi
                           f"{size:,}-byte weights file can hold")
         with _field_errors(path, "the model"):
             model.build()
-        arrays = _read_weights(h5py, path, store, size, built)
+        compile_config = config.get("compile_config")
+        if compile and isinstance(compile_config, dict) and compile_config:
+            _compiled(path, model, compile_config)
+        arrays, state = _read_weights(h5py, path, store, size, built, model)
     for key, (layer, _) in built.items():
         if arrays[key]:
             with _field_errors(path, f"layer {layer.name!r}'s weights"):
@@ -697,7 +738,7 @@ def load_keras(path, dtype="float32", max_bytes=DEFAULT.max_file_bytes, *, compi
             warnings.warn(f"load_keras: {os.fspath(path)!r} was read but not checked "
                           f"against Keras {keras.__version__}, which could not read or run "
                           f"it ({text}).", stacklevel=2)
-    compile_config = config.get("compile_config")
-    if compile and isinstance(compile_config, dict) and compile_config:
-        _compiled(path, model, compile_config)
+    if state is not None:                       # Keras's optimizer state, carried over
+        model.optimizer.iterations, slots = state
+        model.optimizer.state.update(slots)
     return model
