@@ -55,17 +55,20 @@ def compiled(loop):
 
 
 @compiled
-def sgd(p, g, scale, decay, lr, momentum, nesterov, buf_before, buf):
-    """buf = momentum buf + g;  d = g + momentum buf (Nesterov) or buf (or g without
-    momentum);  p -= lr d"""
+def sgd(p, g, scale, decay, lr, momentum, of_buf, of_g, buf_before, buf):
+    """buf = momentum buf + g;  d = of_buf buf + of_g g;  p -= lr d
+    (Nesterov: of_buf = momentum, of_g = 1, so d = g + momentum buf; plain momentum:
+    of_buf = 1, of_g = 0, so d = buf; no momentum: no buf, d = g)"""
+    if momentum == 0:
+        for i in prange(p.size):
+            gi = g[i] * scale + decay * p[i]
+            p[i] = p[i] - gi * lr
+        return
     for i in prange(p.size):
         gi = g[i] * scale + decay * p[i]
-        d = gi
-        if momentum != 0:
-            b = buf_before[i] * momentum + gi
-            buf[i] = b
-            d = b * momentum + gi if nesterov else b
-        p[i] = p[i] - d * lr
+        b = buf_before[i] * momentum + gi
+        buf[i] = b
+        p[i] = p[i] - (b * of_buf + gi * of_g) * lr
 
 
 @compiled
