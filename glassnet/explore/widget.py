@@ -12,9 +12,9 @@ import copy
 import json
 from importlib import resources
 
-import anywidget
 import numpy as np
 
+from ..interop import requires
 from . import protocol
 from .session import Session
 from .settings import DEFAULTS, SettingsError
@@ -24,7 +24,13 @@ def _static(name):
     return resources.files("glassnet.explore").joinpath("static", name).read_text("utf-8")
 
 
-class Explorer(anywidget.AnyWidget):
+try:                                  # optional (glassnet[explore]): the module imports without it
+    from anywidget import AnyWidget
+except ImportError:
+    AnyWidget = object
+
+
+class Explorer(AnyWidget):
     """``Explorer(X, y, model=None, **settings)``: the explorer on your arrays (X: (samples,
     features); y: class labels 0, 1, ... or numbers), or on a built-in data set when X is
     None; ``model``: a glassnet Sequential of your own to train (Dense, BatchNorm and
@@ -39,6 +45,8 @@ class Explorer(anywidget.AnyWidget):
     _css = _static("style.css")
 
     def __init__(self, X=None, y=None, model=None, **options):
+        if AnyWidget is object:
+            requires("anywidget", "explore")           # says which extra to install
         super().__init__()
         settings = _settings(options)
         if X is None:
