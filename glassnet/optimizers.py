@@ -168,6 +168,10 @@ class Optimizer:
         """One update of the flat ``params`` from the flat ``grads`` (both 1-D).
         ``sizes``: the sizes of the tensors the buffers hold, in order (``clipnorm``
         clips each one's norm); None counts the whole buffer as one tensor."""
+        if np.shape(grads) != np.shape(params):
+            raise ValueError(f"{type(self).__name__}.step: grads has shape "
+                             f"{np.shape(grads)} but params has {np.shape(params)}; give one "
+                             f"gradient per parameter.")
         if self._scratch is None or self._scratch.shape != params.shape \
                 or self._scratch.dtype != params.dtype:
             self._scratch = np.empty_like(params)
@@ -176,7 +180,7 @@ class Optimizer:
         decay = 0.0 if self.decoupled_weight_decay else self.weight_decay
         lr = self.current_learning_rate()
         self.iterations += 1
-        kernels = self._kernels(params)
+        kernels = self._kernels(params, g)
         if kernels is not None:                        # one fused pass (glassnet.kernels)
             self._fused(kernels, params, g, scale, decay, lr)
         else:                                          # the NumPy reference
@@ -220,9 +224,11 @@ class Optimizer:
         """(before, now) of a slot the update may not use (an empty pair when unused)."""
         return self._next_slot(name, p) if used else (p[:0], p[:0])
 
-    def _kernels(self, params):
-        """glassnet.kernels when the fused pass applies to this buffer, else None."""
-        if not self.fast or params.size < MIN_FAST_SIZE or params.dtype.kind != "f" \
+    def _kernels(self, params, grads):
+        """glassnet.kernels when the fused pass applies to these buffers (flat, of one
+        float dtype, MIN_FAST_SIZE numbers or more), else None."""
+        if not self.fast or params.size < MIN_FAST_SIZE or params.ndim != 1 \
+                or params.dtype.kind != "f" or grads.dtype != params.dtype \
                 or os.environ.get("GLASSNET_FAST") == "0":
             return None
         # numba loads on the first such step, never on import glassnet

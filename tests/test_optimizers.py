@@ -110,6 +110,9 @@ def test_clipping_and_new_options_are_checked_and_saved():
     with pytest.raises(ValueError, match=r"Adam.step: sizes \(2, 2\) must be >= 0 and add up "
                                          r"to the 3 numbers"):
         O.Adam(clipnorm=1.0).step(np.zeros(3), np.ones(3), sizes=(2, 2))
+    with pytest.raises(ValueError, match=r"RMSprop.step: grads has shape \(20000,\) but "
+                                         r"params has \(20001,\); give one gradient"):
+        O.RMSprop().step(np.zeros(20001, np.float32), np.ones(20000, np.float32))
     for optimizer in (O.Adagrad(0.01, initial_accumulator_value=0.2, clipnorm=2.0),
                       O.Adam(amsgrad=True, clipvalue=0.5), O.AdamW(global_clipnorm=1.0)):
         config = optimizer.get_config()
