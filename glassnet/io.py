@@ -140,12 +140,43 @@ def save_model(model, path):
 
 
 WRITERS = {}        # suffix -> function(model, path): formats a level above registers
+WEIGHTS = {}        # suffix -> (save(model, path), load(model, path)): weights-only files
 
 
 def register_writer(suffix, function):
     """Let ``save`` write files ending in ``suffix`` with ``function(model, path)`` (the
     Keras writer in ``glassnet.interop`` registers '.keras' this way)."""
     WRITERS[suffix] = function
+
+
+def register_weights(suffix, save, load):
+    """Let ``save_weights``/``load_weights`` handle files ending in ``suffix`` (the Keras
+    reader and writer register '.weights.h5', Keras 3's own suffix)."""
+    WEIGHTS[suffix] = (save, load)
+
+
+def _weights_format(path, what):
+    path = os.fspath(path)
+    for suffix, functions in WEIGHTS.items():
+        if path.lower().endswith(suffix):
+            return path, functions
+    raise ValueError(f"{what}: {path!r} must end in {' or '.join(sorted(WEIGHTS))}, as "
+                     f"Keras 3 requires (the weights alone, in Keras's layout); save the "
+                     f"whole model with model.save('model.glassnet').")
+
+
+def save_weights(model, path):
+    """The weights alone, in a format registered for the file's suffix (Keras 3's
+    '.weights.h5'). Returns the path."""
+    path, (save, _) = _weights_format(path, "save_weights")
+    return save(model, path)
+
+
+def load_weights(model, path):
+    """Weights saved by ``save_weights`` (or Keras's) into ``model``, of the same
+    architecture; every array is checked before any is written."""
+    path, (_, load) = _weights_format(path, "load_weights")
+    return load(model, path)
 
 
 def check_save_name(path, what):

@@ -34,7 +34,7 @@ ALLOWED = {
     "MLP", "CNN", "RNN", "GEMM", "MNIST", "CS231n", "argmax", "mask", "reshape", "unfold",
     "fold", "unpool", "pool", "max", "sum", "row", "axes", "float32", "float64", "compile",
     "KiB", "MiB", "GiB", "MACs", "FLOPs", "ms", "lr", "He", "dL", "dz", "dY", "dZ",
-    "dX", "dW", "db", "dx", "dq", "dP", "df", "det", "same"}
+    "dX", "dW", "db", "dx", "dq", "dP", "df", "det", "same", "VGG"}  # VGG: a network's name
 
 
 # ... and the English words of the lectures' own Korean titles, quoted as they are

@@ -344,3 +344,32 @@ def test_what_keras_cannot_hold_is_refused_by_name(tmp_path):
     with pytest.raises(ValueError, match=r"Adam\(weight_decay=0.01\) adds an L2 term"):
         decayed.save(tmp_path / "d.keras")
     assert not list(tmp_path.iterdir())                      # nothing half-written
+
+
+def test_save_weights_and_load_weights_are_keras_3_files_both_ways(tmp_path):
+    """model.save_weights("x.weights.h5") writes Keras 3's layout: Keras's load_weights
+    reads it into the same architecture, and glassnet's load_weights reads Keras's."""
+    def glassnet_model(seed):
+        return gn.Sequential([gn.Dense(4, activation="relu", input_dim=3), gn.BatchNorm(),
+                              gn.Dense(2)], seed=seed)
+    ours = glassnet_model(0)
+    path = ours.save_weights(tmp_path / "ours.weights.h5")
+    theirs = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu"),
+                               keras.layers.BatchNormalization(), keras.layers.Dense(2)])
+    theirs.load_weights(path)
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    np.testing.assert_allclose(theirs.predict(X, verbose=0), ours.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    theirs.set_weights([w * 1.5 for w in theirs.get_weights()])
+    theirs.save_weights(tmp_path / "theirs.weights.h5")
+    again = glassnet_model(7).load_weights(tmp_path / "theirs.weights.h5")
+    np.testing.assert_allclose(again.predict(X, verbose=0), theirs.predict(X, verbose=0),
+                               rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=r"must end in .weights.h5, as Keras 3 requires"):
+        ours.save_weights(tmp_path / "w.glassnet")
+    other = gn.Sequential([gn.Dense(5, input_dim=3), gn.Dense(2)])
+    before = other.get_weights()
+    with pytest.raises(ValueError, match=r"layers/dense/vars/0 has shape \(3, 4\); the layer "
+                                         r"needs \(3, 5\)"):
+        other.load_weights(path)
+    assert all(np.array_equal(a, b) for a, b in zip(before, other.get_weights()))

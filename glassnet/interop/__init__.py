@@ -86,4 +86,17 @@ def save_keras(model, path):
     return write(model, path)
 
 
+def save_weights(model, path):
+    """The weights alone as Keras 3 writes them (see ``keras_export.save_weights``)."""
+    from .keras_export import save_weights as write
+    return write(model, path)
+
+
+def load_weights(model, path):
+    """Keras 3 ``.weights.h5`` into ``model`` (see ``keras_import.load_weights``)."""
+    from .keras_import import load_weights as read
+    return read(model, path)
+
+
 io.register_writer(".keras", save_keras)
+io.register_weights(".weights.h5", save_weights, load_weights)

@@ -258,9 +258,10 @@ def keras_files(model):
     weights = {}
     for key, entry, kind in zip(h5_names(kinds), layers, kinds):
         if kind == "InputLayer":
-            weights[key] = (kind, [])
+            weights[key] = (kind, [], None)
             continue
-        weights[key] = (kind, nodes[entry["name"]].layer.get_weights())
+        layer = nodes[entry["name"]].layer
+        weights[key] = (kind, layer.get_weights(), layer)
     optimizer = None if model.loss is None else optimizer_variables(
         model, [nodes[name].layer for name in order if name in nodes])
     return document, weights, optimizer
@@ -319,7 +320,7 @@ def _write_weights(h5py, weights, optimizer=None):
             group = h5.create_group("optimizer/vars")
             for i, a in enumerate(optimizer):
                 group.create_dataset(str(i), data=a)
-        for key, (kind, arrays) in weights.items():
+        for key, (kind, arrays, _) in weights.items():
             group = h5.create_group(f"layers/{key}")
             group.create_group("vars")
             if kind not in SUBLAYERS:
@@ -356,3 +357,17 @@ def save_keras(model, path):
         z.writestr("model.weights.h5", _write_weights(h5py, weights, optimizer))
     write_atomically(path, archive.getvalue())
     return path
+
+
+def save_weights(model, path):
+    """Write ``model``'s weights alone as Keras 3 writes them (``model.weights.h5``'s
+    layout: ``layers/<name>/vars/<i>``), so ``keras_model.load_weights(path)`` reads them
+    into the same architecture. Needs ``h5py``. Returns ``path``."""
+    from ..io import check_destination, write_atomically
+    h5py = requires("h5py", "keras")
+    path = os.fspath(path)
+    check_destination(path, "save_weights")
+    _, weights, _ = keras_files(model)
+    write_atomically(path, _write_weights(h5py, weights))
+    return path
+

@@ -742,3 +742,28 @@ def load_keras(path, dtype="float32", max_bytes=DEFAULT.max_file_bytes, *, compi
         model.optimizer.iterations, slots = state
         model.optimizer.state.update(slots)
     return model
+
+
+def load_weights(model, path, max_bytes=DEFAULT.max_file_bytes):
+    """Read a Keras 3 ``.weights.h5`` file (``keras_model.save_weights`` or glassnet's
+    ``model.save_weights``) into ``model``, which must have the same architecture. Every
+    dataset is checked against its layer before it is read (the rules of ``load_keras``),
+    and every array before any is written. Needs ``h5py``."""
+    from .keras_export import keras_files
+    h5py = requires("h5py", "keras")
+    path = os.fspath(path)
+    if not model.built:
+        model.build()
+    _, weights, _ = keras_files(model)
+    built = {key: (layer, kind) for key, (kind, _, layer) in weights.items()
+             if layer is not None}
+    f, size = open_regular(path, "load_weights", max_bytes,
+                           lambda problem, fix: _refuse(path, problem, fix))
+    with f:
+        arrays, _ = _read_weights(h5py, path, f, size, built, model)
+    checked = [(layer, [a.astype(model.dtype) for a in arrays[key]])
+               for key, (layer, _) in built.items()]
+    for layer, values in checked:
+        layer.set_weights(values)
+    return model
+

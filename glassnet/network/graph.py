@@ -34,7 +34,7 @@ from .. import metrics as metrics_module
 from .. import optimizers as optimizers_module
 from ..errors import ShapeError, describe_features, describe_shape
 from ..inspect import explain, summary, trace
-from ..io import save_model
+from ..io import load_weights, save_model, save_weights
 from ..layers.base import Composite, Layer, SymbolicTensor, leaf_layers, value_counts, where
 from ..layers.registry import layer_from_config
 from ..validate import number, sample_shape, whole_number
@@ -626,6 +626,18 @@ class Network(Composite, Trainer):
         instead (``glassnet.interop``'s writer); another foreign suffix (.h5, .pt, .onnx,
         ...) is refused. Returns the path."""
         return save_model(self, path)
+
+    def save_weights(self, path):
+        """The weights alone, as Keras 3 saves them: ``path`` ends in '.weights.h5'
+        (Keras's layout, which ``keras_model.load_weights`` reads; needs h5py)."""
+        return save_weights(self, path)
+
+    def load_weights(self, path):
+        """Weights from a '.weights.h5' file (glassnet's ``save_weights`` or Keras's) into
+        this network, which must have the same architecture; everything is checked
+        before anything is written. Returns the network."""
+        load_weights(self, path)
+        return self
 
     # --- compile ------------------------------------------------------------------------
     def compile(self, optimizer="rmsprop", loss=None, loss_weights=None, metrics=None,
