@@ -42,9 +42,12 @@ if numba is not None and "NUMBA_THREADING_LAYER" not in os.environ:
 
 
 def enabled():
-    """Whether the optimisers use these kernels: numba installed and GLASSNET_FAST not 0
-    (then each optimiser whose ``fast`` is True, on buffers of MIN_FAST_SIZE or more)."""
-    return numba is not None and os.environ.get("GLASSNET_FAST") != "0"
+    """Whether the optimisers use these kernels: numba installed and GLASSNET_FAST=1
+    (then each optimiser whose ``fast`` is True, on buffers of MIN_FAST_SIZE or more).
+    They are opt-in: on the idle 2-core machine a whole MLP step measured slower with
+    them at batch 1 and 128 (numba's threads and OpenBLAS's contend for the two cores),
+    faster only at batch 32 (docs/speed.md)."""
+    return numba is not None and os.environ.get("GLASSNET_FAST") == "1"
 
 
 def compiled(loop):

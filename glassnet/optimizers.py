@@ -25,9 +25,10 @@ Gradient clipping, at most one of (as Keras), before the weight decay:
 
 Each update is written twice: here as NumPy passes over the whole flat buffer (the
 reference, always available), and in ``glassnet.kernels`` as one fused loop compiled by
-numba that runs on every core -- used when numba is installed (``pip install
-glassnet[fast]``), the buffer holds at least ``kernels.MIN_SIZE`` numbers, and neither
-the environment variable ``GLASSNET_FAST=0`` nor ``optimizer.fast = False`` turns it off.
+numba that runs on every core -- opt-in: used when numba is installed (``pip install
+glassnet[fast]``), the environment variable ``GLASSNET_FAST=1`` asks for it, the buffer
+holds at least ``MIN_FAST_SIZE`` numbers and ``optimizer.fast`` is True. (On the 2-core
+machine a whole step measured slower with it at batch 1 and 128: docs/speed.md.)
 Both give the same parameters to float32 rounding (tests/test_fast_paths.py).
 """
 import math
@@ -229,7 +230,7 @@ class Optimizer:
         float dtype, MIN_FAST_SIZE numbers or more), else None."""
         if not self.fast or params.size < MIN_FAST_SIZE or params.ndim != 1 \
                 or params.dtype.kind != "f" or grads.dtype != params.dtype \
-                or os.environ.get("GLASSNET_FAST") == "0":
+                or os.environ.get("GLASSNET_FAST") != "1":
             return None
         # numba loads on the first such step, never on import glassnet
         from . import kernels

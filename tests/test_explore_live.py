@@ -137,9 +137,9 @@ def test_a_page_at_the_largest_network_stays_bounded_and_is_freed():
                     ws.send(json.dumps({"op": "next"}))
                     ws.recv(timeout=60)
                 return _rss(process.pid)
-        # idle: after a first page has come and gone -- it loads the libraries every page
-        # shares once per server (the compiled optimiser kernels of glassnet[fast], about
-        # 100 MB with numba's LLVM), which are not a page's state
+        # idle: after a first page has come and gone -- it loads what every page shares
+        # once per server (imports; with GLASSNET_FAST=1 the compiled optimiser kernels,
+        # about 100 MB with numba's LLVM), which is not a page's state
         page(2)
         time.sleep(2)
         idle = _rss(process.pid)

@@ -63,7 +63,7 @@ def _spy(monkeypatch):
 
 @pytest.mark.parametrize("name", sorted(OPTIMIZERS))
 def test_every_kernel_gives_the_reference_parameters(name, monkeypatch):
-    monkeypatch.delenv("GLASSNET_FAST", raising=False)
+    monkeypatch.setenv("GLASSNET_FAST", "1")
     calls = _spy(monkeypatch)
     reference = _train(OPTIMIZERS[name], fast=False)
     assert calls == {}
@@ -114,6 +114,9 @@ def test_small_buffers_and_glassnet_fast_0_take_the_numpy_passes(monkeypatch):
     _train(OPTIMIZERS["adam"], fast=True, steps=2)
     assert calls == {}
     assert not kernels.enabled()
+    monkeypatch.delenv("GLASSNET_FAST")                      # opt-in: off unless asked
+    _train(OPTIMIZERS["adam"], fast=True, steps=2)
+    assert calls == {} and not kernels.enabled()
 
 
 SCRIPT = """
