@@ -10,7 +10,7 @@ loop over the cores. numba compiles them on first use and keeps the machine code
 
 This module is optional: it is imported on the first optimiser step (never by
 ``import glassnet``), and used only when numba is installed (``pip install
-glassnet[fast]``) and the environment variable ``GLASSNET_FAST`` is not ``0``. Without it
+glassnet[fast]``) and the environment variable ``GLASSNET_FAST`` is ``1``. Without it
 the NumPy passes in ``glassnet.optimizers`` run -- they are the reference that
 tests/test_fast_paths.py compares every kernel with.
 

@@ -194,3 +194,13 @@ def test_values_and_gradients_are_the_engines_own_and_change_nothing():
         model.param_slice("dense_1", "W")
     with pytest.raises(KeyError, match=r"has no parameter 'V'; it has \['W', 'b'\]"):
         model.param_slice(first, "V")
+
+
+def test_the_model_owns_its_input_check_and_says_what_to_fix():
+    model = gn.Sequential([gn.Dense(4, input_dim=784), gn.Dense(2)])
+    model.compile("sgd", "mse")
+    with pytest.raises(gn.ShapeError, match=r"fit: Dense\(4\) at layer 1 expects inputs of shape "
+                                            r"\(batch, 784\) but received \(32, 28\): your data "
+                                            r"has 28 features per sample, the model was built "
+                                            r"for 784\. .*rebuild the model with input_dim=28\."):
+        model.fit(np.zeros((32, 28)), np.zeros((32, 2)), verbose=0)

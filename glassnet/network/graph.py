@@ -413,8 +413,8 @@ class Network(Composite, Trainer):
                 f"{what}: {where(first_layer)} expects inputs of shape "
                 f"{describe_shape(expected)} but received {describe_shape(X.shape)}: "
                 f"your data has {describe_features(X.shape)} features per sample, the "
-                f"self was built for {describe_features(expected)}. Pass data "
-                f"with that many features, or rebuild the self with "
+                f"model was built for {describe_features(expected)}. Pass data "
+                f"with that many features, or rebuild the model with "
                 + (f"input_dim={X.shape[1]}" if X.ndim == 2 else f"input_shape={X.shape[1:]}")
                 + "." + self.input_error_context(X.shape))
         if X.dtype.kind == "f" and not np.isfinite(X).all():
@@ -426,7 +426,7 @@ class Network(Composite, Trainer):
         if cast.dtype != X.dtype and not np.isfinite(cast).all():
             bad = tuple(int(i) for i in np.argwhere(~np.isfinite(cast))[0])
             raise ValueError(f"{what}: X holds values beyond the range of {self.dtype} (first at "
-                             f"index {bad}: {X[bad]!r}). Scale the data, or build the self with "
+                             f"index {bad}: {X[bad]!r}). Scale the data, or build the model with "
                              f"dtype='float64'.")
         return cast
 

@@ -300,7 +300,7 @@ class Trainer:
         The arguments are Keras's, in Keras's order (``fit(x, y, 32, 10)`` is batch size 32
         for 10 epochs); glassnet's own come by keyword. Shuffling is drawn from ``seed`` and
         the epoch number, so the same seed gives the same batches, and
-        ``fit(..., initial_epoch=k)`` on a self saved after k epochs continues exactly where
+        ``fit(..., initial_epoch=k)`` on a model saved after k epochs continues exactly where
         it stopped. ``validation_split`` keeps the last fraction of the data aside (as
         Keras). ``class_weight`` or ``sample_weight`` weigh each sample's loss (as Keras:
         the weighted losses are averaged over the batch size). With ``terminate_on_nan``
@@ -404,7 +404,7 @@ class Trainer:
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
                  callbacks=None, return_dict=False, *, file=None):
         """The mean loss and metrics on (x, y), as Keras returns them: the loss alone when
-        the self has no metrics, else ``[loss, *metrics]`` in compile order; the dict
+        the model has no metrics, else ``[loss, *metrics]`` in compile order; the dict
         ``{"loss": ..., "accuracy": ...}`` with ``return_dict=True``."""
         require_compiled(self, "evaluate")
         batch_size = check_batch_size(batch_size, "evaluate")
@@ -419,7 +419,7 @@ class Trainer:
         return results(self, logs, return_dict)
 
     def predict(self, x, batch_size=None, verbose="auto", callbacks=None, *, file=None):
-        """The self's outputs for x (probabilities after a softmax), batch by batch."""
+        """The model's outputs for x (probabilities after a softmax), batch by batch."""
         batch_size = check_batch_size(batch_size, "predict")
         verbose = check_verbose(verbose, "predict")
         X = self.check_input(x, "predict")
