@@ -128,3 +128,25 @@ def test_the_public_names_resolve_as_keras_users_expect():
     assert gn.callbacks.EarlyStopping is gn.EarlyStopping
     assert gn.losses.get("mse") is not None and gn.optimizers.get("adam") is not None
     assert gn.network.Sequential is gn.Sequential and gn.network.Model is gn.Model
+
+
+def test_no_modules_import_each_other_in_a_circle():
+    """Within a level too, imports run one way: the graph of glassnet's modules (imports
+    inside functions counted, ``from . import name`` of a non-module counted as the
+    package) has no cycle."""
+    graph = {module_name(p): {t for _, t in imports(p)} - {module_name(p)}
+             for p in ROOT.rglob("*.py")}
+    state, cycles = {}, []
+
+    def visit(node, path):
+        state[node] = "open"
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(path[path.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, path + [nxt])
+        state[node] = "done"
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "imports in a circle:\n" + "\n".join(cycles)

@@ -15,30 +15,8 @@ training on PyTorch's engine when a model or its data outgrows this one.
 PyTorch, ONNX and Keras are optional: ``pip install 'glassnet[torch]'`` (or ``[onnx]``,
 ``[keras]``); without them these functions say which extra to install.
 """
-import importlib
-
 from .. import io
-
-
-def requires(module, extra):
-    """Import an optional dependency, or say which extra brings it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError:
-        raise ImportError(f"this needs {module}, which is not installed: "
-                          f"pip install 'glassnet[{extra}]'.") from None
-
-
-def emitter(emitters, layer, what, form):
-    """The converter of ``layer`` from ``emitters`` (glassnet's layer type names -> the
-    function that writes that layer): glassnet's own types only, by type, not by name (a
-    layer of your own named "Dense" is not glassnet's Dense)."""
-    from ..layers.registry import BUILT_IN
-    name = type(layer).__name__
-    if BUILT_IN.get(name) is not type(layer) or name not in emitters:
-        raise TypeError(f"{what}: {layer!r} ({name}) has no {form} form. Layers that do: "
-                        f"{', '.join(sorted(emitters))}.")
-    return emitters[name]
+from .common import emitter, requires  # noqa: F401  (gn.interop.requires)
 
 
 def to_torch(model, logits=False):

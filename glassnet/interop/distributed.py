@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 from ..validate import flag, whole_number
-from . import requires
+from .common import requires
 
 
 def check_device(torch, device):

@@ -24,8 +24,8 @@ from io import BytesIO
 import numpy as np
 
 from ..layers.base import leaf_layers
-from . import emitter, requires
-from .keras_import import SUBLAYERS, h5_names
+from .common import emitter, requires
+from .keras_layout import SUBLAYERS, h5_names
 
 KERAS_VERSION = "3.15.1"                 # the Keras these files are tested with
 

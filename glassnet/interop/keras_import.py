@@ -49,11 +49,10 @@ from ..network.graph import snake
 from ..network.sequential import Sequential
 from ..layers.normalization import BatchNorm, LayerNorm
 from ..layers.recurrent import GRU, LSTM, SimpleRNN
-from . import requires
+from .common import requires
+from .keras_export import keras_files, optimizer_layout
+from .keras_layout import SUBLAYERS, h5_names
 
-SUBLAYERS = {"MultiHeadAttention": ["query_dense", "key_dense", "value_dense",
-                                    "output_dense"],
-             "SimpleRNN": ["cell"], "LSTM": ["cell"], "GRU": ["cell"]}
 MAX_CONFIG_BYTES = 4 << 20               # config.json: large models' are a few hundred KiB
 MAX_CONTAINERS = 200_000                 # JSON objects and lists in config.json
 EXPANSION, EXPANSION_FLOOR = 10, 8 << 20  # Keras stores members uncompressed (1:1)
@@ -323,21 +322,6 @@ def _make(path, entry):
     return layer, kind, name
 
 
-def h5_names(kinds):
-    """The names Keras's saver gives a model's layers in the weights file: the class name
-    in snake case, numbered from the second of a kind ('dense', 'dense_1', ...)."""
-    used, names = {}, []
-    for kind in kinds:
-        name = snake(kind)
-        if name in used:
-            used[name] += 1
-            name = f"{name}_{used[name]}"
-        else:
-            used[name] = 0
-        names.append(name)
-    return names
-
-
 def _tensor_sources(arg):
     """The layer names a Keras call argument reads (a tensor, or a list of them)."""
     if isinstance(arg, dict) and arg.get("class_name") == "__keras_tensor__":
@@ -514,7 +498,6 @@ def _weights(h5py, path, h5, key, kind, expected, file_size):
 def _optimizer_state(h5py, path, h5, model, built, file_size):
     """(step count, {slot: flat array}) of the Keras optimizer's variables, in glassnet's
     layout; None when the file holds none (an optimizer Keras has not built yet)."""
-    from .keras_export import optimizer_layout
     group = _child(h5py, path, h5, "optimizer", "")
     group = None if group is None else _child(h5py, path, group, "vars", "optimizer")
     layout = None if model.loss is None else optimizer_layout(
@@ -749,7 +732,6 @@ def load_weights(model, path, max_bytes=DEFAULT.max_file_bytes):
     ``model.save_weights``) into ``model``, which must have the same architecture. Every
     dataset is checked against its layer before it is read (the rules of ``load_keras``),
     and every array before any is written. Needs ``h5py``."""
-    from .keras_export import keras_files
     h5py = requires("h5py", "keras")
     path = os.fspath(path)
     if not model.built:

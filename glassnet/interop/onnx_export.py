@@ -16,7 +16,7 @@ import numpy as np
 
 from ..layers.activations import GELU_TANH, SELU_ALPHA, SELU_SCALE
 from ..layers.conv import kernel_to_pytorch
-from . import emitter, requires
+from .common import emitter, requires
 
 OPSET, IR_VERSION = 17, 8
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..layers.base import is_chain
 from ..layers.conv import kernel_from_pytorch, kernel_to_pytorch
-from . import emitter, requires
+from .common import emitter, requires
 
 HELPERS = {
     "attention": '''

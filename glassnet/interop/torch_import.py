@@ -45,7 +45,7 @@ from ..layers.normalization import BatchNorm, LayerNorm
 from ..layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN
 from ..layers.reshaping import Cropping1D, Rescaling, Reshape
 from ..validate import number, sample_shape
-from . import requires
+from .common import requires
 from .torch_code import gru_order, weights_from_torch
 
 TOLERANCE = 1e-6        # float64 on both sides: a true conversion agrees to ~1e-12
