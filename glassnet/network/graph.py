@@ -35,7 +35,8 @@ from .. import optimizers as optimizers_module
 from ..errors import ShapeError, describe_features, describe_shape
 from ..inspect import explain, summary, trace
 from ..io import load_weights, save_model, save_weights
-from ..layers.base import Composite, Layer, SymbolicTensor, leaf_layers, value_counts, where
+from ..layers.base import (Composite, Layer, SymbolicTensor, is_symbolic, leaf_layers,
+                           value_counts, where)
 from ..layers.registry import layer_from_config
 from ..validate import number, sample_shape, whole_number
 from ..weights import assign
@@ -571,9 +572,7 @@ class Network(Composite, Trainer):
     def __call__(self, inputs, training=False):
         """On ``gn.Input`` tensors, this network as one layer of a bigger graph; on
         arrays, its outputs (as Keras's ``model(x)``)."""
-        if isinstance(inputs, SymbolicTensor) or (
-                isinstance(inputs, (list, tuple)) and inputs and
-                all(isinstance(t, SymbolicTensor) for t in inputs)):
+        if is_symbolic(inputs):
             return super().__call__(inputs, training)
         X = self.check_input(inputs, type(self).__name__)
         return self.forward(X, training)
