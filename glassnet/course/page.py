@@ -54,6 +54,7 @@ img.equation{max-width:100%;height:auto}
 details{margin:.4em 0} summary{cursor:pointer;color:#444}
 dl.glossary{display:grid;grid-template-columns:auto 1fr;gap:.1em 1em}
 dl.glossary dd{margin:0;overflow-wrap:anywhere}
+ul.toc{list-style:none;padding-left:1em}
 @media (max-width:700px){body{font-size:15px;padding:0 .6em} pre{font-size:12px}
 .glassnet-report thead{display:none}
 .glassnet-report tr{display:block;border-top:1px solid #ddd;padding:3px 0}
@@ -121,8 +122,9 @@ class Page:
                '<meta name="viewport" content="width=device-width, initial-scale=1">',
                f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>",
                f"<h1>{html.escape(title)}</h1>",
-               "<nav><ol>" + "".join(f'<li><a href="#s{k}">{html.escape(s["title"])}</a></li>'
-                                     for k, s in enumerate(self.sections)) + "</ol></nav>",
+               '<nav><ul class="toc">' + "".join(
+                   f'<li><a href="#s{k}">{html.escape(s["title"])}</a></li>'
+                   for k, s in enumerate(self.sections)) + "</ul></nav>",
                self._glossary()]
         for k, section in enumerate(self.sections):
             out.append(f'<section id="s{k}"><h2>{html.escape(section["title"])}</h2>')
