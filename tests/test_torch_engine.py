@@ -148,3 +148,28 @@ def test_the_command_line_validates_on_pytorchs_engine(capsys):
     code = cli.main(["train", "--engine", "torch", "--nnodes", "2", "--node-rank", "2"])
     err = capsys.readouterr().err
     assert code == 2 and "--node-rank" in err and len(err.strip().splitlines()) == 1
+
+
+def test_regularizers_train_in_pytorch_as_in_fit():
+    """Keras's kernel_regularizer and bias_regularizer: the generated module writes them
+    out as its regularization_loss, and PyTorch's loop adds it to each batch's loss, so
+    history and weights are fit's."""
+    X, y = _data()
+
+    def model():
+        m = gn.Sequential([gn.Dense(8, activation="tanh",
+                                    kernel_regularizer=gn.regularizers.L1L2(0.01, 0.02)),
+                           gn.Dense(2, activation="softmax", bias_regularizer="l1")],
+                          input_shape=(5,), seed=1, dtype="float64")
+        m.compile(gn.optimizers.SGD(0.1), "sparse_categorical_crossentropy")
+        return m
+    own = model()
+    expected = own.fit(X, y, 16, 2, 0, shuffle=False).history
+    code = gn.torch_code(own)
+    assert "def regularization_loss(self):" in code and "0.02 * self." in code
+    trained = model()
+    history = gn.train_with_torch(trained, X, y, epochs=2, batch_size=16, shuffle=False,
+                                  verbose=0)
+    np.testing.assert_allclose(history.history["loss"], expected["loss"], rtol=1e-10)
+    for a, b in zip(trained.get_weights(), own.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

@@ -193,9 +193,12 @@ def _train(model, data, validation, options, callbacks, rank=0, world=1):
                 torch.from_numpy(np.ascontiguousarray(T)),
                 None if W is None else torch.from_numpy(W.astype(T.dtype)))
 
+    penalty = getattr(module, "regularization_loss", None)    # kernel/bias_regularizer
+
     def measure(xs, t, w, y, total):
-        """Add a batch's loss and metric sums (glassnet's metrics) to ``total``."""
-        loss = loss_fn(y, t, w)
+        """Add a batch's loss (with the regularizers' penalty, as fit reports it) and metric
+        sums (glassnet's metrics) to ``total``."""
+        loss = loss_fn(y, t, w) + (penalty() if penalty else 0)
         out = (activate(y) if activate else y).detach().cpu().numpy()
         sums = [m(out, t.cpu().numpy()) for m in metrics]
         total += torch.tensor([len(t), loss.item() * len(t), *sums], dtype=torch.float64)

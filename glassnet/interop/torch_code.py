@@ -134,6 +134,7 @@ class Writer:
         self.init, self.forward, self.helpers = [], [], []
         self.state, self.back = {}, []
         self.names, self.taken = {}, set()
+        self.penalties = []          # the regularizers' terms, "0.01 * self.d.weight.abs().sum()"
 
     def name(self, key, raw):
         """The one Python name of the layer, input or value ``key`` (called ``raw``):
@@ -503,6 +504,7 @@ def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
     function = emitter(EMITTERS, layer, "to_torch", "PyTorch")
     before = len(w.forward)
     function(w, layer, name, xs if layer.many_inputs else xs[0], y, in_shape, out_shape)
+    penalties(w, layer, name)
     if logits and layer.output_activation in ("softmax", "sigmoid"):
         template = ACTIVATIONS[layer.output_activation]
         head, tail = template.split("{}")
@@ -516,6 +518,21 @@ def emit(w, layer, name, xs, y, in_shape, out_shape, logits=False):
                 w.forward[i] = line + (f"  # logits (the loss applies the "
                                        f"{layer.output_activation})" if line else "")
         w.forward = [line for line in w.forward if line]
+
+
+def penalties(w, layer, name):
+    """Keras's kernel_regularizer and bias_regularizer as PyTorch terms of the loss:
+    l1 * sum|W| + l2 * sum W^2 over the parameter holding the same numbers (transposing
+    or reordering a kernel changes neither sum)."""
+    for key, reg in getattr(layer, "regularizers", {}).items():
+        param = f"{name}.{ {'W': 'weight', 'b': 'bias'}.get(key, key) }"
+        if param not in w.state:
+            raise ValueError(f"to_torch: layer {layer.name!r} has a regularizer on {key!r}, "
+                             f"which its PyTorch form does not hold as one parameter; remove "
+                             f"the regularizer (or train it with fit).")
+        for factor, term in ((reg.l1, "abs()"), (reg.l2, "square()")):
+            if factor:
+                w.penalties.append(f"{float(factor)!r} * self.{param}.{term}.sum()")
 
 
 def write(model, logits=False):
@@ -564,6 +581,11 @@ def torch_code(model, weights_path=None, class_name="Net", logits=False):
     lines += [f"        {line}" for line in w.init] or ["        pass"]
     lines += ["", f"    def forward(self, {signature}):  # {given}"]
     lines += [f"        {line}" for line in w.forward]
+    if w.penalties:
+        lines += ["", "    def regularization_loss(self):",
+                  '        """The layers\' kernel_regularizer and bias_regularizer (as Keras: '
+                  'added to each batch\'s loss)."""',
+                  "        return (" + "\n                + ".join(w.penalties) + ")"]
     if weights_path is not None:
         import safetensors.numpy
         safetensors.numpy.save_file({k: np.ascontiguousarray(v) for k, v in w.state.items()},
