@@ -24,6 +24,7 @@ Where Keras is installed, the model is then checked against Keras itself (``veri
 both run the same random inputs in float64, and a layer whose outputs differ is named.
 """
 import contextlib
+import contextvars
 import json
 import math
 import os
@@ -63,8 +64,11 @@ class KerasFileError(ValueError):
     """A .keras file that glassnet refuses, with the file, the field and the fix."""
 
 
+READER = contextvars.ContextVar("reader", default="load_keras")   # who reads: the messages' name
+
+
 def _refuse(path, problem, fix=FIX_SAVE):
-    raise KerasFileError(f"load_keras: cannot read {os.fspath(path)!r}: {problem}. {fix}")
+    raise KerasFileError(f"{READER.get()}: cannot read {os.fspath(path)!r}: {problem}. {fix}")
 
 
 @contextlib.contextmanager
@@ -543,7 +547,8 @@ def _read_weights(h5py, path, store, size, built, model=None):
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
         text = str(error).splitlines()[0] if str(error) else type(error).__name__
-        _refuse(path, f"its model.weights.h5 is not a readable HDF5 file ({text[:200]})",
+        member = "model.weights.h5" if READER.get() == "load_keras" else "HDF5 content"
+        _refuse(path, f"its {member} is not a readable HDF5 file ({text[:200]})",
                 "Use a good copy of the file.")
 
 
@@ -739,10 +744,14 @@ def load_weights(model, path, max_bytes=DEFAULT.max_file_bytes):
     _, weights, _ = keras_files(model)
     built = {key: (layer, kind) for key, (kind, _, layer) in weights.items()
              if layer is not None}
-    f, size = open_regular(path, "load_weights", max_bytes,
-                           lambda problem, fix: _refuse(path, problem, fix))
-    with f:
-        arrays, _ = _read_weights(h5py, path, f, size, built, model)
+    reader = READER.set("load_weights")
+    try:
+        f, size = open_regular(path, "load_weights", max_bytes,
+                               lambda problem, fix: _refuse(path, problem, fix))
+        with f:
+            arrays, _ = _read_weights(h5py, path, f, size, built, model)
+    finally:
+        READER.reset(reader)
     checked = [(layer, [a.astype(model.dtype) for a in arrays[key]])
                for key, (layer, _) in built.items()]
     for layer, values in checked:
